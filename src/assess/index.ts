@@ -1,0 +1,161 @@
+/**
+ * `assess`: a read-only health report of the brain with a prioritized task list.
+ * Nothing in the brain is written; only a statistics snapshot goes to the tool's own
+ * state database (in stateDir).
+ */
+import type { Logger } from 'pino';
+import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.js';
+import { selectDatabases, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
+import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
+import { StateDb, lastRunKey } from '../state/state-db.js';
+import { checkDatabase } from './database-health.js';
+import { checkEvents, checkLogs } from './files.js';
+import { NO_HISTORY, planTasks, type PlanHistory } from './plan.js';
+import { countConversations, countPatterns } from './retention.js';
+import type { Assessment, DatabaseHealth, RetentionHealth } from './types.js';
+
+export interface AssessOptions {
+  readonly rc: ResolvedConfig;
+  readonly dbName?: string | undefined;
+  readonly deep: boolean;
+  readonly now: Date;
+  readonly logger: Logger;
+  /** Record a statistics snapshot in the state database (default true). */
+  readonly record?: boolean;
+}
+
+type Problem = Assessment['problems'][number];
+
+export function assess(opts: AssessOptions): Assessment {
+  const started = process.hrtime.bigint();
+  const { rc, now, logger } = opts;
+  const config = rc.config;
+  const selected = selectDatabases(rc, opts.dbName);
+  const problems: Problem[] = [];
+  const problem = (database: string, err: unknown): void => {
+    const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
+    problems.push({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
+    logger.warn({ database, code: e.code }, e.message);
+  };
+
+  let conversations: RetentionHealth['conversations'] = null;
+  let patterns: RetentionHealth['patterns'] = null;
+  const databases: DatabaseHealth[] = [];
+  for (const target of selected) {
+    const t0 = Date.now();
+    try {
+      databases.push(
+        withConnection(target, config.assess.busyTimeoutMs, (conn, facts) => {
+          const health = checkDatabase(conn, target, facts, { deep: opts.deep, config });
+          if (target.name === config.conversations.database) {
+            try {
+              conversations = countConversations(conn.db, config.conversations, now, opts.deep);
+            } catch (err) {
+              problem(target.name, retentionError(target, err, 'counting conversations'));
+            }
+          }
+          if (target.name === config.patterns.database) {
+            try {
+              patterns = countPatterns(conn.db, config.patterns, now);
+            } catch (err) {
+              problem(target.name, retentionError(target, err, 'counting patterns'));
+            }
+          }
+          return health;
+        }),
+      );
+    } catch (err) {
+      const e = sqliteError(target, err, 'assessing it');
+      problem(target.name, e);
+      databases.push({ name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } });
+    }
+    logger.debug({ database: target.name, ms: Date.now() - t0 }, 'assessed database');
+  }
+
+  // Files belong to the whole brain: checked unless --db limits the report to one database.
+  const wholeBrain = opts.dbName === undefined;
+  let events: Assessment['events'] = null;
+  let logs: Assessment['logs'] = null;
+  if (wholeBrain) {
+    try {
+      events = checkEvents({ ...config.events, path: rc.eventsPath, now, deep: opts.deep });
+    } catch (err) {
+      problem('events', err);
+    }
+    try {
+      logs = checkLogs({ ...config.logs, dir: rc.logsDir, now });
+    } catch (err) {
+      problem('logs', err);
+    }
+  }
+  const retention = conversations === null && patterns === null ? null : { conversations, patterns };
+
+  const state = StateDb.openReadOnly(rc.stateDir);
+  let history: PlanHistory = NO_HISTORY;
+  if (state) {
+    const last = state.lastRuns();
+    history = {
+      lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
+      throughput: (d, t) => state.throughput(d, t),
+    };
+  }
+  let tasks;
+  try {
+    tasks = planTasks({ config, databases, events, logs, retention, history });
+  } finally {
+    state?.close();
+  }
+
+  const generatedAt = now.toISOString();
+  if (opts.record !== false) recordSnapshot(rc.stateDir, generatedAt, databases, logger);
+
+  return {
+    version: 1,
+    command: 'assess',
+    generatedAt,
+    configPath: rc.configPath,
+    deep: opts.deep,
+    durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
+    databases,
+    events,
+    logs,
+    retention,
+    tasks,
+    problems,
+  };
+}
+
+/** The exit code an assessment ends with: the worst problem's, else 0. */
+/** The exit code an assessment ends with: the worst problem's (README "Exit codes"), else 0. */
+export function assessmentExitCode(a: Assessment): ExitCode {
+  return worstExitCode(a.problems.map((p) => p.exitCode as ExitCode));
+}
+
+function withConnection<T>(target: BrainDatabase, timeoutMs: number, fn: (conn: ReadConnection, facts: ReturnType<typeof inspectDatabaseFile>) => T): T {
+  const facts = inspectDatabaseFile(target);
+  const conn = new ReadConnection(target, facts, timeoutMs);
+  try {
+    return fn(conn, facts);
+  } catch (err) {
+    throw sqliteError(target, err, 'assessing it');
+  } finally {
+    conn.close();
+  }
+}
+
+function retentionError(target: BrainDatabase, err: unknown, doing: string): DbmError {
+  if (err instanceof DbmError) return new DbmError(err.code, `database ${target.name}: ${err.message}`, { hint: err.hint });
+  return sqliteError(target, err, doing);
+}
+
+function recordSnapshot(stateDir: string, at: string, databases: readonly DatabaseHealth[], logger: Logger): void {
+  let state: StateDb | undefined;
+  try {
+    state = StateDb.open(stateDir);
+    state.recordSnapshot(at, databases);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'could not record a statistics snapshot in the state database');
+  } finally {
+    state?.close();
+  }
+}

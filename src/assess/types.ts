@@ -1,0 +1,151 @@
+/** The shapes of an assessment: the `--json` contract (README "JSON output"). */
+
+export const TASK_TYPES = [
+  'VACUUM',
+  'ANALYZE',
+  'REINDEX',
+  'REBUILD_FTS',
+  'OPTIMIZE_FTS',
+  'CHECKPOINT',
+  'ARCHIVE_CONVERSATIONS',
+  'PRUNE_PATTERNS',
+  'COMPRESS_EVENTS',
+  'ROTATE_LOGS',
+] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+/** 1 is the most urgent. */
+export type Priority = 1 | 2 | 3 | 4;
+
+export interface MaintenanceTask {
+  readonly id: string;
+  readonly type: TaskType;
+  /** Database name, or 'events' / 'logs' for file tasks. */
+  readonly database: string;
+  readonly priority: Priority;
+  readonly reason: string;
+  readonly estimatedSeconds: number;
+  /** Whether the estimate comes from recorded history or from a size heuristic. */
+  readonly estimateSource: 'history' | 'heuristic';
+  /** ISO time of the last successful run of this task type on this target, or null. */
+  readonly lastRun: string | null;
+  /** What it would reclaim, when that can be estimated. */
+  readonly reclaimableBytes?: number;
+}
+
+export type CheckStatus = 'ok' | 'skipped' | 'failed';
+
+export interface PageWaste {
+  readonly status: 'measured' | 'skipped';
+  readonly note?: string;
+  readonly unusedBytes?: number;
+  readonly ratio?: number;
+  /** The b-trees wasting most, largest first (at most 5). */
+  readonly worst?: ReadonlyArray<{ readonly name: string; readonly unusedBytes: number; readonly pages: number }>;
+}
+
+export interface TableStatistics {
+  readonly table: string;
+  /** Rows when ANALYZE last ran (null: never analyzed). */
+  readonly analyzedRows: number | null;
+  readonly currentRows: number;
+  readonly threshold: number;
+  readonly stale: boolean;
+}
+
+export interface StatisticsHealth {
+  readonly status: 'fresh' | 'stale' | 'missing' | 'not-needed';
+  readonly staleTables: readonly TableStatistics[];
+  readonly tablesChecked: number;
+}
+
+export interface FtsHealth {
+  readonly table: string;
+  readonly kind: 'regular' | 'external' | 'contentless';
+  readonly contentTable: string | null;
+  readonly status: 'ok' | 'drift' | 'corrupt' | 'bloated' | 'unchecked';
+  readonly checked: 'sampled' | 'full' | 'counts' | 'none';
+  readonly detail: string;
+  readonly indexedRows: number | null;
+  readonly contentRows: number | null;
+  readonly segments: number | null;
+}
+
+export interface DatabaseHealth {
+  readonly name: string;
+  readonly path: string;
+  readonly status: 'ok' | 'error';
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly fileBytes?: number;
+  readonly walBytes?: number;
+  readonly journalMode?: string;
+  readonly pageSize?: number;
+  readonly pageCount?: number;
+  readonly freelistCount?: number;
+  readonly freelistRatio?: number;
+  readonly reclaimableBytes?: number;
+  readonly pageWaste?: PageWaste;
+  readonly fragmentationRatio?: number;
+  readonly statistics?: StatisticsHealth;
+  readonly fts?: readonly FtsHealth[];
+  readonly quickCheck?: { readonly status: CheckStatus; readonly messages: readonly string[]; readonly note?: string };
+}
+
+export interface EventsHealth {
+  readonly path: string;
+  readonly exists: boolean;
+  readonly bytes: number;
+  readonly cutoff: string;
+  /** Lines older than the cut-off (estimated by binary search in default mode, counted in deep mode). */
+  readonly olderLines: number;
+  readonly olderBytes: number;
+  readonly method: 'binary-search' | 'full-scan';
+  /** Lines that are not JSON objects with a parseable timestamp (deep mode only; they are always kept). */
+  readonly malformedLines: number | null;
+}
+
+export interface LogsHealth {
+  readonly dir: string;
+  readonly exists: boolean;
+  readonly files: number;
+  readonly eligible: ReadonlyArray<{ readonly file: string; readonly bytes: number; readonly modified: string; readonly why: string }>;
+}
+
+export interface RetentionHealth {
+  /** null when the conversations database is not selected (--db) or could not be read. */
+  readonly conversations: null | {
+    readonly database: string;
+    readonly table: string;
+    readonly status: 'ok' | 'skipped';
+    readonly note?: string;
+    readonly cutoff: string;
+    readonly total: number;
+    readonly eligible: number;
+    readonly unparseableTimestamps: number;
+    readonly childRows: ReadonlyArray<{ readonly table: string; readonly rows: number | null }>;
+  };
+  readonly patterns: null | {
+    readonly database: string;
+    readonly table: string;
+    readonly status: 'ok' | 'skipped';
+    readonly note?: string;
+    readonly cutoff: string;
+    readonly total: number;
+    readonly eligible: number;
+  };
+}
+
+export interface Assessment {
+  readonly version: 1;
+  readonly command: 'assess';
+  readonly generatedAt: string;
+  readonly configPath: string;
+  readonly deep: boolean;
+  readonly durationMs: number;
+  readonly databases: readonly DatabaseHealth[];
+  readonly events: EventsHealth | null;
+  readonly logs: LogsHealth | null;
+  readonly retention: RetentionHealth | null;
+  readonly tasks: readonly MaintenanceTask[];
+  readonly problems: ReadonlyArray<{ readonly database: string; readonly code: string; readonly message: string; readonly exitCode: number }>;
+}

@@ -1,0 +1,129 @@
+/**
+ * The command-line program. Flags map to one action; every error goes through one funnel
+ * that prints a single line on stderr and returns a documented exit code (README "Exit codes").
+ * Only commander is loaded up front: each action imports what it needs, so `--help` is fast.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { DbmError, EXIT, formatError, type ExitCode } from './errors.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly isTTY: boolean;
+}
+
+export interface CliOptions {
+  config?: string;
+  db?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  assess?: boolean;
+  deep?: boolean;
+  initDemo?: string;
+  scale?: string;
+  seed?: string;
+  ftsDrift?: boolean;
+}
+
+export const EXAMPLES = `
+Examples:
+  db-maintenance --assess                      health report of the brain named in ./maintenance.config.json
+  db-maintenance --assess --db tier1 --json    one database, as JSON
+  db-maintenance --assess --deep               also the O(N) checks: quick_check, page waste, full FTS check
+  db-maintenance --config /etc/brain.json --assess
+  db-maintenance --init-demo ./demo-brain --scale 1 --seed 42 --fts-drift
+
+Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or file
+cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked.
+`;
+
+export function buildProgram(): Command {
+  return new Command()
+    .name('db-maintenance')
+    .description('Keeps the SQLite databases and files of an AI-agent memory store ("brain") healthy.')
+    .option('--config <path>', 'config file (default ./maintenance.config.json, or $DB_MAINTENANCE_CONFIG)')
+    .option('--db <name>', 'limit to one database of the config (e.g. tier1)')
+    .option('--json', 'print results as JSON on stdout (see README "JSON output")')
+    .option('--quiet', 'log errors only')
+    .option('--verbose', 'log debug details')
+    .option('--assess', 'read-only health report with a prioritized task list')
+    .option('--deep', 'with --assess: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
+    .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
+    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = a few MB, 700 = about 1 GB').default('1'))
+    .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
+    .option('--fts-drift', 'with --init-demo: make the tier1 FTS index drift from its content')
+    .addHelpText('after', EXAMPLES)
+    .helpOption('-h, --help', 'show this help')
+    .version(VERSION, '-V, --version', 'print the version')
+    .allowExcessArguments(false);
+}
+
+const VERSION = '0.1.0';
+
+/** Runs the CLI; returns the exit code. Never throws. */
+export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
+  const program = buildProgram();
+  let commanderOut = '';
+  program.exitOverride().configureOutput({
+    writeOut: (s) => io.stdout(s),
+    writeErr: (s) => {
+      commanderOut += s;
+    },
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return EXIT.ok; // --help, --version
+      const first = (commanderOut.trim().split('\n')[0] ?? err.message).replace(/^error:\s*/, '');
+      io.stderr(`error: ${first} (see db-maintenance --help)\n`);
+      return EXIT.usage;
+    }
+    return funnel(err, io);
+  }
+  try {
+    return await dispatch(program.opts<CliOptions>(), io);
+  } catch (err) {
+    return funnel(err, io);
+  }
+}
+
+async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
+  const actions = [opts.assess && '--assess', opts.initDemo !== undefined && '--init-demo'].filter(Boolean);
+  if (actions.length === 0) {
+    throw new DbmError('USAGE', 'no action given: pass --assess or --init-demo DIR', { hint: 'see db-maintenance --help' });
+  }
+  if (actions.length > 1) throw new DbmError('USAGE', `choose one action, not ${actions.join(' and ')}`);
+  if (opts.deep && !opts.assess) throw new DbmError('USAGE', '--deep goes with --assess');
+  if (opts.initDemo !== undefined) {
+    const { initDemoCommand } = await import('./commands/init-demo.js');
+    return initDemoCommand(opts, io);
+  }
+  const { assessCommand } = await import('./commands/assess.js');
+  return assessCommand(opts, io);
+}
+
+/** The one error funnel: one line on stderr, a documented exit code. */
+function funnel(err: unknown, io: CliIo): ExitCode {
+  if (err instanceof DbmError) {
+    io.stderr(`${formatError(err)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.stderr(`error: internal error: ${e?.message ?? String(err)} (please report it; run with --verbose for details)\n`);
+  if (io.env['DB_MAINTENANCE_DEBUG']) io.stderr(`${e?.stack ?? ''}\n`);
+  return EXIT.internal;
+}
+
+function processIo(): CliIo {
+  return {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(t),
+    env: process.env,
+    cwd: process.cwd(),
+    isTTY: Boolean(process.stdout.isTTY),
+  };
+}

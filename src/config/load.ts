@@ -1,0 +1,153 @@
+/**
+ * Loading the config: read the file, parse JSON, validate with the zod schema,
+ * resolve every path against the config file's directory.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { z } from 'zod';
+import { DbmError } from '../errors.js';
+import { ConfigSchema, type Config } from './schema.js';
+
+export const DEFAULT_CONFIG_FILE = 'maintenance.config.json';
+export const CONFIG_ENV = 'DB_MAINTENANCE_CONFIG';
+
+export interface BrainDatabase {
+  readonly name: string;
+  /** Absolute path. */
+  readonly path: string;
+  /** The config key that names it, for error messages. */
+  readonly configKey: string;
+}
+
+export interface ResolvedConfig {
+  readonly configPath: string;
+  readonly baseDir: string;
+  readonly config: Config;
+  readonly databases: readonly BrainDatabase[];
+  readonly eventsPath: string;
+  readonly logsDir: string;
+  readonly stateDir: string;
+  readonly logFile: string | undefined;
+}
+
+/** Which config file to use: the flag, then the environment variable, then ./maintenance.config.json. */
+export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
+  const chosen = flag ?? env[CONFIG_ENV] ?? DEFAULT_CONFIG_FILE;
+  return path.resolve(cwd, chosen);
+}
+
+export function loadConfig(configPath: string): ResolvedConfig {
+  let text: string;
+  try {
+    const st = fs.statSync(configPath);
+    if (st.isDirectory()) {
+      throw new DbmError('CONFIG_UNREADABLE', `config ${configPath} is a directory, not a file`, {
+        hint: 'pass the JSON file with --config PATH',
+      });
+    }
+    text = fs.readFileSync(configPath, 'utf8');
+  } catch (err) {
+    if (err instanceof DbmError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new DbmError('CONFIG_NOT_FOUND', `config file not found: ${configPath}`, {
+        hint: `pass --config PATH or set ${CONFIG_ENV}; run with --init-demo DIR to create a demo brain and config`,
+      });
+    }
+    throw new DbmError('CONFIG_UNREADABLE', `cannot read config ${configPath}: ${code ?? String(err)}`, {
+      hint: 'check the file permissions',
+    });
+  }
+  return parseConfig(text, configPath);
+}
+
+export function parseConfig(text: string, configPath: string): ResolvedConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    throw new DbmError('CONFIG_INVALID_JSON', `config ${configPath} is not valid JSON: ${(err as Error).message}`, {
+      hint: 'fix the syntax (a JSON linter shows the spot)',
+    });
+  }
+  const parsed = ConfigSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new DbmError('CONFIG_INVALID', `config ${configPath}: ${describeIssue(issue)}`, {
+      hint: 'see the README section "Configuration" or maintenance.config.schema.json',
+    });
+  }
+  return resolveConfig(parsed.data, configPath);
+}
+
+/** `thresholds.fragmentationRatio: must be between 0 and 1` — always names the JSON path. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => (where === '(top level)' ? k : `${where}.${k}`));
+    return `unknown key ${keys.join(', ')}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+function formatPath(p: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of p) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else {
+      const s = String(part);
+      out += /^[A-Za-z_$][\w$]*$/.test(s) ? (out ? `.${s}` : s) : `[${JSON.stringify(s)}]`;
+    }
+  }
+  return out;
+}
+
+export function resolveConfig(config: Config, configPath: string): ResolvedConfig {
+  const baseDir = path.dirname(path.resolve(configPath));
+  const at = (p: string): string => path.resolve(baseDir, p);
+  const databases = Object.entries(config.databases).map(([name, entry]) => ({
+    name,
+    path: at(entry.path),
+    configKey: `databases.${name}.path`,
+  }));
+  const stateDir = at(config.stateDir);
+  for (const db of databases) {
+    if (path.dirname(db.path) === stateDir || db.path.startsWith(stateDir + path.sep)) {
+      throw new DbmError('CONFIG_INVALID', `config ${configPath}: stateDir must not contain the brain database ${db.name}`, {
+        hint: 'point stateDir at a directory of its own',
+      });
+    }
+  }
+  for (const [rule, dbName] of [
+    ['conversations.database', config.conversations.database],
+    ['patterns.database', config.patterns.database],
+  ] as const) {
+    if (!(dbName in config.databases)) {
+      throw new DbmError('CONFIG_INVALID', `config ${configPath}: ${rule}: "${dbName}" is not a key of databases`, {
+        hint: `use one of: ${Object.keys(config.databases).join(', ')}`,
+      });
+    }
+  }
+  return {
+    configPath: path.resolve(configPath),
+    baseDir,
+    config,
+    databases,
+    eventsPath: at(config.events.path),
+    logsDir: at(config.logs.dir),
+    stateDir,
+    logFile: config.logging.file === undefined ? undefined : at(config.logging.file),
+  };
+}
+
+/** The databases selected by `--db NAME` (all when absent). */
+export function selectDatabases(rc: ResolvedConfig, dbName: string | undefined): readonly BrainDatabase[] {
+  if (dbName === undefined) return rc.databases;
+  const found = rc.databases.find((d) => d.name === dbName);
+  if (!found) {
+    throw new DbmError('UNKNOWN_DATABASE', `unknown database "${dbName}" for --db`, {
+      hint: `use one of: ${rc.databases.map((d) => d.name).join(', ')} (the keys of "databases" in ${rc.configPath})`,
+    });
+  }
+  return [found];
+}

@@ -1,0 +1,128 @@
+/**
+ * The configuration schema: the single source of truth for maintenance.config.json.
+ * Types are inferred from it and maintenance.config.schema.json is generated from it
+ * (`npm run schema`); a test keeps the committed JSON Schema in step.
+ *
+ * Every path is relative to the directory of the config file, never to the current
+ * directory: cron and Task Scheduler start in `/` or `C:\Windows\System32`.
+ */
+import { z } from 'zod';
+
+const name = z.string().min(1, 'must be a non-empty name');
+const relPath = z.string().min(1, 'must be a non-empty path');
+const days = z.number().positive('must be a positive number of days');
+const ratio = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+const count = z.number().int('must be a whole number').min(0, 'must be 0 or more');
+
+export const DatabaseEntrySchema = z.strictObject({
+  path: relPath.describe('SQLite database file, relative to the config file.'),
+});
+
+export const ChildTableSchema = z.strictObject({
+  table: name.describe('Table holding child rows of a conversation.'),
+  column: name.describe('Column of the child table that refers to the conversation.'),
+  references: name.describe('Column of the conversations table it refers to.'),
+});
+
+export const ConversationsSchema = z
+  .strictObject({
+    database: name.default('tier1').describe('Name of the database (a key of "databases") holding conversations.'),
+    table: name.default('conversations'),
+    keyColumn: name.default('id').describe('Column that identifies a conversation.'),
+    timestampColumn: name.default('started_at').describe('Column compared with the archive cut-off (any ISO-8601 or unix-epoch format).'),
+    childTables: z
+      .array(ChildTableSchema)
+      .optional()
+      .describe('Child rows moved with a conversation. Default: every table with a foreign key to the conversations table.'),
+    archiveAfterDays: days.default(30),
+    keepNewest: count.default(20).describe('The newest N conversations are active and never archived.'),
+  })
+  .describe('Retention of conversations (archival to a separate database).');
+
+export const PatternsSchema = z
+  .strictObject({
+    database: name.default('tier2'),
+    table: name.default('patterns'),
+    keyColumn: name.default('id'),
+    confidenceColumn: name.default('confidence'),
+    lastUsedColumn: name.default('last_used'),
+    minConfidence: ratio.default(0.3).describe('Patterns below this confidence are pruning candidates ...'),
+    unusedDays: days.default(90).describe('... when also unused for this many days (or never used).'),
+  })
+  .describe('Pruning of low-confidence, unused patterns.');
+
+export const EventsSchema = z.strictObject({
+  path: relPath.default('demo-brain/events.jsonl'),
+  timestampField: name.default('timestamp'),
+  compressAfterDays: days.default(7),
+});
+
+export const LogsSchema = z.strictObject({
+  dir: relPath.default('demo-brain/logs'),
+  extension: z.string().min(1).default('.log').describe('Files in dir ending with this are application logs.'),
+  rotateAfterDays: days.default(7).describe('A log last written longer ago than this is due for rotation.'),
+  maxBytes: count.default(10 * 1024 * 1024).describe('A log larger than this is due for rotation whatever its age.'),
+});
+
+export const ThresholdsSchema = z.strictObject({
+  fragmentationRatio: ratio
+    .default(0.2)
+    .describe('VACUUM when free pages plus measured page waste exceed this share of the file.'),
+  pageWasteAllowance: ratio
+    .default(0.25)
+    .describe('Unused space inside b-tree pages up to this share is normal slack; only the excess counts as fragmentation.'),
+  minReclaimBytes: count.default(1024 * 1024).describe('Never VACUUM to reclaim less than this.'),
+  analyzeScaleFactor: ratio.default(0.1).describe('ANALYZE when a table changed by more than base + scale factor x rows.'),
+  analyzeBaseRows: count.default(50),
+  walMaxBytes: count.default(64 * 1024 * 1024).describe('CHECKPOINT when the -wal file exceeds this ...'),
+  walRatio: z.number().positive().default(0.5).describe('... or this multiple of the database file, whichever is larger.'),
+  ftsMaxSegments: count.default(16).describe('OPTIMIZE an FTS5 index whose b-tree has more segments than this.'),
+});
+
+export const AssessSchema = z.strictObject({
+  busyTimeoutMs: count.default(2000).describe('How long assess waits for a database locked by another process.'),
+  quickCheckMaxBytes: count
+    .default(256 * 1024 * 1024)
+    .describe('quick_check runs by default on databases up to this size; --deep runs it on all.'),
+  pageWasteMaxPages: count
+    .default(16384)
+    .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
+  ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
+});
+
+export const LoggingSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  file: relPath.optional().describe('Write logs to this file instead of stderr.'),
+});
+
+const DEFAULT_DATABASES = {
+  tier1: { path: 'demo-brain/tier1/conversations.db' },
+  tier2: { path: 'demo-brain/tier2/knowledge_graph.db' },
+  tier3: { path: 'demo-brain/tier3/development_context.db' },
+  state: { path: 'demo-brain/state/app_state.db' },
+} as const;
+
+export const ConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  databases: z
+    .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'database names use letters, digits, _ . -'), DatabaseEntrySchema)
+    .refine((r) => Object.keys(r).length > 0, 'must name at least one database')
+    .default(DEFAULT_DATABASES)
+    .describe('The databases of the brain, by name (select one with --db NAME).'),
+  conversations: ConversationsSchema.prefault({}),
+  patterns: PatternsSchema.prefault({}),
+  events: EventsSchema.prefault({}),
+  logs: LogsSchema.prefault({}),
+  thresholds: ThresholdsSchema.prefault({}),
+  assess: AssessSchema.prefault({}),
+  stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),
+  logging: LoggingSchema.prefault({}),
+});
+
+/** The config as written in the file (defaults not yet applied). */
+export type ConfigInput = z.input<typeof ConfigSchema>;
+/** The config after validation, defaults applied, paths still relative. */
+export type Config = z.output<typeof ConfigSchema>;
+export type ConversationsRule = Config['conversations'];
+export type PatternsRule = Config['patterns'];
+export type Thresholds = Config['thresholds'];

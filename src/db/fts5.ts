@@ -1,0 +1,148 @@
+/** Discovery and description of the FTS5 tables of a database. */
+import type Database from 'better-sqlite3';
+import { quoteIdent } from './sql.js';
+
+export type FtsKind = 'regular' | 'external' | 'contentless';
+
+export interface FtsTable {
+  readonly name: string;
+  readonly kind: FtsKind;
+  /** The indexed columns, in declaration order (UNINDEXED ones excluded). */
+  readonly columns: readonly string[];
+  readonly allColumns: readonly string[];
+  /** External content table (kind 'external'). */
+  readonly contentTable: string | undefined;
+  readonly contentRowid: string;
+  /** Whether `<name>_docsize` exists (columnsize=1, the default). */
+  readonly hasDocsize: boolean;
+}
+
+/** Splits the argument list of `CREATE VIRTUAL TABLE x USING fts5(...)` at top-level commas. */
+export function splitModuleArgs(sql: string): string[] | undefined {
+  const m = /\busing\s+fts5\s*\(/i.exec(sql);
+  if (!m) return undefined;
+  const args: string[] = [];
+  let depth = 0;
+  let cur = '';
+  let quote: string | null = null;
+  for (let i = m.index + m[0].length; i < sql.length; i++) {
+    const ch = sql[i]!;
+    if (quote) {
+      cur += ch;
+      if (ch === quote) {
+        if (sql[i + 1] === quote && quote !== ']') {
+          cur += sql[++i];
+        } else quote = null;
+      }
+      continue;
+    }
+    if (ch === "'" || ch === '"' || ch === '`') quote = ch;
+    else if (ch === '[') quote = ']';
+    else if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) {
+        if (cur.trim()) args.push(cur.trim());
+        return args;
+      }
+      depth--;
+    } else if (ch === ',' && depth === 0) {
+      args.push(cur.trim());
+      cur = '';
+      continue;
+    }
+    cur += ch;
+  }
+  return undefined;
+}
+
+/** Removes SQL quoting from an identifier or string token. */
+export function unquote(token: string): string {
+  const t = token.trim();
+  const first = t[0];
+  const last = t[t.length - 1];
+  if (t.length >= 2 && ((first === "'" && last === "'") || (first === '"' && last === '"') || (first === '`' && last === '`'))) {
+    return t.slice(1, -1).split(first + first).join(first);
+  }
+  if (t.length >= 2 && first === '[' && last === ']') return t.slice(1, -1);
+  return t;
+}
+
+export function describeFts(name: string, sql: string): FtsTable | undefined {
+  const args = splitModuleArgs(sql);
+  if (!args) return undefined;
+  const options = new Map<string, string>();
+  const columns: string[] = [];
+  const allColumns: string[] = [];
+  for (const arg of args) {
+    const eq = /^([A-Za-z_]+)\s*=\s*([\s\S]*)$/.exec(arg);
+    if (eq) {
+      options.set(eq[1]!.toLowerCase(), unquote(eq[2]!));
+      continue;
+    }
+    // a column: its name (quoted or bare) then optional UNINDEXED
+    const col = /^("(?:[^"]|"")*"|'(?:[^']|'')*'|`(?:[^`]|``)*`|\[[^\]]*\]|\S+)\s*(.*)$/.exec(arg);
+    if (!col) continue;
+    const colName = unquote(col[1]!);
+    allColumns.push(colName);
+    if (!/\bunindexed\b/i.test(col[2] ?? '')) columns.push(colName);
+  }
+  const content = options.get('content');
+  const kind: FtsKind = content === undefined ? 'regular' : content === '' ? 'contentless' : 'external';
+  return {
+    name,
+    kind,
+    columns,
+    allColumns,
+    contentTable: kind === 'external' ? content : undefined,
+    contentRowid: options.get('content_rowid') ?? 'rowid',
+    hasDocsize: options.get('columnsize') !== '0',
+  };
+}
+
+export function listFtsTables(db: Database.Database): FtsTable[] {
+  const rows = db
+    .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+    .all() as Array<{ name: string; sql: string }>;
+  const out: FtsTable[] = [];
+  for (const r of rows) {
+    const d = describeFts(r.name, r.sql);
+    if (d) out.push(d);
+  }
+  return out;
+}
+
+/** The shadow tables FTS5 keeps for `name`; they are ordinary tables and are counted like others. */
+export function ftsShadowNames(name: string): string[] {
+  return ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${name}_${s}`);
+}
+
+/** Reads an SQLite varint (as FTS5 stores them) at `pos`; returns [value, bytesRead]. */
+export function readVarint(buf: Uint8Array, pos: number): [number, number] {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const b = buf[pos + i];
+    if (b === undefined) return [value, i];
+    value = value * 128 + (b & 0x7f);
+    if ((b & 0x80) === 0) return [value, i + 1];
+  }
+  const last = buf[pos + 8] ?? 0;
+  return [value * 256 + last, 9];
+}
+
+/** Number of segments in an FTS5 index, from its structure record (id 10 of `<name>_data`). */
+export function ftsSegmentCount(db: Database.Database, name: string): number | undefined {
+  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as { block: Buffer } | undefined;
+  if (!row || !Buffer.isBuffer(row.block) || row.block.length < 6) return undefined;
+  let pos = 4; // the cookie
+  if (row.block[4] === 0xff && row.block[5] === 0x00 && row.block[6] === 0x00 && row.block[7] === 0x01) pos += 4; // structure v2
+  const [, n1] = readVarint(row.block, pos);
+  const [nSegment] = readVarint(row.block, pos + n1);
+  return nSegment;
+}
+
+/** Total rows recorded in the FTS5 'averages' record (id 1 of `<name>_data`). */
+export function ftsAveragesRowCount(db: Database.Database, name: string): number | undefined {
+  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 1`).get() as { block: Buffer } | undefined;
+  if (!row || !Buffer.isBuffer(row.block) || row.block.length === 0) return undefined;
+  return readVarint(row.block, 0)[0];
+}

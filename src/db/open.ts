@@ -1,0 +1,175 @@
+/**
+ * Opening a brain database: validate the file first (so a typo never creates an empty
+ * database and a non-SQLite file gets a clear message), then open it so that reading
+ * changes nothing on disk.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { DbmError } from '../errors.js';
+import type { BrainDatabase } from '../config/load.js';
+
+export interface FileFacts {
+  readonly fileBytes: number;
+  readonly walBytes: number;
+  readonly walExists: boolean;
+  readonly headerPageSize: number;
+  /** The header says the database is in WAL mode (read/write versions 2). */
+  readonly walModeHeader: boolean;
+  readonly mtimeMs: number;
+}
+
+const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+/** Checks that `target` is a readable, plausible SQLite file; throws a DbmError naming the config key otherwise. */
+export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
+  const where = `database ${target.name} (${target.path})`;
+  const hint = `fix ${target.configKey} in the config`;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(target.path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new DbmError('DB_NOT_FOUND', `${where} does not exist`, { hint: `${hint}; nothing was created` });
+    }
+    throw new DbmError('DB_UNREADABLE', `${where} cannot be read: ${code ?? String(err)}`, { hint: 'check permissions' });
+  }
+  if (st.isDirectory()) throw new DbmError('DB_IS_DIRECTORY', `${where} is a directory, not a database file`, { hint });
+  if (!st.isFile()) throw new DbmError('DB_NOT_SQLITE', `${where} is not a regular file`, { hint });
+  const header = Buffer.alloc(100);
+  let read = 0;
+  try {
+    const fd = fs.openSync(target.path, 'r');
+    try {
+      read = fs.readSync(fd, header, 0, 100, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DbmError('DB_UNREADABLE', `${where} cannot be read: ${code ?? String(err)}`, {
+      hint: 'give the user running db-maintenance read and write access to the file and its directory',
+    });
+  }
+  if (read === 0) throw new DbmError('DB_NOT_SQLITE', `${where} is an empty file, not a SQLite database`, { hint });
+  if (read < 100 || !header.subarray(0, 16).equals(MAGIC)) {
+    throw new DbmError('DB_NOT_SQLITE', `${where} is not a SQLite database (no SQLite header)`, { hint });
+  }
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) {
+    throw new DbmError('DB_CORRUPT', `${where} is corrupt: invalid page size ${rawPageSize} in its header`, {
+      hint: 'restore it from a backup',
+    });
+  }
+  const changeCounter = header.readUInt32BE(24);
+  const headerPages = header.readUInt32BE(28);
+  const validFor = header.readUInt32BE(92);
+  if (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize)) {
+    throw new DbmError(
+      'DB_CORRUPT',
+      `${where} is truncated: ${st.size} bytes on disk, its header promises ${headerPages} pages of ${pageSize} bytes`,
+      { hint: 'restore it from a backup' },
+    );
+  }
+  let walBytes = 0;
+  let walExists = false;
+  try {
+    walBytes = fs.statSync(`${target.path}-wal`).size;
+    walExists = true;
+  } catch {
+    // no -wal: nobody has the database open in WAL mode right now
+  }
+  return {
+    fileBytes: st.size,
+    walBytes,
+    walExists,
+    headerPageSize: pageSize,
+    walModeHeader: header[18] === 2 && header[19] === 2,
+    mtimeMs: st.mtimeMs,
+  };
+}
+
+/** Maps an error thrown by better-sqlite3 to a DbmError about `target`. */
+export function sqliteError(target: BrainDatabase, err: unknown, doing: string): DbmError {
+  if (err instanceof DbmError) return err;
+  const code = String((err as { code?: unknown }).code ?? '');
+  const msg = (err as Error).message ?? String(err);
+  const where = `database ${target.name} (${target.path})`;
+  if (code === 'SQLITE_NOTADB') return new DbmError('DB_NOT_SQLITE', `${where} is not a SQLite database`, { hint: `fix ${target.configKey}` });
+  if (code.startsWith('SQLITE_CORRUPT')) {
+    return new DbmError('DB_CORRUPT', `${where} is corrupt (${msg}) while ${doing}`, { hint: 'restore it from a backup' });
+  }
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+    return new DbmError('DB_BUSY', `${where} is locked by another process (still busy after waiting) while ${doing}`, {
+      hint: 'try again when the other process is done, or raise assess.busyTimeoutMs',
+    });
+  }
+  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_READONLY')) {
+    return new DbmError('DB_UNREADABLE', `${where} cannot be opened (${msg})`, { hint: 'check permissions of the file and its directory' });
+  }
+  return new DbmError('DB_ERROR', `${where}: ${msg} while ${doing}`);
+}
+
+/**
+ * A connection for assessment that leaves every file as it found it.
+ *
+ * - When a `-wal` file exists (someone has the database open), a read-only connection:
+ *   it uses the existing WAL and never checkpoints.
+ * - Otherwise a read-write connection with `query_only`: a read-only connection to a
+ *   WAL database at rest would create `-wal`/`-shm` and leave them behind, while a
+ *   read-write one removes them again on close (its WAL is empty, so the database
+ *   file is not written).
+ */
+export class ReadConnection {
+  readonly db: Database.Database;
+  private readonly target: BrainDatabase;
+  private readonly timeoutMs: number;
+  private readonly readonlyMode: boolean;
+
+  constructor(target: BrainDatabase, facts: FileFacts, timeoutMs: number) {
+    this.target = target;
+    this.timeoutMs = timeoutMs;
+    this.readonlyMode = facts.walExists;
+    try {
+      this.db = new Database(target.path, { readonly: this.readonlyMode, fileMustExist: true, timeout: timeoutMs });
+    } catch (err) {
+      throw sqliteError(target, err, 'opening it');
+    }
+    try {
+      if (!this.readonlyMode) this.db.pragma('query_only = ON');
+      // Forces the schema to be read now: not-a-database, corruption and locks surface here.
+      this.db.prepare('SELECT count(*) FROM sqlite_schema').pluck().get();
+    } catch (err) {
+      this.db.close();
+      throw sqliteError(target, err, 'reading its schema');
+    }
+  }
+
+  /**
+   * Runs `fn` on a connection that may start a write transaction without writing
+   * anything (FTS5's integrity-check is an INSERT that writes nothing).
+   */
+  withWriteTransactionAllowed<T>(fn: (db: Database.Database) => T): T {
+    if (!this.readonlyMode) {
+      this.db.pragma('query_only = OFF');
+      try {
+        return fn(this.db);
+      } finally {
+        this.db.pragma('query_only = ON');
+      }
+    }
+    // Our read-only connection stays open meanwhile, so this one's close is not the
+    // last and never checkpoints or removes the WAL.
+    const rw = new Database(this.target.path, { fileMustExist: true, timeout: this.timeoutMs });
+    try {
+      return fn(rw);
+    } finally {
+      rw.close();
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The one error type of db-maintenance. Everything that can go wrong in an
+ * expected way throws (or returns) a `DbmError`; the CLI's error funnel turns it
+ * into one line on stderr and the exit code below.
+ */
+
+/** Documented exit codes (README "Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  database: 3,
+  busy: 4,
+  locked: 5,
+  taskFailed: 6,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_UNREADABLE'
+  | 'CONFIG_INVALID_JSON'
+  | 'CONFIG_INVALID'
+  | 'UNKNOWN_DATABASE'
+  | 'DB_NOT_FOUND'
+  | 'DB_IS_DIRECTORY'
+  | 'DB_UNREADABLE'
+  | 'DB_NOT_SQLITE'
+  | 'DB_CORRUPT'
+  | 'DB_BUSY'
+  | 'DB_ERROR'
+  | 'STATE_DB'
+  | 'DEMO_TARGET_EXISTS'
+  | 'INTERNAL';
+
+const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
+  USAGE: EXIT.usage,
+  CONFIG_NOT_FOUND: EXIT.usage,
+  CONFIG_UNREADABLE: EXIT.usage,
+  CONFIG_INVALID_JSON: EXIT.usage,
+  CONFIG_INVALID: EXIT.usage,
+  UNKNOWN_DATABASE: EXIT.usage,
+  DEMO_TARGET_EXISTS: EXIT.usage,
+  DB_NOT_FOUND: EXIT.database,
+  DB_IS_DIRECTORY: EXIT.database,
+  DB_UNREADABLE: EXIT.database,
+  DB_NOT_SQLITE: EXIT.database,
+  DB_CORRUPT: EXIT.database,
+  DB_ERROR: EXIT.database,
+  STATE_DB: EXIT.database,
+  DB_BUSY: EXIT.busy,
+  INTERNAL: EXIT.internal,
+};
+
+export class DbmError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  /** What the user can do about it, printed after the message. */
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DbmError';
+    this.code = code;
+    this.exitCode = EXIT_BY_CODE[code];
+    this.hint = options.hint;
+  }
+}
+
+/** The one-line form used on stderr and in `--json` problem lists. */
+export function formatError(err: DbmError): string {
+  return err.hint ? `error: ${err.message} (${err.hint})` : `error: ${err.message}`;
+}
+
+/** The most severe exit code of several problems (busy beats plain database errors). */
+export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
+  const order: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.busy, EXIT.database, EXIT.taskFailed, EXIT.locked];
+  for (const c of order) if (codes.includes(c)) return c;
+  return EXIT.ok;
+}

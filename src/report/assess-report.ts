@@ -1,0 +1,96 @@
+/** The human form of an assessment. (`--json` prints the Assessment object itself.) */
+import type { Assessment, DatabaseHealth } from '../assess/types.js';
+import { bytes, percent, seconds, table } from '../util/format.js';
+
+const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;
+
+export function formatAssessment(a: Assessment): string {
+  const out: string[] = [];
+  out.push(`db-maintenance assess${a.deep ? ' --deep' : ''}: ${a.configPath}`);
+  out.push(`at ${a.generatedAt}, took ${(a.durationMs / 1000).toFixed(2)} s`);
+  out.push('');
+  out.push('DATABASES');
+  out.push(
+    table(
+      ['name', 'size', 'wal', 'journal', 'free pages', 'page waste', 'reclaimable', 'statistics', 'fts', 'quick_check'],
+      a.databases.map(dbRow),
+    ),
+  );
+  for (const d of a.databases) {
+    if (d.status === 'error') out.push(`  ${d.name}: ${d.error?.message ?? 'error'}`);
+    for (const f of d.fts ?? []) {
+      if (f.status !== 'ok') out.push(`  ${d.name}: FTS "${f.table}" ${f.status}: ${f.detail}`);
+    }
+    if (d.quickCheck?.status === 'failed') out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
+  }
+  if (a.events || a.logs) {
+    out.push('');
+    out.push('FILES');
+    if (a.events) {
+      const e = a.events;
+      out.push(
+        e.exists
+          ? `  events  ${bytes(e.bytes)}; ${e.olderLines} lines (${bytes(e.olderBytes)}) older than ${e.cutoff.slice(0, 10)}${e.method === 'binary-search' ? ' (time-ordered search)' : ''}${e.malformedLines === null ? '' : `; ${e.malformedLines} malformed lines (kept)`}`
+          : `  events  ${e.path} does not exist`,
+      );
+    }
+    if (a.logs) {
+      const l = a.logs;
+      out.push(l.exists ? `  logs    ${l.files} files, ${l.eligible.length} due for rotation` : `  logs    ${l.dir} does not exist`);
+    }
+  }
+  if (a.retention) {
+    out.push('');
+    out.push('RETENTION');
+    const c = a.retention.conversations;
+    if (c) {
+      const children = c.childRows.map((r) => (r.rows === null ? r.table : `${r.table} ${r.rows}`)).join(', ');
+      out.push(
+        `  conversations  ${c.eligible} of ${c.total} in ${c.database}."${c.table}" would be archived (started before ${c.cutoff.slice(0, 10)})` +
+          (children ? `; child rows: ${children}${c.childRows.some((r) => r.rows === null) ? ' (counted with --deep)' : ''}` : '') +
+          (c.unparseableTimestamps > 0 ? `; ${c.unparseableTimestamps} with unparseable timestamps (never archived)` : ''),
+      );
+    }
+    const p = a.retention.patterns;
+    if (p) out.push(`  patterns       ${p.eligible} of ${p.total} in ${p.database}."${p.table}" would be pruned`);
+  }
+  out.push('');
+  if (a.tasks.length === 0) {
+    out.push('TASKS: none, the brain is healthy');
+  } else {
+    out.push(`TASKS (${a.tasks.length}, most urgent first)`);
+    out.push(
+      table(
+        ['#', 'priority', 'type', 'target', 'estimate', 'last run', 'reason'],
+        a.tasks.map((t, i) => [
+          String(i + 1),
+          `${t.priority} ${PRIORITY_WORD[t.priority]}`,
+          t.type,
+          t.database,
+          `${seconds(t.estimatedSeconds)}${t.estimateSource === 'history' ? '' : ' ~'}`,
+          t.lastRun ? t.lastRun.slice(0, 16).replace('T', ' ') : 'never',
+          t.reason,
+        ]),
+      ),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function dbRow(d: DatabaseHealth): string[] {
+  if (d.status === 'error') return [d.name, '-', '-', '-', '-', '-', '-', '-', '-', d.error?.code ?? 'error'];
+  const fts = d.fts ?? [];
+  const bad = fts.filter((f) => f.status !== 'ok');
+  return [
+    d.name,
+    bytes(d.fileBytes),
+    bytes(d.walBytes),
+    d.journalMode ?? '-',
+    percent(d.freelistRatio),
+    d.pageWaste?.status === 'measured' ? percent(d.pageWaste.ratio) : 'skipped',
+    bytes(d.reclaimableBytes),
+    d.statistics?.status ?? '-',
+    fts.length === 0 ? '-' : bad.length === 0 ? `${fts.length} ok` : bad.map((f) => `${f.table} ${f.status}`).join(', '),
+    d.quickCheck?.status ?? '-',
+  ];
+}

@@ -1,0 +1,177 @@
+/**
+ * The tool's own state database (`<stateDir>/state.db`): run history, last runs of each
+ * task, statistics snapshots. Created and upgraded by migrations/NNN_name.sql; the schema
+ * version is PRAGMA user_version, and each applied migration is listed in schema_migrations.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { DbmError } from '../errors.js';
+import type { DatabaseHealth, TaskType } from '../assess/types.js';
+
+export const STATE_DB_FILE = 'state.db';
+
+/** migrations/ of the installed package (dist/state/ -> ../../migrations). */
+export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
+  const out: Migration[] = [];
+  for (const file of fs.readdirSync(dir).sort()) {
+    const m = /^(\d+)_([\w-]+)\.sql$/.exec(file);
+    if (!m) continue;
+    out.push({ version: Number(m[1]), name: m[2]!, sql: fs.readFileSync(path.join(dir, file), 'utf8') });
+  }
+  out.sort((a, b) => a.version - b.version);
+  out.forEach((m, i) => {
+    if (m.version !== i + 1) throw new DbmError('INTERNAL', `migrations must be numbered 1, 2, 3...; found ${m.version} at position ${i + 1}`);
+  });
+  return out;
+}
+
+/** Applies pending migrations, each in its own transaction. Returns the schema version. */
+export function migrate(db: Database.Database, migrations: readonly Migration[]): number {
+  const current = Number(db.pragma('user_version', { simple: true }));
+  const latest = migrations.length;
+  if (current > latest) {
+    throw new DbmError('STATE_DB', `state database schema version ${current} is newer than this db-maintenance knows (${latest})`, {
+      hint: 'upgrade db-maintenance, or point stateDir elsewhere',
+    });
+  }
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+  for (const m of migrations) {
+    if (m.version <= current) continue;
+    db.transaction(() => {
+      db.exec(m.sql);
+      db.prepare('INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
+      db.pragma(`user_version = ${m.version}`);
+    }).immediate();
+  }
+  return latest;
+}
+
+export interface LastRun {
+  readonly database: string;
+  readonly type: string;
+  readonly at: string;
+}
+
+export class StateDb {
+  readonly db: Database.Database;
+  readonly path: string;
+
+  private constructor(db: Database.Database, file: string) {
+    this.db = db;
+    this.path = file;
+  }
+
+  /** Opens (creating and migrating as needed) the state database in `stateDir`. */
+  static open(stateDir: string): StateDb {
+    const file = path.join(stateDir, STATE_DB_FILE);
+    let db: Database.Database;
+    try {
+      fs.mkdirSync(stateDir, { recursive: true });
+      db = new Database(file, { timeout: 5000 });
+      db.pragma('journal_mode = WAL');
+    } catch (err) {
+      throw new DbmError('STATE_DB', `cannot open the state database ${file}: ${(err as Error).message}`, {
+        hint: 'check stateDir in the config and its permissions',
+      });
+    }
+    try {
+      migrate(db, loadMigrations());
+    } catch (err) {
+      db.close();
+      if (err instanceof DbmError) throw err;
+      throw new DbmError('STATE_DB', `cannot migrate the state database ${file}: ${(err as Error).message}`);
+    }
+    return new StateDb(db, file);
+  }
+
+  /** Opens an existing state database read-only, or returns null when there is none yet. */
+  static openReadOnly(stateDir: string): StateDb | null {
+    const file = path.join(stateDir, STATE_DB_FILE);
+    if (!fs.existsSync(file)) return null;
+    try {
+      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+      return new StateDb(db, file);
+    } catch {
+      return null;
+    }
+  }
+
+  schemaVersion(): number {
+    return Number(this.db.pragma('user_version', { simple: true }));
+  }
+
+  /** Last successful run of each (database, task type). */
+  lastRuns(): Map<string, string> {
+    const out = new Map<string, string>();
+    if (this.schemaVersion() < 1) return out;
+    const rows = this.db
+      .prepare("SELECT database_name AS d, task_type AS t, max(started_at) AS at FROM task_runs WHERE status = 'ok' GROUP BY database_name, task_type")
+      .all() as Array<{ d: string; t: string; at: string }>;
+    for (const r of rows) out.set(lastRunKey(r.d, r.t), r.at);
+    return out;
+  }
+
+  /** Median throughput (bytes per second of size_before) of the last successful runs, or null. */
+  throughput(database: string, type: TaskType): number | null {
+    if (this.schemaVersion() < 1) return null;
+    const rows = this.db
+      .prepare(
+        "SELECT size_before * 1000.0 / max(duration_ms, 1) AS bps FROM task_runs WHERE status = 'ok' AND database_name = ? AND task_type = ? AND size_before > 0 ORDER BY started_at DESC LIMIT 5",
+      )
+      .pluck()
+      .all(database, type) as number[];
+    if (rows.length === 0) return null;
+    const sorted = [...rows].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  }
+
+  recordSnapshot(takenAt: string, health: readonly DatabaseHealth[]): void {
+    const ins = this.db.prepare(
+      'INSERT INTO stats_snapshots(taken_at, database_name, file_bytes, wal_bytes, page_size, page_count, freelist_count, page_waste_ratio, stale_tables, fts_problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const h of health) {
+        if (h.status !== 'ok') continue;
+        ins.run(
+          takenAt,
+          h.name,
+          h.fileBytes ?? 0,
+          h.walBytes ?? 0,
+          h.pageSize ?? 0,
+          h.pageCount ?? 0,
+          h.freelistCount ?? 0,
+          h.pageWaste?.ratio ?? null,
+          h.statistics?.staleTables.length ?? 0,
+          (h.fts ?? []).filter((f) => f.status !== 'ok').length,
+        );
+      }
+    }).immediate();
+  }
+
+  /** The WAL size recorded by the previous snapshot of `database`, for growth reporting. */
+  previousWalBytes(database: string): { at: string; walBytes: number } | null {
+    if (this.schemaVersion() < 1) return null;
+    const row = this.db
+      .prepare('SELECT taken_at AS at, wal_bytes AS walBytes FROM stats_snapshots WHERE database_name = ? ORDER BY taken_at DESC, id DESC LIMIT 1')
+      .get(database) as { at: string; walBytes: number } | undefined;
+    return row ?? null;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function lastRunKey(database: string, type: string): string {
+  return `${database}\u0000${type}`;
+}

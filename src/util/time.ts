@@ -1,0 +1,43 @@
+/** Timestamps of many formats, parsed the way SQLite's date functions parse them (no zone means UTC). */
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Unix milliseconds of a timestamp value, or null when it is not one.
+ * Numbers (and digit-only strings) are unix seconds, or milliseconds when >= 1e11.
+ */
+export function parseTimestampMs(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? numericToMs(value) : null;
+  if (typeof value !== 'string') return null;
+  const s = value.trim();
+  if (s === '') return null;
+  if (/^\d+(\.\d+)?$/.test(s)) return numericToMs(Number(s));
+  const m = ISO.exec(s);
+  if (!m) return null;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone] = m;
+  let ms = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(sec), Number((frac + '000').slice(0, 3)));
+  if (Number.isNaN(ms)) return null;
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    ms -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4))) * 60_000;
+  }
+  return ms;
+}
+
+function numericToMs(n: number): number {
+  return Math.abs(n) >= 1e11 ? n : n * 1000;
+}
+
+/** The clock, injectable for tests (DB_MAINTENANCE_NOW=ISO-8601 pins it). */
+export function nowFrom(env: NodeJS.ProcessEnv): Date {
+  const pinned = env['DB_MAINTENANCE_NOW'];
+  if (pinned) {
+    const ms = parseTimestampMs(pinned);
+    if (ms !== null) return new Date(ms);
+  }
+  return new Date();
+}
+
+export const DAY_MS = 86_400_000;
