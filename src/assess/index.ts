@@ -1,7 +1,7 @@
 /**
  * `assess`: a read-only health report of the brain with a prioritized task list.
- * Nothing in the brain is written; only a statistics snapshot goes to the tool's own
- * state database (in stateDir).
+ * Nothing in the brain is written. A clean assessment records a statistics snapshot in
+ * the tool's own state database (stateDir), from which the next one reports WAL growth.
  */
 import type { Logger } from 'pino';
 import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.js';
@@ -35,7 +35,7 @@ export function assess(opts: AssessOptions): Assessment {
   const problem = (database: string, err: unknown): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
     problems.push({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
-    logger.warn({ database, code: e.code }, e.message);
+    logger.debug({ database, code: e.code }, e.message);
   };
 
   let conversations: RetentionHealth['conversations'] = null;
@@ -47,6 +47,14 @@ export function assess(opts: AssessOptions): Assessment {
       databases.push(
         withConnection(target, config.assess.busyTimeoutMs, (conn, facts) => {
           const health = checkDatabase(conn, target, facts, { deep: opts.deep, config });
+          if (health.quickCheck?.status === 'failed') {
+            problem(
+              target.name,
+              new DbmError('DB_CORRUPT', `database ${target.name} (${target.path}) is corrupt: quick_check reports ${health.quickCheck.messages[0]}`, {
+                hint: 'restore it from a backup; run --assess --deep --json for the full list',
+              }),
+            );
+          }
           if (target.name === config.conversations.database) {
             try {
               conversations = countConversations(conn.db, config.conversations, now, opts.deep);
@@ -92,22 +100,29 @@ export function assess(opts: AssessOptions): Assessment {
 
   const state = StateDb.openReadOnly(rc.stateDir);
   let history: PlanHistory = NO_HISTORY;
-  if (state) {
-    const last = state.lastRuns();
-    history = {
-      lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
-      throughput: (d, t) => state.throughput(d, t),
-    };
-  }
   let tasks;
   try {
+    if (state) {
+      const last = state.lastRuns();
+      history = {
+        lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
+        throughput: (d, t) => state.throughput(d, t),
+      };
+      // WAL growth since the previous assessment's snapshot.
+      for (let i = 0; i < databases.length; i++) {
+        const h = databases[i]!;
+        const prev = h.status === 'ok' ? state.previousWalBytes(h.name) : null;
+        if (prev) databases[i] = { ...h, walGrowth: { since: prev.at, bytes: (h.walBytes ?? 0) - prev.walBytes } };
+      }
+    }
     tasks = planTasks({ config, databases, events, logs, retention, history });
   } finally {
     state?.close();
   }
 
   const generatedAt = now.toISOString();
-  if (opts.record !== false) recordSnapshot(rc.stateDir, generatedAt, databases, logger);
+  // Only a clean assessment is recorded: with bad input nothing at all is written.
+  if (opts.record !== false && problems.length === 0) recordSnapshot(rc.stateDir, generatedAt, databases, logger);
 
   return {
     version: 1,

@@ -93,7 +93,8 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     const wal = h.walBytes ?? 0;
     const walLimit = Math.max(thresholds.walMaxBytes, thresholds.walRatio * size);
     if (wal > walLimit) {
-      add('CHECKPOINT', h.name, `WAL is ${bytes(wal)}, over ${bytes(walLimit)} (max of walMaxBytes and walRatio x database)`, wal);
+      const growth = h.walGrowth && h.walGrowth.bytes > 0 ? `, grew ${bytes(h.walGrowth.bytes)} since ${h.walGrowth.since.slice(0, 16)}` : '';
+      add('CHECKPOINT', h.name, `WAL is ${bytes(wal)}${growth}, over ${bytes(walLimit)} (max of walMaxBytes and walRatio x database)`, wal);
     }
     const stats = h.statistics;
     if (stats && (stats.status === 'missing' || stats.status === 'stale')) {

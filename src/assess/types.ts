@@ -78,6 +78,8 @@ export interface DatabaseHealth {
   readonly error?: { readonly code: string; readonly message: string };
   readonly fileBytes?: number;
   readonly walBytes?: number;
+  /** Change of the WAL size since the previous assessment's snapshot (none without history). */
+  readonly walGrowth?: { readonly since: string; readonly bytes: number };
   readonly journalMode?: string;
   readonly pageSize?: number;
   readonly pageCount?: number;

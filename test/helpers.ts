@@ -1,0 +1,77 @@
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import { generateDemoBrain, type DemoSummary } from '../src/demo/generate.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = path.join(ROOT, 'bin', 'db-maintenance.js');
+export const NOW = new Date('2026-11-20T12:00:00.000Z');
+
+const dirs: string[] = [];
+afterEach(() => {
+  while (dirs.length) fs.rmSync(dirs.pop()!, { recursive: true, force: true });
+});
+
+/** A fresh temp directory, removed after the test. */
+export function tempDir(prefix = 'dbm-test-'): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+/** A small demo brain (a few MB) in a temp directory. */
+export function demoBrain(opts: { ftsDrift?: boolean; seed?: number; scale?: number } = {}): DemoSummary {
+  const dir = path.join(tempDir(), 'brain');
+  return generateDemoBrain({ dir, scale: opts.scale ?? 1, seed: opts.seed ?? 7, now: NOW, ftsDrift: opts.ftsDrift ?? false });
+}
+
+export interface CliResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
+/** Runs the real CLI in a child process with the clock pinned to NOW. */
+export function cli(args: readonly string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): CliResult {
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    ...opts,
+    env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString(), ...opts.env },
+  });
+  return { status: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), ms: Date.now() - t0 };
+}
+
+/** Every file under dir (recursively) with its size, mtime and content hash. */
+export function snapshotTree(dir: string, exclude: (rel: string) => boolean = () => false): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of fs.readdirSync(d).sort()) {
+      const full = path.join(d, name);
+      const rel = path.relative(dir, full);
+      if (exclude(rel)) continue;
+      const st = fs.statSync(full);
+      if (st.isDirectory()) walk(full);
+      else out[rel] = `${st.size}:${st.mtimeMs}:${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** Writes a config file next to the brain and returns its path. */
+export function writeConfig(dir: string, config: Record<string, unknown>, name = 'maintenance.config.json'): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, JSON.stringify(config, null, 2));
+  return p;
+}
+
+export function readJson(file: string): Record<string, unknown> {
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
