@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../src/cli.js';
+import { ROOT, cli, demoBrain } from './helpers.js';
+
+const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+
+describe('cli', () => {
+  it('every flag is in --help and documented in the README with an example', () => {
+    const flags = buildProgram().options.map((o) => o.long!);
+    expect(flags.length).toBeGreaterThan(8);
+    const help = cli(['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of flags) {
+      expect(help.stdout, `--help lists ${flag}`).toContain(flag);
+      expect(readme, `README documents ${flag}`).toMatch(new RegExp(`\`[^\`\\n]*${flag}[^\`\\n]*\``));
+    }
+  });
+
+  it('every exit code in the README is the one the code uses', async () => {
+    const { EXIT } = await import('../src/errors.js');
+    for (const code of Object.values(EXIT)) expect(readme).toMatch(new RegExp(`\\|\\s*${code}\\s*\\|`));
+  });
+
+  it('--json prints exactly one parseable JSON document with the documented top-level keys', () => {
+    const demo = demoBrain();
+    const r = cli(['--config', demo.configPath, '--assess', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(Object.keys(out)).toEqual([
+      'version',
+      'command',
+      'generatedAt',
+      'configPath',
+      'deep',
+      'durationMs',
+      'databases',
+      'events',
+      'logs',
+      'retention',
+      'tasks',
+      'problems',
+    ]);
+    const tasks = out['tasks'] as Array<Record<string, unknown>>;
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const t of tasks) {
+      expect(Object.keys(t)).toEqual(expect.arrayContaining(['id', 'type', 'database', 'priority', 'reason', 'estimatedSeconds', 'lastRun']));
+    }
+    const priorities = tasks.map((t) => t['priority'] as number);
+    expect([...priorities].sort()).toEqual(priorities);
+  });
+
+  it('the human report lists databases and tasks in words', () => {
+    const demo = demoBrain({ ftsDrift: true });
+    const r = cli(['--config', demo.configPath, '--assess']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/DATABASES/);
+    expect(r.stdout).toMatch(/REBUILD_FTS\s+tier1/);
+    expect(r.stdout).toMatch(/1 critical/);
+  });
+
+  it('--deep without --assess, and two actions at once, are usage errors', () => {
+    expect(cli(['--deep']).status).toBe(2);
+    expect(cli(['--assess', '--init-demo', 'x']).status).toBe(2);
+  });
+
+  it('--init-demo refuses a non-empty directory that is not a demo brain, and changes nothing in it', () => {
+    const demo = demoBrain();
+    const dir = path.dirname(demo.dir);
+    fs.writeFileSync(path.join(dir, 'precious.txt'), 'keep me');
+    const r = cli(['--init-demo', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/not empty and is not a demo brain/);
+    expect(fs.readFileSync(path.join(dir, 'precious.txt'), 'utf8')).toBe('keep me');
+  });
+
+  it('--init-demo rejects a bad --scale', () => {
+    const r = cli(['--init-demo', '/tmp/never-created-dbm', '--scale', '-3']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--scale must be a positive number/);
+    expect(fs.existsSync('/tmp/never-created-dbm')).toBe(false);
+  });
+});

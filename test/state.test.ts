@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { assess } from '../src/assess/index.js';
+import { loadConfig } from '../src/config/load.js';
+import { silentLogger } from '../src/log.js';
+import { StateDb, loadMigrations, migrate } from '../src/state/state-db.js';
+import { NOW, demoBrain, tempDir } from './helpers.js';
+
+describe('state database', () => {
+  it('is created by the migrations with a recorded schema version, and re-opening is a no-op', () => {
+    const dir = tempDir();
+    const s1 = StateDb.open(dir);
+    const version = loadMigrations().length;
+    expect(s1.schemaVersion()).toBe(version);
+    s1.close();
+    const s2 = StateDb.open(dir);
+    expect(s2.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    s2.close();
+  });
+
+  it('applies only pending migrations, in order, and refuses a newer schema', () => {
+    const db = new Database(':memory:');
+    const ms = [
+      { version: 1, name: 'a', sql: 'CREATE TABLE a (x);' },
+      { version: 2, name: 'b', sql: 'CREATE TABLE b (y);' },
+    ];
+    expect(migrate(db, ms.slice(0, 1))).toBe(1);
+    expect(migrate(db, ms)).toBe(2);
+    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('a', 'b') ORDER BY name").pluck().all()).toEqual(['a', 'b']);
+    expect(() => migrate(db, ms.slice(0, 1))).toThrow(/newer than this db-maintenance knows/);
+  });
+
+  it('a failing migration leaves the previous version intact', () => {
+    const db = new Database(':memory:');
+    migrate(db, [{ version: 1, name: 'a', sql: 'CREATE TABLE a (x);' }]);
+    expect(() =>
+      migrate(db, [
+        { version: 1, name: 'a', sql: 'CREATE TABLE a (x);' },
+        { version: 2, name: 'bad', sql: 'CREATE TABLE c (z); THIS IS NOT SQL;' },
+      ]),
+    ).toThrow();
+    expect(db.pragma('user_version', { simple: true })).toBe(1);
+    expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'c'").pluck().get()).toBe(0);
+  });
+
+  it('never lives in the brain databases: it is its own file in stateDir', () => {
+    const demo = demoBrain();
+    const rc = loadConfig(demo.configPath);
+    assess({ rc, deep: false, now: NOW, logger: silentLogger() });
+    expect(fs.existsSync(path.join(rc.stateDir, 'state.db'))).toBe(true);
+    for (const d of rc.databases) {
+      const db = new Database(d.path, { readonly: true });
+      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('runs', 'task_runs', 'stats_snapshots')").pluck().get()).toBe(0);
+      db.close();
+    }
+  });
+
+  it('last runs and measured durations from history show up in the task list', () => {
+    const demo = demoBrain();
+    const rc = loadConfig(demo.configPath);
+    const state = StateDb.open(rc.stateDir);
+    const run = state.db.prepare("INSERT INTO runs(command, started_at, host, pid) VALUES ('run', '2026-11-01T03:00:00Z', 'h', 1)").run();
+    const ins = state.db.prepare(
+      "INSERT INTO task_runs(run_id, task_type, database_name, status, started_at, duration_ms, size_before) VALUES (?, 'VACUUM', 'tier1', 'ok', ?, ?, ?)",
+    );
+    // 1 MB/s measured: far slower than the heuristic, so the estimate must change.
+    ins.run(run.lastInsertRowid, '2026-11-01T03:00:00Z', 4000, 4_000_000);
+    ins.run(run.lastInsertRowid, '2026-11-02T03:00:00Z', 2000, 2_000_000);
+    state.close();
+    const a = assess({ rc, dbName: 'tier1', deep: false, now: NOW, logger: silentLogger(), record: false });
+    const vacuum = a.tasks.find((t) => t.type === 'VACUUM')!;
+    expect(vacuum.lastRun).toBe('2026-11-02T03:00:00Z');
+    expect(vacuum.estimateSource).toBe('history');
+    const size = a.databases[0]!.fileBytes!;
+    expect(vacuum.estimatedSeconds).toBeCloseTo(size / 1_000_000, 0);
+  });
+
+  it('a clean assessment records a snapshot, and the next one reports WAL growth since then', () => {
+    const demo = demoBrain();
+    const rc = loadConfig(demo.configPath);
+    assess({ rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
+    const file = rc.databases.find((d) => d.name === 'tier3')!.path;
+    const app = new Database(file);
+    try {
+      app.pragma('wal_autocheckpoint = 0');
+      app.exec("CREATE TABLE grow (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO grow SELECT hex(randomblob(500)) FROM n;");
+      const a = assess({ rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
+      expect(a.databases[0]!.walGrowth?.bytes).toBeGreaterThan(100_000);
+      const state = StateDb.openReadOnly(rc.stateDir)!;
+      expect(state.db.prepare("SELECT count(*) FROM stats_snapshots WHERE database_name = 'tier3'").pluck().get()).toBe(2);
+      state.close();
+    } finally {
+      app.close();
+    }
+  });
+});
