@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     .option('--assess', 'read-only health report with a prioritized task list')
     .option('--deep', 'with --assess: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
-    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = a few MB, 700 = about 1 GB').default('1'))
+    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
     .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
     .option('--fts-drift', 'with --init-demo: make the tier1 FTS index drift from its content')
     .addHelpText('after', EXAMPLES)

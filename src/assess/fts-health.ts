@@ -38,8 +38,14 @@ export function checkFts(conn: ReadConnection, table: FtsTable, opts: FtsCheckOp
   const indexedRows = table.hasDocsize
     ? count(db, `${table.name}_docsize`)
     : (safe(() => ftsAveragesRowCount(db, table.name)) ?? null);
+  // A regular index keeps its own content; its row total (O(1)) must match the docsize rows.
+  // Counting `<fts>_content` instead would read every stored document.
   const contentRows =
-    table.kind === 'external' ? count(db, table.contentTable!) : table.kind === 'regular' ? count(db, `${table.name}_content`) : null;
+    table.kind === 'external'
+      ? count(db, table.contentTable!)
+      : table.kind === 'regular' && table.hasDocsize
+        ? (safe(() => ftsAveragesRowCount(db, table.name)) ?? null)
+        : null;
 
   const result = (status: FtsHealth['status'], checked: FtsHealth['checked'], detail: string): FtsHealth => ({
     ...base,

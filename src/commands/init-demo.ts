@@ -9,7 +9,7 @@ import { nowFrom } from '../util/time.js';
 export function initDemoCommand(opts: CliOptions, io: CliIo): ExitCode {
   const scale = Number(opts.scale ?? '1');
   if (!Number.isFinite(scale) || scale <= 0 || scale > 100_000) {
-    throw new DbmError('USAGE', `--scale must be a positive number (got "${opts.scale}")`, { hint: 'e.g. --scale 1 for a few MB, --scale 700 for about 1 GB' });
+    throw new DbmError('USAGE', `--scale must be a positive number (got "${opts.scale}")`, { hint: 'e.g. --scale 1 for about 5 MB, --scale 240 for about 1 GB' });
   }
   const seed = Number(opts.seed ?? '42');
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {

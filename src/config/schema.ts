@@ -82,7 +82,7 @@ export const ThresholdsSchema = z.strictObject({
 export const AssessSchema = z.strictObject({
   busyTimeoutMs: count.default(2000).describe('How long assess waits for a database locked by another process.'),
   quickCheckMaxBytes: count
-    .default(256 * 1024 * 1024)
+    .default(32 * 1024 * 1024)
     .describe('quick_check runs by default on databases up to this size; --deep runs it on all.'),
   pageWasteMaxPages: count
     .default(16384)

@@ -21,7 +21,7 @@ import { STATE_SCHEMA, TIER1_DRIFTING_DELETE_TRIGGER, TIER1_SCHEMA, TIER2_SCHEMA
 
 export interface DemoOptions {
   readonly dir: string;
-  /** 1 gives a few MB; about 700 gives a 1 GB tier1. */
+  /** 1 gives about 5 MB; about 240 gives a 1 GB tier1. */
   readonly scale: number;
   readonly seed: number;
   readonly now: Date;
