@@ -40,6 +40,9 @@ Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or fil
 cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked.
 `;
 
+/** Kept in step with package.json by a test (reading package.json would slow every start). */
+export const VERSION = '0.1.0';
+
 export function buildProgram(): Command {
   return new Command()
     .name('db-maintenance')
@@ -61,7 +64,6 @@ export function buildProgram(): Command {
     .allowExcessArguments(false);
 }
 
-const VERSION = '0.1.0';
 
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildProgram } from '../src/cli.js';
+import { VERSION, buildProgram } from '../src/cli.js';
 import { ROOT, cli, demoBrain } from './helpers.js';
 
 const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
@@ -16,6 +16,12 @@ describe('cli', () => {
       expect(help.stdout, `--help lists ${flag}`).toContain(flag);
       expect(readme, `README documents ${flag}`).toMatch(new RegExp(`\`[^\`\\n]*${flag}[^\`\\n]*\``));
     }
+  });
+
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    expect(cli(['--version']).stdout.trim()).toBe(pkg.version);
   });
 
   it('every exit code in the README is the one the code uses', async () => {

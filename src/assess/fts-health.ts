@@ -21,6 +21,27 @@ export interface FtsCheckOptions {
 }
 
 export function checkFts(conn: ReadConnection, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
+  try {
+    return checkFtsUnguarded(conn, table, opts);
+  } catch (err) {
+    const code = String((err as { code?: unknown }).code ?? '');
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw err;
+    // e.g. a custom tokenizer this SQLite does not have: say so rather than fail the database.
+    return {
+      table: table.name,
+      kind: table.kind,
+      contentTable: table.contentTable ?? null,
+      status: 'unchecked',
+      checked: 'none',
+      detail: `could not be checked: ${(err as Error).message}`,
+      indexedRows: null,
+      contentRows: null,
+      segments: null,
+    };
+  }
+}
+
+function checkFtsUnguarded(conn: ReadConnection, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
   const db = conn.db;
   const base = { table: table.name, kind: table.kind, contentTable: table.contentTable ?? null } as const;
   if (table.kind === 'external' && !tableExists(db, table.contentTable!)) {
