@@ -57,6 +57,22 @@ describe('cli', () => {
     expect([...priorities].sort()).toEqual(priorities);
   });
 
+  it('logs go to stderr, or to logging.file; stdout carries only the result', () => {
+    const demo = demoBrain();
+    const verbose = cli(['--config', demo.configPath, '--assess', '--json', '--verbose']);
+    expect(verbose.status).toBe(0);
+    expect(() => JSON.parse(verbose.stdout)).not.toThrow();
+    expect(verbose.stderr).toMatch(/"msg":"assessed database"/);
+    const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, logging: { level: 'debug', file: 'logs-of-the-tool/dbm.log' } }));
+    const toFile = cli(['--config', demo.configPath, '--assess', '--json']);
+    expect(toFile.status).toBe(0);
+    expect(toFile.stderr).toBe('');
+    const logged = fs.readFileSync(path.join(demo.dir, 'logs-of-the-tool', 'dbm.log'), 'utf8').trim().split('\n');
+    expect(logged.length).toBeGreaterThanOrEqual(4);
+    expect(JSON.parse(logged[0]!)).toMatchObject({ level: 20, msg: 'assessed database' });
+  });
+
   it('the human report lists databases and tasks in words', () => {
     const demo = demoBrain({ ftsDrift: true });
     const r = cli(['--config', demo.configPath, '--assess']);
