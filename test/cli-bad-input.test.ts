@@ -158,15 +158,14 @@ describe('bad input: one clear line, a documented exit code, nothing changed', (
 
   it('an unreadable database -> exit 3', () => {
     const { config, dir } = brainWithBrokenTier1((p) => fs.chmodSync(p, 0o000));
+    // root reads anything: run the CLI as root without the capabilities that bypass file modes.
     const asRoot = process.getuid?.() === 0;
-    if (asRoot) {
-      // root reads anything: run the CLI as an unprivileged user instead.
-      for (let d = path.dirname(config); d !== path.dirname(d); d = path.dirname(d)) {
-        if (d.startsWith(path.dirname(path.dirname(config)))) fs.chmodSync(d, 0o755);
-      }
-    }
-    const r = cli(['--config', config, '--assess', '--db', 'tier1'], asRoot ? { uid: 65534, gid: 65534 } : {});
-    expect(r.status).toBe(3);
+    const r = asRoot
+      ? cli(['--config', config, '--assess', '--db', 'tier1'], {
+          wrap: ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search'],
+        })
+      : cli(['--config', config, '--assess', '--db', 'tier1']);
+    expect(r.status, r.stderr).toBe(3);
     expectOneLineError(r.stderr, /cannot be (read|opened)/);
     fs.chmodSync(path.join(dir, 'tier1', 'conversations.db'), 0o644);
   });

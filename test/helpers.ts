@@ -36,10 +36,11 @@ export interface CliResult {
   readonly ms: number;
 }
 
-/** Runs the real CLI in a child process with the clock pinned to NOW. */
-export function cli(args: readonly string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv } = {}): CliResult {
+/** Runs the real CLI in a child process with the clock pinned to NOW (optionally under a wrapper command). */
+export function cli(args: readonly string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {}): CliResult {
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, [BIN, ...args], {
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
+  const r = spawnSync(cmd!, [...pre, BIN, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
     ...opts,
