@@ -112,7 +112,7 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
   }
 
   const conv = input.retention?.conversations;
-  if (conv && conv.status === 'ok' && conv.eligible > 0) {
+  if (conv && conv.eligible > 0) {
     add(
       'ARCHIVE_CONVERSATIONS',
       conv.database,
@@ -121,7 +121,7 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     );
   }
   const pat = input.retention?.patterns;
-  if (pat && pat.status === 'ok' && pat.eligible > 0) {
+  if (pat && pat.eligible > 0) {
     add(
       'PRUNE_PATTERNS',
       pat.database,

@@ -4,6 +4,7 @@ import { DbmError } from '../errors.js';
 import type { ConversationsRule, PatternsRule } from '../config/schema.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
+import { userTables } from './statistics.js';
 import type { RetentionHealth } from './types.js';
 
 export interface ChildTable {
@@ -36,12 +37,8 @@ export function requireColumns(db: Database.Database, rule: string, table: strin
 export function childTablesOf(db: Database.Database, parent: string, configured: readonly ChildTable[] | undefined): ChildTable[] {
   if (configured) return [...configured];
   const pk = (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk = 1').pluck().get(parent) as string | undefined) ?? 'rowid';
-  const tables = db
-    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
-    .pluck()
-    .all() as string[];
   const out: ChildTable[] = [];
-  for (const t of tables) {
+  for (const t of userTables(db)) {
     const fks = db.prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)').all(t) as Array<{
       parent: string;
       col: string;
@@ -87,7 +84,6 @@ export function countConversations(db: Database.Database, rule: ConversationsRul
   return {
     database: rule.database,
     table: rule.table,
-    status: 'ok',
     cutoff: new Date(cutoffMs).toISOString(),
     total: Number(totals.total),
     eligible,
@@ -112,7 +108,6 @@ export function countPatterns(db: Database.Database, rule: PatternsRule, now: Da
   return {
     database: rule.database,
     table: rule.table,
-    status: 'ok',
     cutoff: new Date(cutoffMs).toISOString(),
     total: Number(row.total),
     eligible: Number(row.eligible),

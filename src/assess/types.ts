@@ -113,28 +113,25 @@ export interface LogsHealth {
   readonly eligible: ReadonlyArray<{ readonly file: string; readonly bytes: number; readonly modified: string; readonly why: string }>;
 }
 
+/** What one retention rule would move. */
+export interface RetentionCount {
+  readonly database: string;
+  readonly table: string;
+  /** Rows older than this (ISO-8601) are candidates. */
+  readonly cutoff: string;
+  readonly total: number;
+  readonly eligible: number;
+}
+
 export interface RetentionHealth {
   /** null when the conversations database is not selected (--db) or could not be read. */
-  readonly conversations: null | {
-    readonly database: string;
-    readonly table: string;
-    readonly status: 'ok' | 'skipped';
-    readonly note?: string;
-    readonly cutoff: string;
-    readonly total: number;
-    readonly eligible: number;
+  readonly conversations: null | (RetentionCount & {
+    /** Rows whose timestamp is in no known format: never archived. */
     readonly unparseableTimestamps: number;
+    /** Rows that move with the eligible conversations (counted with --deep, else null). */
     readonly childRows: ReadonlyArray<{ readonly table: string; readonly rows: number | null }>;
-  };
-  readonly patterns: null | {
-    readonly database: string;
-    readonly table: string;
-    readonly status: 'ok' | 'skipped';
-    readonly note?: string;
-    readonly cutoff: string;
-    readonly total: number;
-    readonly eligible: number;
-  };
+  });
+  readonly patterns: null | RetentionCount;
 }
 
 export interface Assessment {
