@@ -15,9 +15,12 @@ CREATE TABLE runs (
 CREATE TABLE task_runs (
   id INTEGER PRIMARY KEY,
   run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  task_id TEXT NOT NULL,
   task_type TEXT NOT NULL,
   database_name TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('ok', 'skipped', 'failed')),
+  status TEXT NOT NULL CHECK (status IN ('ok', 'partial', 'failed', 'refused', 'skipped')),
+  restored INTEGER NOT NULL DEFAULT 0,
+  backup_path TEXT,
   started_at TEXT NOT NULL,
   duration_ms INTEGER NOT NULL,
   size_before INTEGER,

@@ -12,6 +12,7 @@ export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly isTTY: boolean;
+  readonly stderrIsTTY: boolean;
 }
 
 export interface CliOptions {
@@ -22,6 +23,14 @@ export interface CliOptions {
   verbose?: boolean;
   assess?: boolean;
   deep?: boolean;
+  run?: boolean;
+  dryRun?: boolean;
+  vacuum?: boolean;
+  analyze?: boolean;
+  reindex?: boolean;
+  rebuildFts?: boolean;
+  checkpoint?: boolean;
+  history?: boolean;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -34,10 +43,16 @@ Examples:
   db-maintenance --assess --db tier1 --json    one database, as JSON
   db-maintenance --assess --deep               also the O(N) checks: quick_check, page waste, full FTS check
   db-maintenance --config /etc/brain.json --assess
+  db-maintenance --run --dry-run                the plan: each task, its reason, its SQL; changes nothing
+  db-maintenance --run                          do it: backup, operation, verification, restore on failure
+  db-maintenance --vacuum --analyze --db tier1  forced operations on one database
+  db-maintenance --history --json               past runs
   db-maintenance --init-demo ./demo-brain --scale 1 --seed 42 --fts-drift
 
 Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or file
-cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked.
+cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked,
+5 another run holds the lock, 6 a task failed (a failed change was restored) or did not
+complete, 7 refused by the free-space preflight (nothing changed).
 `;
 
 /** Kept in step with package.json by a test (reading package.json would slow every start). */
@@ -53,7 +68,15 @@ export function buildProgram(): Command {
     .option('--quiet', 'log errors only')
     .option('--verbose', 'log debug details')
     .option('--assess', 'read-only health report with a prioritized task list')
-    .option('--deep', 'with --assess: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
+    .option('--deep', 'with --assess or --run: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
+    .option('--run', 'assess, then run the due maintenance tasks behind backup, verification and restore')
+    .option('--dry-run', 'with --run or an operation flag: show the plan (reasons, SQL, space, time) and change nothing')
+    .option('--vacuum', 'VACUUM (then truncate the WAL), whatever the assessment says')
+    .option('--analyze', 'ANALYZE: refresh the query planner statistics')
+    .option('--reindex', 'REINDEX every index')
+    .option('--rebuild-fts', 'FTS5: rebuild inconsistent indexes, optimize the others')
+    .option('--checkpoint', 'WAL checkpoint (TRUNCATE); a busy, partial checkpoint is reported as such')
+    .option('--history', 'past runs and their task results from the state database')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
     .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
     .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
@@ -94,15 +117,27 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 }
 
 async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const actions = [opts.assess && '--assess', opts.initDemo !== undefined && '--init-demo'].filter(Boolean);
+  const operation = Boolean(opts.run || opts.vacuum || opts.analyze || opts.reindex || opts.rebuildFts || opts.checkpoint);
+  const actions = [opts.assess && '--assess', operation && '--run', opts.history && '--history', opts.initDemo !== undefined && '--init-demo'].filter(Boolean);
   if (actions.length === 0) {
-    throw new DbmError('USAGE', 'no action given: pass --assess or --init-demo DIR', { hint: 'see db-maintenance --help' });
+    throw new DbmError('USAGE', 'no action given: pass --assess, --run, an operation (--vacuum ...), --history or --init-demo DIR', {
+      hint: 'see db-maintenance --help',
+    });
   }
   if (actions.length > 1) throw new DbmError('USAGE', `choose one action, not ${actions.join(' and ')}`);
-  if (opts.deep && !opts.assess) throw new DbmError('USAGE', '--deep goes with --assess');
+  if (opts.deep && !(opts.assess || operation)) throw new DbmError('USAGE', '--deep goes with --assess or --run');
+  if (opts.dryRun && !operation) throw new DbmError('USAGE', '--dry-run goes with --run or an operation flag (--vacuum ...)');
   if (opts.initDemo !== undefined) {
     const { initDemoCommand } = await import('./commands/init-demo.js');
     return initDemoCommand(opts, io);
+  }
+  if (operation) {
+    const { runCommand } = await import('./commands/run.js');
+    return runCommand(opts, io);
+  }
+  if (opts.history) {
+    const { historyCommand } = await import('./commands/history.js');
+    return historyCommand(opts, io);
   }
   const { assessCommand } = await import('./commands/assess.js');
   return assessCommand(opts, io);
@@ -127,5 +162,6 @@ function processIo(): CliIo {
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stdout.isTTY),
+    stderrIsTTY: Boolean(process.stderr.isTTY),
   };
 }

@@ -13,6 +13,7 @@ export const EXIT = {
   busy: 4,
   locked: 5,
   taskFailed: 6,
+  refused: 7,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -33,6 +34,8 @@ export type ErrorCode =
   | 'DB_ERROR'
   | 'STATE_DB'
   | 'DEMO_TARGET_EXISTS'
+  | 'LOCKED'
+  | 'NO_SPACE'
   | 'INTERNAL';
 
 const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
@@ -51,6 +54,8 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   DB_ERROR: EXIT.database,
   STATE_DB: EXIT.database,
   DB_BUSY: EXIT.busy,
+  LOCKED: EXIT.locked,
+  NO_SPACE: EXIT.refused,
   INTERNAL: EXIT.internal,
 };
 
@@ -76,7 +81,7 @@ export function formatError(err: DbmError): string {
 
 /** The most severe exit code of several problems (busy beats plain database errors). */
 export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
-  const order: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.busy, EXIT.database, EXIT.taskFailed, EXIT.locked];
+  const order: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.locked, EXIT.busy, EXIT.database, EXIT.taskFailed, EXIT.refused];
   for (const c of order) if (codes.includes(c)) return c;
   return EXIT.ok;
 }

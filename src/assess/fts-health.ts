@@ -11,7 +11,7 @@
 import type Database from 'better-sqlite3';
 import { ftsAveragesRowCount, ftsSegmentCount, type FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
-import type { ReadConnection } from '../db/open.js';
+import type { WriteCapable } from '../db/open.js';
 import type { FtsHealth } from './types.js';
 
 export interface FtsCheckOptions {
@@ -20,7 +20,7 @@ export interface FtsCheckOptions {
   readonly maxSegments: number;
 }
 
-export function checkFts(conn: ReadConnection, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
+export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
   try {
     return checkFtsUnguarded(conn, table, opts);
   } catch (err) {
@@ -41,7 +41,7 @@ export function checkFts(conn: ReadConnection, table: FtsTable, opts: FtsCheckOp
   }
 }
 
-function checkFtsUnguarded(conn: ReadConnection, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
+function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
   const db = conn.db;
   const base = { table: table.name, kind: table.kind, contentTable: table.contentTable ?? null } as const;
   if (table.kind === 'external' && !tableExists(db, table.contentTable!)) {
@@ -108,7 +108,7 @@ function checkFtsUnguarded(conn: ReadConnection, table: FtsTable, opts: FtsCheck
 }
 
 /** FTS5's own check; returns a description of the problem or null. */
-function fullIntegrityCheck(conn: ReadConnection, table: FtsTable): string | null {
+function fullIntegrityCheck(conn: WriteCapable, table: FtsTable): string | null {
   const q = quoteIdent(table.name);
   try {
     conn.withWriteTransactionAllowed((db) => {

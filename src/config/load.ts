@@ -27,6 +27,7 @@ export interface ResolvedConfig {
   readonly eventsPath: string;
   readonly logsDir: string;
   readonly stateDir: string;
+  readonly backupDir: string;
   readonly logFile: string | undefined;
 }
 
@@ -136,6 +137,7 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
     eventsPath: at(config.events.path),
     logsDir: at(config.logs.dir),
     stateDir,
+    backupDir: config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
     logFile: config.logging.file === undefined ? undefined : at(config.logging.file),
   };
 }

@@ -90,6 +90,15 @@ export const AssessSchema = z.strictObject({
   ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
 });
 
+export const MaintenanceSchema = z.strictObject({
+  busyTimeoutMs: count
+    .default(10_000)
+    .describe('How long an operation waits for the database when the application holds it (its writers wait on theirs).'),
+  backupDir: relPath.optional().describe('Where backups go. Default: <stateDir>/backups.'),
+  keepBackups: z.number().int().min(1, 'must keep at least 1 backup').default(3).describe('Backups kept per database; an older one is removed only after a newer one verified.'),
+  cacheSizeMiB: z.number().int().min(2).max(512).default(64).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
+});
+
 export const LoggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   file: relPath.optional().describe('Write logs to this file instead of stderr.'),
@@ -115,6 +124,7 @@ export const ConfigSchema = z.strictObject({
   logs: LogsSchema.prefault({}),
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
+  maintenance: MaintenanceSchema.prefault({}),
   stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),
   logging: LoggingSchema.prefault({}),
 });

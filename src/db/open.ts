@@ -121,7 +121,13 @@ export function sqliteError(target: BrainDatabase, err: unknown, doing: string):
  *   read-write one removes them again on close (its WAL is empty, so the database
  *   file is not written).
  */
-export class ReadConnection {
+/** A connection that can also run a statement needing a write transaction (FTS5 integrity-check). */
+export interface WriteCapable {
+  readonly db: Database.Database;
+  withWriteTransactionAllowed<T>(fn: (db: Database.Database) => T): T;
+}
+
+export class ReadConnection implements WriteCapable {
   readonly db: Database.Database;
   private readonly target: BrainDatabase;
   private readonly timeoutMs: number;

@@ -4,11 +4,13 @@
  * version is PRAGMA user_version, and each applied migration is listed in schema_migrations.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import type { DatabaseHealth, TaskType } from '../assess/types.js';
+import type { MaintenanceResult } from '../maintenance/types.js';
 
 export const STATE_DB_FILE = 'state.db';
 
@@ -167,9 +169,66 @@ export class StateDb {
     return row ?? null;
   }
 
+  /** Records a finished run and its task results; returns the run id. */
+  recordRun(run: RunRecord, results: readonly MaintenanceResult[]): number {
+    return this.db
+      .transaction(() => {
+        const id = Number(
+          this.db
+            .prepare('INSERT INTO runs(command, started_at, finished_at, dry_run, exit_code, host, pid) VALUES (?, ?, ?, 0, ?, ?, ?)')
+            .run(run.command, run.startedAt, run.finishedAt, run.exitCode, os.hostname(), process.pid).lastInsertRowid,
+        );
+        const ins = this.db.prepare(
+          'INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, restored, backup_path, started_at, duration_ms, size_before, size_after, rows_affected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        );
+        for (const r of results) {
+          ins.run(id, r.taskId, r.type, r.database, r.status, r.restored ? 1 : 0, r.backup, r.startedAt, r.durationMs, r.sizeBefore, r.sizeAfter, r.rowsAffected, r.message);
+        }
+        return id;
+      })
+      .immediate();
+  }
+
+  /** The newest runs, newest first, each with its task results. */
+  history(limit: number, database?: string): HistoryRun[] {
+    if (this.schemaVersion() < 1) return [];
+    const runs = this.db
+      .prepare('SELECT id, command, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, host, pid FROM runs ORDER BY id DESC LIMIT ?')
+      .all(limit) as Array<Omit<HistoryRun, 'tasks'>>;
+    const tasks = this.db.prepare(
+      `SELECT task_id AS taskId, task_type AS type, database_name AS database, status, restored, backup_path AS backup, started_at AS startedAt,
+              duration_ms AS durationMs, size_before AS sizeBefore, size_after AS sizeAfter, rows_affected AS rowsAffected, message
+       FROM task_runs WHERE run_id = ? AND (? IS NULL OR database_name = ?) ORDER BY id`,
+    );
+    return runs
+      .map((r) => ({
+        ...r,
+        tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({ ...t, restored: t['restored'] === 1 })) as unknown as HistoryRun['tasks'],
+      }))
+      .filter((r) => database === undefined || r.tasks.length > 0);
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+export interface RunRecord {
+  readonly command: string;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly exitCode: number;
+}
+
+export interface HistoryRun {
+  readonly id: number;
+  readonly command: string;
+  readonly startedAt: string;
+  readonly finishedAt: string | null;
+  readonly exitCode: number | null;
+  readonly host: string;
+  readonly pid: number;
+  readonly tasks: ReadonlyArray<MaintenanceResult & { readonly startedAt: string }>;
 }
 
 export function lastRunKey(database: string, type: string): string {

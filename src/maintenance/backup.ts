@@ -1,0 +1,149 @@
+/**
+ * Backups are consistent snapshots taken through SQLite, never file copies of a live database:
+ * the online backup API copies every page inside one read transaction into a temp file, which
+ * is made a self-contained rollback-journal database, checked (schema and row counts equal to
+ * the snapshot), fsynced and renamed into place. Restore goes back through SQLite the same way,
+ * into the open database, so a -wal next to it can never be replayed over restored pages.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { BrainDatabase } from '../config/load.js';
+import { DbmError } from '../errors.js';
+import { fsyncDir } from '../util/fs-atomic.js';
+import { tableCounts } from './verify.js';
+
+const ALL_PAGES = 0x7fffffff;
+const TMP_MARK = '.tmp-';
+
+export interface Backup {
+  readonly path: string;
+  readonly counts: ReadonlyMap<string, number>;
+  readonly bytes: number;
+}
+
+export function backupDirFor(root: string, db: BrainDatabase): string {
+  return path.join(root, db.name);
+}
+
+function stamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/** Snapshot `db` (an open connection to the live database) into `<dir>/<name>-<time>.db`. */
+export async function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date): Promise<Backup> {
+  fs.mkdirSync(dir, { recursive: true });
+  let final = path.join(dir, `${target.name}-${stamp(now)}.db`);
+  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${target.name}-${stamp(now)}-${i}.db`);
+  const tmp = `${final}${TMP_MARK}${process.pid}`;
+  let counts: Map<string, number>;
+  db.exec('BEGIN');
+  try {
+    counts = tableCounts(db); // starts the read transaction the backup then copies from
+    await db.backup(tmp, { progress: () => ALL_PAGES });
+  } catch (err) {
+    removeWithSidecars(tmp);
+    throw new DbmError('DB_ERROR', `backup of ${target.name} failed: ${(err as Error).message}`, {
+      hint: 'check free space and permissions of stateDir',
+    });
+  } finally {
+    db.exec('COMMIT');
+  }
+  try {
+    const copy = new Database(tmp, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+      const got = tableCounts(copy);
+      for (const [t, n] of counts) {
+        if (got.get(t) !== n) throw new Error(`table "${t}" has ${got.get(t) ?? 'no'} rows in the backup, ${n} in the database`);
+      }
+    } finally {
+      copy.close();
+    }
+    const fd = fs.openSync(tmp, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, final);
+    fsyncDir(dir);
+  } catch (err) {
+    removeWithSidecars(tmp);
+    throw new DbmError('DB_ERROR', `backup of ${target.name} could not be verified: ${(err as Error).message}`);
+  }
+  return { path: final, counts, bytes: fs.statSync(final).size };
+}
+
+/** Keeps the newest `keep` backups of a database; called only after a newer one verified. */
+export function pruneBackups(dir: string, name: string, keep: number): string[] {
+  const mine = listBackups(dir, name);
+  const remove = mine.slice(0, Math.max(0, mine.length - keep));
+  for (const f of remove) removeWithSidecars(path.join(dir, f));
+  return remove;
+}
+
+export function listBackups(dir: string, name: string): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const re = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}Z(-\\d+)?\\.db$`);
+  return files.filter((f) => re.test(f)).sort();
+}
+
+/** Removes temp files a killed run left behind (call with the run lock held). */
+export function removeStrayTempFiles(root: string): string[] {
+  const removed: string[] = [];
+  let dirs: string[];
+  try {
+    dirs = fs.readdirSync(root);
+  } catch {
+    return removed;
+  }
+  for (const d of dirs) {
+    const dir = path.join(root, d);
+    let files: string[];
+    try {
+      files = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const f of files) {
+      if (f.includes(TMP_MARK)) {
+        fs.rmSync(path.join(dir, f), { force: true });
+        removed.push(path.join(dir, f));
+      }
+    }
+  }
+  return removed;
+}
+
+function removeWithSidecars(file: string): void {
+  for (const s of ['', '-journal', '-wal', '-shm']) fs.rmSync(file + s, { force: true });
+}
+
+/**
+ * Restores `backup` into the live database through the backup API (never a file copy),
+ * retrying while another connection holds the database, up to `timeoutMs`.
+ */
+export async function restoreBackup(backup: Backup, target: BrainDatabase, timeoutMs: number): Promise<void> {
+  const src = new Database(backup.path, { readonly: true, fileMustExist: true });
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      try {
+        await src.backup(target.path, { progress: () => ALL_PAGES });
+        return;
+      } catch (err) {
+        const code = String((err as { code?: unknown }).code ?? '');
+        if (!(code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    src.close();
+  }
+}

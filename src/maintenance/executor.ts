@@ -1,0 +1,394 @@
+/**
+ * The executor: the one safety net every mutating operation goes through.
+ *
+ *   1. one run at a time (RunLock, exit 5 for the second instance);
+ *   2. free-space preflight (refuse before anything changes);
+ *   3. a consistent backup through SQLite, verified, old ones pruned only after;
+ *   4. the operation;
+ *   5. verification (quick_check, FTS consistency, row counts);
+ *   6. on failure, restore through SQLite and verify again;
+ *   7. the result recorded in the state database.
+ *
+ * `--run --dry-run` runs the same planning code and stops before step 1: no write of any kind.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { assess } from '../assess/index.js';
+import type { Assessment, FtsHealth, MaintenanceTask, TaskType } from '../assess/types.js';
+import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
+import { listFtsTables } from '../db/fts5.js';
+import { quoteIdent } from '../db/sql.js';
+import type { WriteCapable } from '../db/open.js';
+import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
+import { StateDb } from '../state/state-db.js';
+import { backupDirFor, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
+import { RunLock } from './lock.js';
+import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
+import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
+import type { MaintenanceResult, PlannedStep } from './types.js';
+import { takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
+
+/** Shows that a long operation is alive; returns the function that stops showing it. */
+export type ProgressStarter = (label: string, estimatedSeconds: number) => () => void;
+
+export interface RunRequest {
+  readonly rc: ResolvedConfig;
+  readonly dbName?: string | undefined;
+  readonly dryRun: boolean;
+  /** Operations requested by flags (--vacuum ...); empty for --run (the planned tasks). */
+  readonly forced: readonly TaskType[];
+  readonly deep: boolean;
+  readonly now: Date;
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+  readonly probe?: FreeSpaceProbe;
+  readonly progress?: ProgressStarter;
+}
+
+export interface RunReport {
+  readonly version: 1;
+  readonly command: 'run';
+  readonly dryRun: boolean;
+  readonly generatedAt: string;
+  readonly configPath: string;
+  readonly durationMs: number;
+  readonly plan: readonly PlannedStep[];
+  readonly results: readonly MaintenanceResult[];
+  readonly problems: Assessment['problems'];
+}
+
+export const FORCED_FLAGS: Readonly<Record<string, TaskType>> = {
+  '--vacuum': 'VACUUM',
+  '--analyze': 'ANALYZE',
+  '--reindex': 'REINDEX',
+  '--rebuild-fts': 'REBUILD_FTS',
+  '--checkpoint': 'CHECKPOINT',
+};
+
+export async function runMaintenance(req: RunRequest): Promise<RunReport> {
+  const started = Date.now();
+  const { rc, now, logger } = req;
+  const command = req.forced.length ? Object.keys(FORCED_FLAGS).filter((f) => req.forced.includes(FORCED_FLAGS[f]!)).join(' ') : '--run';
+  const lock = req.dryRun ? null : RunLock.acquire(rc.stateDir, command, now);
+  try {
+    if (lock) {
+      for (const f of removeStrayTempFiles(rc.backupDir)) logger.info({ file: f }, 'removed a temp file a killed run left behind');
+    }
+    const assessment = assess({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
+    const tasks = orderTasks(req.forced.length ? forcedTasks(assessment, req.forced) : [...assessment.tasks]);
+    const contexts = new Map<string, OpContext>();
+    const contextFor = (dbName: string): OpContext | null => {
+      if (!contexts.has(dbName)) {
+        const ctx = buildContext(rc, assessment, dbName, req.forced.length > 0);
+        if (ctx) contexts.set(dbName, ctx);
+      }
+      return contexts.get(dbName) ?? null;
+    };
+    const plan = tasks.map((t) => planStep(t, contextFor(t.database)));
+    if (!lock) {
+      return report(req, started, plan, [], assessment.problems);
+    }
+
+    const results: MaintenanceResult[] = [];
+    const failedDbs = new Set<string>();
+    const backups = new Map<string, Backup>();
+    for (const task of tasks) {
+      const op = OPERATIONS[task.type];
+      const ctx = contextFor(task.database);
+      const target = rc.databases.find((d) => d.name === task.database);
+      if (!op || !ctx || !target) {
+        results.push(skipped(task, now, op ? 'the database could not be assessed' : 'a retention task: not part of --run'));
+        continue;
+      }
+      if (failedDbs.has(task.database)) {
+        results.push(skipped(task, now, `not run: an earlier task on ${task.database} failed`));
+        continue;
+      }
+      const stop = req.progress?.(`${task.type} ${task.database}`, task.estimatedSeconds);
+      let result: MaintenanceResult;
+      try {
+        result = await executeTask({ req, task, op, ctx, target, backups });
+      } finally {
+        stop?.();
+      }
+      logger.info({ task: task.id, status: result.status, ms: result.durationMs }, result.message);
+      results.push(result);
+      if (result.status === 'failed' || result.status === 'refused') failedDbs.add(task.database);
+    }
+
+    const final = report(req, started, plan, results, assessment.problems);
+    recordRun(rc.stateDir, command, now, final, logger);
+    return final;
+  } finally {
+    lock?.release();
+  }
+}
+
+/** The exit code of a run: the worst of its problems and results (README "Exit codes"). */
+export function runExitCode(r: RunReport): ExitCode {
+  const codes: ExitCode[] = r.problems.map((p) => p.exitCode as ExitCode);
+  for (const res of r.results) {
+    if (res.status === 'failed' || res.status === 'partial') codes.push(EXIT.taskFailed);
+    if (res.status === 'refused') codes.push(EXIT.refused);
+  }
+  return worstExitCode(codes);
+}
+
+function report(req: RunRequest, started: number, plan: PlannedStep[], results: MaintenanceResult[], problems: Assessment['problems']): RunReport {
+  return {
+    version: 1,
+    command: 'run',
+    dryRun: req.dryRun,
+    generatedAt: req.now.toISOString(),
+    configPath: req.rc.configPath,
+    durationMs: Date.now() - started,
+    plan,
+    results,
+    problems,
+  };
+}
+
+function orderTasks(tasks: MaintenanceTask[]): MaintenanceTask[] {
+  const rank = (t: TaskType): number => {
+    const i = EXECUTION_ORDER.indexOf(t);
+    return i === -1 ? EXECUTION_ORDER.length : i;
+  };
+  return tasks.sort((a, b) => a.priority - b.priority || rank(a.type) - rank(b.type) || a.database.localeCompare(b.database));
+}
+
+/** Tasks for operations requested by flags, on every selected database the assessment could read. */
+function forcedTasks(a: Assessment, types: readonly TaskType[]): MaintenanceTask[] {
+  const out: MaintenanceTask[] = [];
+  for (const h of a.databases) {
+    if (h.status !== 'ok') continue;
+    for (const type of types) {
+      const planned = a.tasks.find((t) => t.database === h.name && t.type === type);
+      const flag = Object.keys(FORCED_FLAGS).find((f) => FORCED_FLAGS[f] === type)!;
+      out.push({
+        id: `${h.name}:${type}`,
+        type,
+        database: h.name,
+        priority: planned?.priority ?? 2,
+        reason: planned ? `requested with ${flag}; also due: ${planned.reason}` : `requested with ${flag}`,
+        estimatedSeconds: planned?.estimatedSeconds ?? Math.max(0.1, Math.round(((h.fileBytes ?? 0) / 40e6) * 10) / 10),
+        estimateSource: planned?.estimateSource ?? 'heuristic',
+        lastRun: planned?.lastRun ?? null,
+        ...(type === 'VACUUM' && h.reclaimableBytes !== undefined ? { reclaimableBytes: h.reclaimableBytes } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+function buildContext(rc: ResolvedConfig, a: Assessment, dbName: string, forced: boolean): OpContext | null {
+  const h = a.databases.find((d) => d.name === dbName);
+  const target = rc.databases.find((d) => d.name === dbName);
+  if (!h || h.status !== 'ok' || !target) return null;
+  const db = new Database(target.path, { readonly: true, fileMustExist: true, timeout: rc.config.assess.busyTimeoutMs });
+  try {
+    const fts = listFtsTables(db);
+    const ftsStatus = new Map<string, FtsHealth['status']>((h.fts ?? []).map((f) => [f.table, f.status]));
+    return { fts, ftsStatus, forced };
+  } finally {
+    db.close();
+  }
+}
+
+function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
+  const op = OPERATIONS[t.type];
+  return {
+    taskId: t.id,
+    type: t.type,
+    database: t.database,
+    priority: t.priority,
+    reason: t.reason,
+    sql: op && ctx ? op.sql(ctx) : [],
+    reclaimableBytes: t.reclaimableBytes ?? null,
+    estimatedSeconds: t.estimatedSeconds,
+    notRunBecause: op ? null : 'a retention task: not part of --run',
+  };
+}
+
+function skipped(task: MaintenanceTask, now: Date, message: string): MaintenanceResult {
+  return {
+    taskId: task.id,
+    type: task.type,
+    database: task.database,
+    status: 'skipped',
+    startedAt: now.toISOString(),
+    restored: false,
+    durationMs: 0,
+    sizeBefore: 0,
+    sizeAfter: 0,
+    rowsAffected: 0,
+    message,
+    backup: null,
+  };
+}
+
+function onDiskBytes(file: string): number {
+  let n = 0;
+  for (const s of ['', '-wal']) {
+    try {
+      n += fs.statSync(file + s).size;
+    } catch {
+      // absent
+    }
+  }
+  return n;
+}
+
+interface TaskRun {
+  readonly req: RunRequest;
+  readonly task: MaintenanceTask;
+  readonly op: Operation;
+  readonly ctx: OpContext;
+  readonly target: BrainDatabase;
+  /** This run's verified backup of each database (one per database per run). */
+  readonly backups: Map<string, Backup>;
+}
+
+async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
+  const { req, task, op, ctx, target, backups } = run;
+  const cfg = req.rc.config;
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const sizeBefore = onDiskBytes(target.path);
+  let backup: Backup | null = backups.get(target.name) ?? null;
+  const result = (status: MaintenanceResult['status'], message: string, extra: { restored?: boolean; rowsAffected?: number } = {}): MaintenanceResult => ({
+    taskId: task.id,
+    type: task.type,
+    database: task.database,
+    status,
+    startedAt,
+    restored: extra.restored ?? false,
+    durationMs: Date.now() - t0,
+    sizeBefore,
+    sizeAfter: onDiskBytes(target.path),
+    rowsAffected: extra.rowsAffected ?? 0,
+    message,
+    backup: backup?.path ?? null,
+  });
+
+  let db: Database.Database;
+  try {
+    db = new Database(target.path, { fileMustExist: true, timeout: cfg.maintenance.busyTimeoutMs });
+    db.pragma(`cache_size = -${cfg.maintenance.cacheSizeMiB * 1024}`);
+  } catch (err) {
+    return result('failed', `cannot open ${target.name}: ${(err as Error).message}; nothing was changed`);
+  }
+  const conn: WriteCapable = { db, withWriteTransactionAllowed: (fn) => fn(db) };
+  try {
+    if (!op.guarded) {
+      const out = op.run(db, ctx);
+      return result(out.status, out.message, { rowsAffected: out.rowsAffected });
+    }
+
+    // 2. preflight
+    const dbBytes = onDiskBytes(target.path);
+    const needs: SpaceNeed[] = [];
+    if (!backup) needs.push({ dir: backupDirFor(req.rc.backupDir, target), bytes: dbBytes, what: 'backup' });
+    if (op.rewritesDatabase) {
+      needs.push({ dir: path.dirname(target.path), bytes: 2 * dbBytes, what: 'VACUUM journal' });
+      needs.push({ dir: sqliteTempDir(req.env), bytes: dbBytes, what: 'VACUUM temp copy' });
+    }
+    try {
+      checkFreeSpace(needs, req.probe ?? statfsProbe);
+    } catch (err) {
+      if (err instanceof DbmError && err.code === 'NO_SPACE') return result('refused', err.message);
+      throw err;
+    }
+
+    // 3. backup, verified before anything changes
+    if (!backup) {
+      try {
+        backup = await createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now);
+      } catch (err) {
+        return result('failed', `${(err as Error).message}; nothing was changed`);
+      }
+      backups.set(target.name, backup);
+      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
+    }
+
+    // 4. the operation, 5. verification
+    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus);
+    let outcome: OpOutcome | null = null;
+    let opError: Error | null = null;
+    try {
+      outcome = op.run(db, ctx);
+      injectFault(db, req.env, task);
+    } catch (err) {
+      opError = err as Error;
+    }
+    const check = verify(conn, before, {
+      rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
+      touchedFts: new Set(outcome?.touchedFts ?? []),
+      ftsSampleRows: cfg.assess.ftsSampleRows,
+    });
+    const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
+    if (outcome && !opError && check.ok) {
+      return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
+    }
+    if (opError && check.ok) {
+      // SQLite rolled the failed statement back; verification shows the database as it was.
+      return result('failed', `${task.type} failed: ${opError.message}; the database is unchanged (verified)${notes}`);
+    }
+
+    // 6. restore through SQLite, then verify the restore
+    const why = opError ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}` : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
+    try {
+      await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
+    } catch (err) {
+      return result('failed', `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}`);
+    }
+    const restoredState = verifyRestore(db, backup);
+    return result('failed', `${why}; restored from the backup (${restoredState})`, { restored: true });
+  } catch (err) {
+    return result('failed', `${task.type} could not run: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+}
+
+function verifyRestore(db: Database.Database, backup: Backup): string {
+  const qc = (db.pragma('quick_check(3)') as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0]));
+  if (!(qc.length === 1 && qc[0] === 'ok')) return `quick_check after restore: ${qc.join('; ')}`;
+  const now = tableCounts(db);
+  const differ = [...backup.counts].filter(([t, n]) => now.get(t) !== n).map(([t]) => t);
+  return differ.length === 0 ? 'verified: quick_check ok, every row count equals the backup' : `quick_check ok; row counts of ${differ.join(', ')} differ from the backup: other connections wrote since`;
+}
+
+/**
+ * Test hook (README "Testing hooks"): DB_MAINTENANCE_INJECT=after:TYPE[:DATABASE] deletes three
+ * rows of the first non-empty table right after TYPE ran, so verification fails for real.
+ */
+function injectFault(db: Database.Database, env: NodeJS.ProcessEnv, task: MaintenanceTask): void {
+  const spec = env['DB_MAINTENANCE_INJECT'];
+  if (!spec) return;
+  const [when, type, dbName] = spec.split(':');
+  if (when !== 'after' || type !== task.type || (dbName && dbName !== task.database)) return;
+  for (const [table, n] of tableCounts(db)) {
+    if (n === 0) continue;
+    const q = quoteIdent(table);
+    try {
+      db.prepare(`DELETE FROM ${q} WHERE rowid IN (SELECT rowid FROM ${q} LIMIT 3)`).run();
+      return;
+    } catch {
+      // a WITHOUT ROWID table: try the next
+    }
+  }
+}
+
+function recordRun(stateDir: string, command: string, now: Date, r: RunReport, logger: Logger): void {
+  let state: StateDb | undefined;
+  try {
+    state = StateDb.open(stateDir);
+    state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode: runExitCode(r) }, r.results);
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
+  } finally {
+    state?.close();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * One run at a time. The lock is an exclusive SQLite (fcntl) lock on `<stateDir>/run.lock`,
+ * so the operating system releases it when the holder dies, however it dies: a stale lock of
+ * a dead process is simply free again. `<stateDir>/run.lock.json` says who holds it (PID, host,
+ * start time) for the message the second instance prints.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { DbmError } from '../errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+
+export interface LockHolder {
+  readonly pid: number;
+  readonly host: string;
+  readonly startedAt: string;
+  readonly command: string;
+}
+
+export class RunLock {
+  private readonly db: Database.Database;
+  private readonly infoPath: string;
+
+  private constructor(db: Database.Database, infoPath: string) {
+    this.db = db;
+    this.infoPath = infoPath;
+  }
+
+  /** Takes the lock at once or throws LOCKED (exit 5) naming the holder. */
+  static acquire(stateDir: string, command: string, now: Date): RunLock {
+    fs.mkdirSync(stateDir, { recursive: true });
+    const file = path.join(stateDir, 'run.lock');
+    const infoPath = `${file}.json`;
+    const db = new Database(file, { timeout: 0 });
+    try {
+      db.pragma('journal_mode = DELETE');
+      db.pragma('locking_mode = EXCLUSIVE');
+      // An exclusive transaction that never ends: no other connection can even read the file.
+      db.exec('BEGIN EXCLUSIVE');
+    } catch (err) {
+      db.close();
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+        const holder = readHolder(infoPath);
+        const who = holder ? `pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt}` : 'another process';
+        throw new DbmError('LOCKED', `another db-maintenance run holds the lock (${who})`, {
+          hint: 'wait for it to finish; the lock frees itself when that process ends',
+        });
+      }
+      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, { hint: 'check stateDir permissions' });
+    }
+    const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: now.toISOString(), command };
+    writeFileAtomic(infoPath, `${JSON.stringify(holder)}\n`);
+    return new RunLock(db, infoPath);
+  }
+
+  release(): void {
+    if (!this.db.open) return;
+    try {
+      fs.rmSync(this.infoPath, { force: true });
+    } finally {
+      this.db.close();
+    }
+  }
+}
+
+function readHolder(infoPath: string): LockHolder | null {
+  try {
+    return JSON.parse(fs.readFileSync(infoPath, 'utf8')) as LockHolder;
+  } catch {
+    return null;
+  }
+}

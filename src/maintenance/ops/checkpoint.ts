@@ -1,0 +1,28 @@
+import type { Operation } from './types.js';
+import { nothingRebuilt } from './types.js';
+
+/**
+ * A TRUNCATE checkpoint. It changes no content, so it needs no backup; a checkpoint that a
+ * reader or writer kept from finishing is reported as partial, never as success.
+ */
+export const checkpoint: Operation = {
+  type: 'CHECKPOINT',
+  guarded: false,
+  rewritesDatabase: false,
+  sql: () => ['PRAGMA wal_checkpoint(TRUNCATE)'],
+  run(db) {
+    if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') {
+      return { status: 'skipped', rowsAffected: 0, message: 'not in WAL mode: nothing to checkpoint', ...nothingRebuilt };
+    }
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    if (!r || r.busy) {
+      return {
+        status: 'partial',
+        rowsAffected: r?.checkpointed ?? 0,
+        message: `busy: ${r?.checkpointed ?? 0} of ${r?.log ?? '?'} WAL frames checkpointed; another connection kept the WAL from being truncated`,
+        ...nothingRebuilt,
+      };
+    }
+    return { status: 'ok', rowsAffected: r.checkpointed, message: `checkpointed ${r.checkpointed} frames, WAL truncated`, ...nothingRebuilt };
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * FTS5 repair. An index that is inconsistent with its content is rebuilt from the content
+ * ('rebuild'); one that is merely bloated (many segments) is merged ('optimize'). A contentless
+ * index has no content to rebuild from and is left alone.
+ */
+import type { FtsTable } from '../../db/fts5.js';
+import { quoteIdent } from '../../db/sql.js';
+import type { OpContext, Operation, OpOutcome } from './types.js';
+
+type Action = 'rebuild' | 'optimize' | null;
+
+function actionFor(t: FtsTable, ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Action {
+  const status = ctx.ftsStatus.get(t.name);
+  const broken = status === 'drift' || status === 'corrupt';
+  if (broken) return t.kind === 'contentless' ? null : 'rebuild';
+  if (status === 'bloated') return 'optimize';
+  // Asked for explicitly (--rebuild-fts) on a healthy index: merging is safe and cheap.
+  return ctx.forced || type === 'OPTIMIZE_FTS' ? 'optimize' : null;
+}
+
+function statement(t: FtsTable, action: Exclude<Action, null>): string {
+  const q = quoteIdent(t.name);
+  return `INSERT INTO ${q}(${q}) VALUES ('${action}')`;
+}
+
+function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
+  return {
+    type,
+    guarded: true,
+    rewritesDatabase: false,
+    sql: (ctx) =>
+      ctx.fts.flatMap((t) => {
+        const a = actionFor(t, ctx, type);
+        return a ? [statement(t, a)] : [];
+      }),
+    run(db, ctx): OpOutcome {
+      const rebuilt: string[] = [];
+      const touched: string[] = [];
+      const skipped: string[] = [];
+      for (const t of ctx.fts) {
+        const a = actionFor(t, ctx, type);
+        if (!a) {
+          if (ctx.ftsStatus.get(t.name) === 'drift' || ctx.ftsStatus.get(t.name) === 'corrupt') skipped.push(t.name);
+          continue;
+        }
+        db.prepare(statement(t, a)).run();
+        (a === 'rebuild' ? rebuilt : touched).push(t.name);
+      }
+      if (rebuilt.length + touched.length === 0) {
+        return {
+          status: 'skipped',
+          rowsAffected: 0,
+          message: skipped.length ? `contentless index ${skipped.join(', ')} cannot be rebuilt` : 'no FTS5 index needs it',
+          rebuiltFts: [],
+          touchedFts: [],
+        };
+      }
+      const parts = [rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '', touched.length ? `optimized ${touched.join(', ')}` : ''].filter(Boolean);
+      return { status: 'ok', rowsAffected: rebuilt.length + touched.length, message: parts.join('; '), rebuiltFts: rebuilt, touchedFts: touched };
+    },
+  };
+}
+
+export const rebuildFts = make('REBUILD_FTS');
+export const optimizeFts = make('OPTIMIZE_FTS');

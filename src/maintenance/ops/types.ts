@@ -1,0 +1,32 @@
+import type Database from 'better-sqlite3';
+import type { FtsHealth, TaskType } from '../../assess/types.js';
+import type { FtsTable } from '../../db/fts5.js';
+
+export interface OpContext {
+  readonly fts: readonly FtsTable[];
+  /** FTS status from the assessment, by index name. */
+  readonly ftsStatus: ReadonlyMap<string, FtsHealth['status']>;
+  /** Requested by a flag (--vacuum, ...) rather than planned from the assessment. */
+  readonly forced: boolean;
+}
+
+export interface OpOutcome {
+  readonly status: 'ok' | 'partial' | 'skipped';
+  readonly rowsAffected: number;
+  readonly message: string;
+  readonly rebuiltFts: readonly string[];
+  readonly touchedFts: readonly string[];
+}
+
+/** One maintenance operation: the SQL it runs (shown by --dry-run) and how to run it. */
+export interface Operation {
+  readonly type: TaskType;
+  /** Changes database content and so runs behind backup, verification and restore. */
+  readonly guarded: boolean;
+  /** Needs VACUUM's extra space (2x next to the database, 1x in the temp directory). */
+  readonly rewritesDatabase: boolean;
+  sql(ctx: OpContext): string[];
+  run(db: Database.Database, ctx: OpContext): OpOutcome;
+}
+
+export const nothingRebuilt = { rebuiltFts: [], touchedFts: [] } as const;

@@ -1,0 +1,88 @@
+/**
+ * Verification after every mutating step: quick_check, FTS5 consistency (not worse than
+ * before; the full integrity-check for an index that was rebuilt), and the row count of every
+ * table unchanged. Counts are compared exactly when no other connection committed between the
+ * two counts (PRAGMA data_version); otherwise they are not comparable and the report says so.
+ */
+import type Database from 'better-sqlite3';
+import { checkFts } from '../assess/fts-health.js';
+import type { FtsHealth } from '../assess/types.js';
+import { listFtsTables, ftsShadowNames } from '../db/fts5.js';
+import type { WriteCapable } from '../db/open.js';
+import { quoteIdent } from '../db/sql.js';
+
+export interface ContentSnapshot {
+  readonly counts: ReadonlyMap<string, number>;
+  readonly dataVersion: number;
+  readonly fts: ReadonlyMap<string, FtsHealth['status']>;
+}
+
+/** Every ordinary table (sqlite_stat* excluded: ANALYZE rewrites them). */
+export function countedTables(db: Database.Database): string[] {
+  return db
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+    )
+    .pluck()
+    .all() as string[];
+}
+
+export function tableCounts(db: Database.Database): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const t of countedTables(db)) out.set(t, Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(t)}`).pluck().get()));
+  return out;
+}
+
+/** Counts under a write lock, so they describe the database right before our change. */
+export function takeSnapshot(db: Database.Database, fts: ReadonlyMap<string, FtsHealth['status']>): ContentSnapshot {
+  return db
+    .transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })), fts }))
+    .immediate();
+}
+
+export interface Verification {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export interface VerifyOptions {
+  /** FTS indexes the operation rebuilt: checked in full and their shadow tables' counts may change. */
+  readonly rebuiltFts: ReadonlySet<string>;
+  /** FTS indexes the operation optimized: their shadow tables' counts may change. */
+  readonly touchedFts: ReadonlySet<string>;
+  readonly ftsSampleRows: number;
+}
+
+export function verify(conn: WriteCapable, before: ContentSnapshot, opts: VerifyOptions): Verification {
+  const db = conn.db;
+  const problems: string[] = [];
+  const notes: string[] = [];
+
+  const qc = (db.pragma('quick_check(10)') as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0]));
+  if (!(qc.length === 1 && qc[0] === 'ok')) problems.push(`quick_check: ${qc.slice(0, 3).join('; ')}`);
+
+  const mayChange = new Set([...opts.rebuiltFts, ...opts.touchedFts].flatMap((f) => ftsShadowNames(f)));
+  const after = db.transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })) })).immediate();
+  if (after.dataVersion !== before.dataVersion) {
+    notes.push('row counts not compared: another connection committed meanwhile');
+  } else {
+    for (const [table, n] of before.counts) {
+      if (mayChange.has(table)) continue;
+      const m = after.counts.get(table);
+      if (m !== n) problems.push(`table "${table}" had ${n} rows, now ${m ?? 'missing'}`);
+    }
+    for (const table of after.counts.keys()) {
+      if (!before.counts.has(table) && !mayChange.has(table)) problems.push(`table "${table}" appeared`);
+    }
+  }
+
+  for (const t of listFtsTables(db)) {
+    const full = opts.rebuiltFts.has(t.name);
+    const h = checkFts(conn, t, { deep: full, sampleRows: opts.ftsSampleRows, maxSegments: Number.MAX_SAFE_INTEGER });
+    const was = before.fts.get(t.name);
+    const bad = h.status === 'drift' || h.status === 'corrupt';
+    if (bad && (full || was === 'ok' || was === 'bloated' || was === undefined)) problems.push(`FTS index "${t.name}": ${h.detail}`);
+  }
+  return { ok: problems.length === 0, problems, notes };
+}

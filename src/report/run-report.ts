@@ -1,0 +1,54 @@
+/** Human forms of a maintenance run and of the run history. */
+import type { RunReport } from '../maintenance/executor.js';
+import type { HistoryRun } from '../state/state-db.js';
+import { bytes, seconds, table } from '../util/format.js';
+
+export function formatRun(r: RunReport): string {
+  const out: string[] = [];
+  out.push(`db-maintenance ${r.dryRun ? 'dry run (nothing is changed)' : 'run'}: ${r.configPath}`);
+  out.push('');
+  if (r.plan.length === 0) out.push('PLAN: nothing to do, the brain is healthy');
+  else if (r.dryRun) {
+    out.push(`PLAN (${r.plan.length} tasks, in the order they run)`);
+    r.plan.forEach((s, i) => {
+      const reclaim = s.reclaimableBytes ? `, reclaims about ${bytes(s.reclaimableBytes)}` : '';
+      out.push(`${i + 1}. ${s.type} on ${s.database}: ${s.reason}`);
+      out.push(`   estimated ${seconds(s.estimatedSeconds)}${reclaim}${s.notRunBecause ? `; not run: ${s.notRunBecause}` : ''}`);
+      for (const sql of s.sql) out.push(`   SQL: ${sql}`);
+    });
+  }
+  if (!r.dryRun && r.results.length > 0) {
+    out.push('RESULTS');
+    out.push(
+      table(
+        ['#', 'status', 'type', 'database', 'took', 'size before', 'size after', 'rows', 'message'],
+        r.results.map((x, i) => [
+          String(i + 1),
+          x.restored ? `${x.status} (restored)` : x.status,
+          x.type,
+          x.database,
+          seconds(x.durationMs / 1000),
+          bytes(x.sizeBefore),
+          bytes(x.sizeAfter),
+          String(x.rowsAffected),
+          x.message,
+        ]),
+      ),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function formatHistory(runs: readonly HistoryRun[]): string {
+  if (runs.length === 0) return 'no runs recorded yet\n';
+  const out: string[] = [];
+  for (const run of runs) {
+    out.push(`run ${run.id}: ${run.command} at ${run.startedAt} on ${run.host} (pid ${run.pid}), exit ${run.exitCode ?? '?'}`);
+    for (const t of run.tasks) {
+      out.push(
+        `  ${t.status}${t.restored ? ' (restored)' : ''}  ${t.type} ${t.database}  ${seconds(t.durationMs / 1000)}  ${bytes(t.sizeBefore)} -> ${bytes(t.sizeAfter)}  ${t.message}`,
+      );
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
