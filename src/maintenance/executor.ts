@@ -20,7 +20,7 @@ import type { Assessment, FtsHealth, MaintenanceTask, TaskType } from '../assess
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
 import { listFtsTables } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
-import type { WriteCapable } from '../db/open.js';
+import { inspectDatabaseFile, ReadConnection, type WriteCapable } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { StateDb } from '../state/state-db.js';
 import { backupDirFor, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
@@ -186,13 +186,14 @@ function buildContext(rc: ResolvedConfig, a: Assessment, dbName: string, forced:
   const h = a.databases.find((d) => d.name === dbName);
   const target = rc.databases.find((d) => d.name === dbName);
   if (!h || h.status !== 'ok' || !target) return null;
-  const db = new Database(target.path, { readonly: true, fileMustExist: true, timeout: rc.config.assess.busyTimeoutMs });
+  // The same file-preserving connection as assess: a dry run must not leave -wal/-shm behind.
+  const conn = new ReadConnection(target, inspectDatabaseFile(target), rc.config.assess.busyTimeoutMs);
   try {
-    const fts = listFtsTables(db);
+    const fts = listFtsTables(conn.db);
     const ftsStatus = new Map<string, FtsHealth['status']>((h.fts ?? []).map((f) => [f.table, f.status]));
     return { fts, ftsStatus, forced };
   } finally {
-    db.close();
+    conn.close();
   }
 }
 

@@ -80,7 +80,8 @@ export class StateDb {
     try {
       fs.mkdirSync(stateDir, { recursive: true });
       db = new Database(file, { timeout: 5000 });
-      db.pragma('journal_mode = WAL');
+      // Rollback journal, not WAL: a read-only reader (--run --dry-run, --history) then creates no file.
+      db.pragma('journal_mode = DELETE');
     } catch (err) {
       throw new DbmError('STATE_DB', `cannot open the state database ${file}: ${(err as Error).message}`, {
         hint: 'check stateDir in the config and its permissions',
