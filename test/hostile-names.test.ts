@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { assess } from '../src/assess/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
+import { runMaintenance } from '../src/maintenance/executor.js';
 import { NOW, tempDir, writeConfig } from './helpers.js';
 
 const T = `chat "threads"; DROP TABLE x; --`;
@@ -47,6 +48,37 @@ function hostileBrain(drift: boolean): string {
 }
 
 describe('hostile names: quotes, spaces and semicolons in tables, columns and FTS indexes', () => {
+  it('are maintained correctly: VACUUM, ANALYZE, REINDEX and FTS rebuild with backup and verification', async () => {
+    const config = hostileBrain(true);
+    const file = path.join(path.dirname(config), 'h.db');
+    const rows = (): unknown[] => {
+      const db = new Database(file);
+      const out = [T, M, 'pat "terns"'].map((t) => db.prepare(`SELECT * FROM ${q(t)} ORDER BY 1`).raw().all());
+      db.close();
+      return out;
+    };
+    const before = rows();
+    const report = await runMaintenance({
+      rc: loadConfig(config),
+      dryRun: false,
+      forced: ['VACUUM', 'ANALYZE', 'REINDEX', 'REBUILD_FTS'],
+      deep: false,
+      now: NOW,
+      logger: silentLogger(),
+      env: {},
+    });
+    expect(report.results.map((r) => [r.type, r.status])).toEqual([
+      ['REBUILD_FTS', 'ok'],
+      ['REINDEX', 'ok'],
+      ['VACUUM', 'ok'],
+      ['ANALYZE', 'ok'],
+    ]);
+    expect(report.plan[0]!.sql).toEqual([`INSERT INTO ${q(F)}(${q(F)}) VALUES ('rebuild')`]);
+    expect(rows()).toEqual(before);
+    const after = assess({ rc: loadConfig(config), deep: true, now: NOW, logger: silentLogger(), record: false });
+    expect(after.databases[0]!.fts?.[0]?.status).toBe('ok');
+  });
+
   it('are assessed correctly when healthy', () => {
     const a = assess({ rc: loadConfig(hostileBrain(false)), deep: true, now: NOW, logger: silentLogger(), record: false });
     expect(a.problems).toEqual([]);

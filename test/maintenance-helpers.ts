@@ -8,8 +8,16 @@ export const DB_FILES = [DEMO_PATHS.tier1, DEMO_PATHS.tier2, DEMO_PATHS.tier3, D
 const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
 /** Every row of every table (sqlite_stat* and FTS shadow tables included), as sorted JSON lines. */
+// Read-write with query_only, not readonly: a read-only connection to a WAL database at rest
+// creates -wal/-shm files and leaves them behind.
+function openForReading(file: string): Database.Database {
+  const db = new Database(file, { fileMustExist: true });
+  db.pragma('query_only = ON');
+  return db;
+}
+
 export function dumpAll(file: string): Record<string, string[]> {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openForReading(file);
   try {
     const tables = db
       .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
@@ -30,7 +38,7 @@ export function dumpAll(file: string): Record<string, string[]> {
 /** The user's rows only: no sqlite_* tables and no FTS5 shadow tables (maintenance may rewrite those). */
 export function dumpUserRows(file: string): Record<string, string[]> {
   const all = dumpAll(file);
-  const db = new Database(file, { readonly: true, fileMustExist: true });
+  const db = openForReading(file);
   const fts = db.prepare("SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
   db.close();
   const shadow = new Set(fts.flatMap((f) => ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${f}_${s}`)));

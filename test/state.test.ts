@@ -63,7 +63,7 @@ describe('state database', () => {
     const state = StateDb.open(rc.stateDir);
     const run = state.db.prepare("INSERT INTO runs(command, started_at, host, pid) VALUES ('run', '2026-11-01T03:00:00Z', 'h', 1)").run();
     const ins = state.db.prepare(
-      "INSERT INTO task_runs(run_id, task_type, database_name, status, started_at, duration_ms, size_before) VALUES (?, 'VACUUM', 'tier1', 'ok', ?, ?, ?)",
+      "INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, started_at, duration_ms, size_before) VALUES (?, 'tier1:VACUUM', 'VACUUM', 'tier1', 'ok', ?, ?, ?)",
     );
     // 1 MB/s measured: far slower than the heuristic, so the estimate must change.
     ins.run(run.lastInsertRowid, '2026-11-01T03:00:00Z', 4000, 4_000_000);
