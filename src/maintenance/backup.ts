@@ -1,8 +1,7 @@
 /**
  * Backups are consistent snapshots taken through SQLite, never file copies of a live database:
- * the online backup API copies every page inside one read transaction into a temp file, which
- * is made a self-contained rollback-journal database, checked (schema and row counts equal to
- * the snapshot), fsynced and renamed into place. Restore goes back through SQLite the same way,
+ * VACUUM INTO a temp file, which is made a self-contained rollback-journal database, checked
+ * (row counts equal to the snapshot), fsynced and renamed into place. Restore goes back through SQLite the same way,
  * into the open database, so a -wal next to it can never be replayed over restored pages.
  */
 import fs from 'node:fs';
@@ -30,24 +29,35 @@ function stamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/** Snapshot `db` (an open connection to the live database) into `<dir>/<name>-<time>.db`. */
-export async function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date): Promise<Backup> {
+/**
+ * Snapshot the live database into `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
+ * consistent copy of the live pages only). `db` holds the write lock meanwhile, so the row
+ * counts it takes describe exactly the state a second connection's VACUUM INTO copies; the
+ * application's writers wait on their busy timeout for that long (VACUUM itself blocks them
+ * longer). Readers are never blocked.
+ */
+export function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Backup {
   fs.mkdirSync(dir, { recursive: true });
   let final = path.join(dir, `${target.name}-${stamp(now)}.db`);
   for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${target.name}-${stamp(now)}-${i}.db`);
   const tmp = `${final}${TMP_MARK}${process.pid}`;
   let counts: Map<string, number>;
-  db.exec('BEGIN');
+  const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
   try {
-    counts = tableCounts(db); // starts the read transaction the backup then copies from
-    await db.backup(tmp, { progress: () => ALL_PAGES });
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      counts = tableCounts(db);
+      reader.prepare('VACUUM INTO ?').run(tmp);
+    } finally {
+      db.exec('COMMIT');
+    }
   } catch (err) {
     removeWithSidecars(tmp);
     throw new DbmError('DB_ERROR', `backup of ${target.name} failed: ${(err as Error).message}`, {
-      hint: 'check free space and permissions of stateDir',
+      hint: 'check free space and permissions of the backup directory',
     });
   } finally {
-    db.exec('COMMIT');
+    reader.close();
   }
   try {
     const copy = new Database(tmp, { fileMustExist: true });

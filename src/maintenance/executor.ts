@@ -28,7 +28,7 @@ import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
 import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
 import type { MaintenanceResult, PlannedStep } from './types.js';
-import { takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
+import { structureProblems, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
 
 /** Shows that a long operation is alive; returns the function that stops showing it. */
 export type ProgressStarter = (label: string, estimatedSeconds: number) => () => void;
@@ -305,7 +305,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     // 3. backup, verified before anything changes
     if (!backup) {
       try {
-        backup = await createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now);
+        backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
       } catch (err) {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
@@ -327,6 +327,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
       touchedFts: new Set(outcome?.touchedFts ?? []),
       ftsSampleRows: cfg.assess.ftsSampleRows,
+      fullQuickCheck: req.deep,
     });
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
     if (outcome && !opError && check.ok) {
@@ -354,8 +355,8 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
 }
 
 function verifyRestore(db: Database.Database, backup: Backup): string {
-  const qc = (db.pragma('quick_check(3)') as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0]));
-  if (!(qc.length === 1 && qc[0] === 'ok')) return `quick_check after restore: ${qc.join('; ')}`;
+  const qc = structureProblems(db, true);
+  if (qc.length > 0) return `after restore ${qc.slice(0, 3).join('; ')}`;
   const now = tableCounts(db);
   const differ = [...backup.counts].filter(([t, n]) => now.get(t) !== n).map(([t]) => t);
   return differ.length === 0 ? 'verified: quick_check ok, every row count equals the backup' : `quick_check ok; row counts of ${differ.join(', ')} differ from the backup: other connections wrote since`;
