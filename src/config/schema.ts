@@ -96,7 +96,7 @@ export const MaintenanceSchema = z.strictObject({
     .describe('How long an operation waits for the database when the application holds it (its writers wait on theirs).'),
   backupDir: relPath.optional().describe('Where backups go. Default: <stateDir>/backups.'),
   keepBackups: z.number().int().min(1, 'must keep at least 1 backup').default(3).describe('Backups kept per database; an older one is removed only after a newer one verified.'),
-  cacheSizeMiB: z.number().int().min(2).max(512).default(64).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
+  cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
 });
 
 export const LoggingSchema = z.strictObject({

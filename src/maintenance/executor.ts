@@ -257,6 +257,12 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const sizeBefore = onDiskBytes(target.path);
+  let tPhase = t0;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    req.logger.debug({ task: task.id, phase: name, ms: now - tPhase }, 'phase done');
+    tPhase = now;
+  };
   let backup: Backup | null = backups.get(target.name) ?? null;
   const result = (status: MaintenanceResult['status'], message: string, extra: { restored?: boolean; rowsAffected?: number } = {}): MaintenanceResult => ({
     taskId: task.id,
@@ -310,11 +316,13 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
       backups.set(target.name, backup);
+      phase('backup');
       pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
     }
 
     // 4. the operation, 5. verification
     const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus);
+    phase('snapshot');
     let outcome: OpOutcome | null = null;
     let opError: Error | null = null;
     try {
@@ -323,12 +331,14 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     } catch (err) {
       opError = err as Error;
     }
+    phase('operation');
     const check = verify(conn, before, {
       rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
       touchedFts: new Set(outcome?.touchedFts ?? []),
       ftsSampleRows: cfg.assess.ftsSampleRows,
       fullQuickCheck: req.deep,
     });
+    phase('verification');
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
     if (outcome && !opError && check.ok) {
       return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
