@@ -16,9 +16,14 @@ const ALL_PAGES = 0x7fffffff;
 const TMP_MARK = '.tmp-';
 
 export interface Backup {
-  readonly path: string;
+  /** The verified copy: the temp file until commitBackup() renames it into place. */
+  path: string;
+  readonly finalPath: string;
   readonly counts: ReadonlyMap<string, number>;
   readonly bytes: number;
+  /** Resolves when the copy is on stable storage (its fsync runs while the operation runs). */
+  readonly durable: Promise<void>;
+  committed: boolean;
 }
 
 export function backupDirFor(root: string, db: BrainDatabase): string {
@@ -30,7 +35,7 @@ function stamp(now: Date): string {
 }
 
 /**
- * Snapshot the live database into `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
+ * Snapshot the live database into a temp file next to `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
  * consistent copy of the live pages only). `db` holds the write lock meanwhile, so the row
  * counts it takes describe exactly the state a second connection's VACUUM INTO copies; the
  * application's writers wait on their busy timeout for that long (VACUUM itself blocks them
@@ -43,6 +48,8 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
   const tmp = `${final}${TMP_MARK}${process.pid}`;
   let counts: Map<string, number>;
   const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
+  // The copy is fsynced by us below, off the main thread, so SQLite need not sync it too.
+  reader.pragma('synchronous = OFF');
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
@@ -70,19 +77,33 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
     } finally {
       copy.close();
     }
-    const fd = fs.openSync(tmp, 'r+');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, final);
-    fsyncDir(dir);
   } catch (err) {
     removeWithSidecars(tmp);
     throw new DbmError('DB_ERROR', `backup of ${target.name} could not be verified: ${(err as Error).message}`);
   }
-  return { path: final, counts, bytes: fs.statSync(final).size };
+  // fsync on libuv's thread pool: it overlaps the operation, which blocks the main thread.
+  const durable = fs.promises.open(tmp, 'r+').then(async (fh) => {
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  });
+  durable.catch(() => undefined); // observed by commitBackup / restoreBackup
+  return { path: tmp, finalPath: final, counts, bytes: fs.statSync(tmp).size, durable, committed: false };
+}
+
+/**
+ * Temp file, fsync, rename: the backup gets its final name only once it is on stable storage.
+ * Until then it is a temp file, and a run killed meanwhile leaves a stray the next run removes.
+ */
+export async function commitBackup(backup: Backup): Promise<void> {
+  if (backup.committed) return;
+  await backup.durable;
+  fs.renameSync(backup.path, backup.finalPath);
+  fsyncDir(path.dirname(backup.finalPath));
+  backup.path = backup.finalPath;
+  backup.committed = true;
 }
 
 /** Keeps the newest `keep` backups of a database; called only after a newer one verified. */
@@ -140,6 +161,7 @@ function removeWithSidecars(file: string): void {
  * retrying while another connection holds the database, up to `timeoutMs`.
  */
 export async function restoreBackup(backup: Backup, target: BrainDatabase, timeoutMs: number): Promise<void> {
+  await commitBackup(backup);
   const src = new Database(backup.path, { readonly: true, fileMustExist: true });
   const deadline = Date.now() + timeoutMs;
   try {

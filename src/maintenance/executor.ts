@@ -23,7 +23,7 @@ import { quoteIdent } from '../db/sql.js';
 import { inspectDatabaseFile, ReadConnection, type WriteCapable } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { StateDb } from '../state/state-db.js';
-import { backupDirFor, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
+import { backupDirFor, commitBackup, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
 import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
 import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
@@ -317,7 +317,6 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       }
       backups.set(target.name, backup);
       phase('backup');
-      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
     }
 
     // 4. the operation, 5. verification
@@ -340,12 +339,13 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     });
     phase('verification');
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
-    if (outcome && !opError && check.ok) {
-      return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
-    }
-    if (opError && check.ok) {
+    if (check.ok) {
+      // Only now does the backup get its final name, and older ones make room for it.
+      await commitBackup(backup);
+      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
+      if (outcome && !opError) return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
       // SQLite rolled the failed statement back; verification shows the database as it was.
-      return result('failed', `${task.type} failed: ${opError.message}; the database is unchanged (verified)${notes}`);
+      return result('failed', `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`);
     }
 
     // 6. restore through SQLite, then verify the restore
@@ -358,6 +358,8 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     const restoredState = verifyRestore(db, backup);
     return result('failed', `${why}; restored from the backup (${restoredState})`, { restored: true });
   } catch (err) {
+    // Keep the verified backup under its final name: it is the state before this task.
+    if (backup && !backup.committed) await commitBackup(backup).catch(() => undefined);
     return result('failed', `${task.type} could not run: ${(err as Error).message}`);
   } finally {
     db.close();
