@@ -331,11 +331,12 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       opError = err as Error;
     }
     phase('operation');
-    const check = verify(conn, before, {
+    const check = await verify(conn, target.path, before, {
       rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
       touchedFts: new Set(outcome?.touchedFts ?? []),
       ftsSampleRows: cfg.assess.ftsSampleRows,
       fullQuickCheck: req.deep,
+      busyTimeoutMs: cfg.maintenance.busyTimeoutMs,
     });
     phase('verification');
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
