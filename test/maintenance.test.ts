@@ -9,7 +9,7 @@ import { NOW, cli, demoBrain, readJson, snapshotTree, writeConfig } from './help
 import { dumpAll, dumpUserRows, integrityCheck } from './maintenance-helpers.js';
 
 interface RunJson {
-  plan: Array<{ taskId: string; type: string; database: string; sql: string[]; reason: string; estimatedSeconds: number; notRunBecause: string | null }>;
+  plan: Array<{ taskId: string; type: string; database: string; sql: string[]; reason: string; estimatedSeconds: number; estimateSource: string; notRunBecause: string | null }>;
   results: Array<{ taskId: string; type: string; database: string; status: string; restored: boolean; message: string; sizeBefore: number; sizeAfter: number; backup: string | null }>;
 }
 
@@ -198,13 +198,19 @@ describe('--run', () => {
     expect(cli(['--config', demo.configPath, '--history']).stdout).toMatch(/run 4: --analyze/);
   });
 
-  it('estimates learn from recorded runs', () => {
+  it('estimates learn from recorded runs, and the next assessment knows the last run', () => {
     const demo = demoBrain();
-    expect(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1']).status).toBe(0);
-    const plan = JSON.parse(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout) as RunJson;
-    const a = JSON.parse(cli(['--config', demo.configPath, '--assess', '--db', 'tier1', '--json']).stdout) as { tasks: Array<{ type: string; lastRun: string | null }> };
-    expect(plan.plan[0]!.estimatedSeconds).toBeGreaterThan(0);
-    // the VACUUM ran: the next assessment knows when
-    expect(a.tasks.find((t) => t.type === 'VACUUM')?.lastRun ?? 'not due').toBeTruthy();
+    const first = JSON.parse(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout) as RunJson;
+    expect(first.plan[0]).toMatchObject({ estimateSource: 'heuristic' });
+    const r = cli(['--config', demo.configPath, '--vacuum', '--analyze', '--db', 'tier1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(''); // no terminal: no progress display, and success logs nothing at the default level
+    const ran = (JSON.parse(r.stdout) as RunJson).results[0]!;
+    const next = JSON.parse(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout) as RunJson;
+    expect(next.plan[0]).toMatchObject({ estimateSource: 'history' });
+    const rate = ran.sizeBefore / Math.max(1, (ran as unknown as { durationMs: number }).durationMs) * 1000;
+    expect(next.plan[0]!.estimatedSeconds).toBeCloseTo(Math.max(0.1, Math.round(((ran.sizeAfter) / rate) * 10) / 10), 0);
+    const a = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as { runs: Array<{ tasks: Array<{ type: string; startedAt: string }> }> };
+    expect(a.runs[0]!.tasks.map((t) => t.type)).toEqual(['VACUUM', 'ANALYZE']);
   });
 });

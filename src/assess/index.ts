@@ -7,10 +7,10 @@ import type { Logger } from 'pino';
 import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.js';
 import { selectDatabases, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
-import { StateDb, lastRunKey } from '../state/state-db.js';
+import { StateDb } from '../state/state-db.js';
 import { checkDatabase } from './database-health.js';
 import { checkEvents, checkLogs } from './files.js';
-import { NO_HISTORY, planTasks, type PlanHistory } from './plan.js';
+import { planHistoryFrom, planTasks } from './plan.js';
 import { countConversations, countPatterns } from './retention.js';
 import type { Assessment, DatabaseHealth, RetentionHealth } from './types.js';
 
@@ -99,15 +99,10 @@ export function assess(opts: AssessOptions): Assessment {
   const retention = conversations === null && patterns === null ? null : { conversations, patterns };
 
   const state = StateDb.openReadOnly(rc.stateDir);
-  let history: PlanHistory = NO_HISTORY;
+  const history = planHistoryFrom(state);
   let tasks;
   try {
     if (state) {
-      const last = state.lastRuns();
-      history = {
-        lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
-        throughput: (d, t) => state.throughput(d, t),
-      };
       // WAL growth since the previous assessment's snapshot.
       for (let i = 0; i < databases.length; i++) {
         const h = databases[i]!;

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { bytes } from '../util/format.js';
+import { lastRunKey, type StateDb } from '../state/state-db.js';
 import type { DatabaseHealth, EventsHealth, LogsHealth, MaintenanceTask, Priority, RetentionHealth, TaskType } from './types.js';
 
 /** Bytes (or items) per second assumed before there is history for a task. */
@@ -52,23 +53,49 @@ export interface PlanInput {
 
 const pct = (r: number): string => `${(r * 100).toFixed(1)}%`;
 
+/**
+ * A task with its estimate: `workUnits` (bytes, or items for retention) over the throughput
+ * measured by recent successful runs, else over a heuristic rate.
+ */
+export function makeTask(
+  type: TaskType,
+  database: string,
+  reason: string,
+  workUnits: number,
+  history: PlanHistory,
+  extra: { reclaimableBytes?: number; priority?: Priority } = {},
+): MaintenanceTask {
+  const measured = history.throughput(database, type);
+  const rate = measured ?? HEURISTIC_RATE[type];
+  const { priority, ...rest } = extra;
+  return {
+    id: `${database}:${type}`,
+    type,
+    database,
+    priority: priority ?? PRIORITY[type],
+    reason,
+    estimatedSeconds: Math.max(0.1, Math.round((workUnits / rate) * 10) / 10),
+    estimateSource: measured === null ? 'heuristic' : 'history',
+    lastRun: history.lastRun(database, type),
+    ...rest,
+  };
+}
+
+/** PlanHistory over the state database (NO_HISTORY without one). */
+export function planHistoryFrom(state: StateDb | null): PlanHistory {
+  if (!state) return NO_HISTORY;
+  const last = state.lastRuns();
+  return {
+    lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
+    throughput: (d, t) => state.throughput(d, t),
+  };
+}
+
 export function planTasks(input: PlanInput): MaintenanceTask[] {
   const { thresholds } = input.config;
   const tasks: MaintenanceTask[] = [];
   const add = (type: TaskType, database: string, reason: string, workUnits: number, extra: { reclaimableBytes?: number } = {}): void => {
-    const measured = input.history.throughput(database, type);
-    const rate = measured ?? HEURISTIC_RATE[type];
-    tasks.push({
-      id: `${database}:${type}`,
-      type,
-      database,
-      priority: PRIORITY[type],
-      reason,
-      estimatedSeconds: Math.max(0.1, Math.round((workUnits / rate) * 10) / 10),
-      estimateSource: measured === null ? 'heuristic' : 'history',
-      lastRun: input.history.lastRun(database, type),
-      ...extra,
-    });
+    tasks.push(makeTask(type, database, reason, workUnits, input.history, extra));
   };
 
   for (const h of input.databases) {

@@ -16,6 +16,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { assess } from '../assess/index.js';
+import { makeTask, planHistoryFrom, type PlanHistory } from '../assess/plan.js';
 import type { Assessment, FtsHealth, MaintenanceTask, TaskType } from '../assess/types.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
 import { listFtsTables } from '../db/fts5.js';
@@ -77,7 +78,13 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       for (const f of removeStrayTempFiles(rc.backupDir)) logger.info({ file: f }, 'removed a temp file a killed run left behind');
     }
     const assessment = assess({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
-    const tasks = orderTasks(req.forced.length ? forcedTasks(assessment, req.forced) : [...assessment.tasks]);
+    const state = req.forced.length ? StateDb.openReadOnly(rc.stateDir) : null;
+    let tasks: MaintenanceTask[];
+    try {
+      tasks = orderTasks(req.forced.length ? forcedTasks(assessment, req.forced, planHistoryFrom(state)) : [...assessment.tasks]);
+    } finally {
+      state?.close();
+    }
     const contexts = new Map<string, OpContext>();
     const contextFor = (dbName: string): OpContext | null => {
       if (!contexts.has(dbName)) {
@@ -159,24 +166,20 @@ function orderTasks(tasks: MaintenanceTask[]): MaintenanceTask[] {
 }
 
 /** Tasks for operations requested by flags, on every selected database the assessment could read. */
-function forcedTasks(a: Assessment, types: readonly TaskType[]): MaintenanceTask[] {
+function forcedTasks(a: Assessment, types: readonly TaskType[], history: PlanHistory): MaintenanceTask[] {
   const out: MaintenanceTask[] = [];
   for (const h of a.databases) {
     if (h.status !== 'ok') continue;
     for (const type of types) {
       const planned = a.tasks.find((t) => t.database === h.name && t.type === type);
       const flag = Object.keys(FORCED_FLAGS).find((f) => FORCED_FLAGS[f] === type)!;
-      out.push({
-        id: `${h.name}:${type}`,
-        type,
-        database: h.name,
-        priority: planned?.priority ?? 2,
-        reason: planned ? `requested with ${flag}; also due: ${planned.reason}` : `requested with ${flag}`,
-        estimatedSeconds: planned?.estimatedSeconds ?? Math.max(0.1, Math.round(((h.fileBytes ?? 0) / 40e6) * 10) / 10),
-        estimateSource: planned?.estimateSource ?? 'heuristic',
-        lastRun: planned?.lastRun ?? null,
-        ...(type === 'VACUUM' && h.reclaimableBytes !== undefined ? { reclaimableBytes: h.reclaimableBytes } : {}),
-      });
+      const reason = planned ? `requested with ${flag}; also due: ${planned.reason}` : `requested with ${flag}`;
+      out.push(
+        makeTask(type, h.name, reason, type === 'CHECKPOINT' ? (h.walBytes ?? 0) : (h.fileBytes ?? 0), history, {
+          priority: planned?.priority ?? 2,
+          ...(type === 'VACUUM' && h.reclaimableBytes !== undefined ? { reclaimableBytes: h.reclaimableBytes } : {}),
+        }),
+      );
     }
   }
   return out;
@@ -208,6 +211,7 @@ function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
     sql: op && ctx ? op.sql(ctx) : [],
     reclaimableBytes: t.reclaimableBytes ?? null,
     estimatedSeconds: t.estimatedSeconds,
+    estimateSource: t.estimateSource,
     notRunBecause: op ? null : 'a retention task: not part of --run',
   };
 }

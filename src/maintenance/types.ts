@@ -36,6 +36,7 @@ export interface PlannedStep {
   readonly sql: readonly string[];
   readonly reclaimableBytes: number | null;
   readonly estimatedSeconds: number;
+  readonly estimateSource: 'history' | 'heuristic';
   /** Why --run would not execute it (retention tasks belong to their own commands). */
   readonly notRunBecause: string | null;
 }
