@@ -38,6 +38,9 @@ function fresh() {
   fs.mkdirSync(work, { recursive: true });
   execFileSync('cp', [source, db]);
   execFileSync('sync');
+  // Let the disk settle after the copy (and the deletes before it): this VM's write speed
+  // swings widely right after a burst, and every contender gets the same pause.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
   fs.writeFileSync(
     config,
     JSON.stringify({
