@@ -42,7 +42,7 @@ export class RunLock {
       db.close();
       const code = String((err as { code?: unknown }).code ?? '');
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-        const holder = readHolder(infoPath);
+        const holder = currentHolder(infoPath);
         const who = holder ? `pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt}` : 'another process';
         throw new DbmError('LOCKED', `another db-maintenance run holds the lock (${who})`, {
           hint: 'wait for it to finish; the lock frees itself when that process ends',
@@ -62,6 +62,29 @@ export class RunLock {
     } finally {
       this.db.close();
     }
+  }
+}
+
+/**
+ * Who holds the lock. The holder writes its info right after taking the lock, so for a moment
+ * the file may be missing, or still name a dead predecessor: wait briefly for a live one.
+ */
+function currentHolder(infoPath: string): LockHolder | null {
+  let holder: LockHolder | null = null;
+  for (let i = 0; i < 20; i++) {
+    holder = readHolder(infoPath);
+    if (holder && (holder.host !== os.hostname() || isAlive(holder.pid))) return holder;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+  return holder;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
