@@ -20,6 +20,8 @@ export interface Backup {
   path: string;
   readonly finalPath: string;
   readonly counts: ReadonlyMap<string, number>;
+  /** PRAGMA data_version of the creating connection when `counts` were taken. */
+  readonly dataVersion: number;
   readonly bytes: number;
   /** Resolves when the copy is on stable storage (its fsync runs while the operation runs). */
   readonly durable: Promise<void>;
@@ -47,6 +49,7 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
   for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${target.name}-${stamp(now)}-${i}.db`);
   const tmp = `${final}${TMP_MARK}${process.pid}`;
   let counts: Map<string, number>;
+  let dataVersion: number;
   const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
   // The copy is fsynced by us below, off the main thread, so SQLite need not sync it too.
   reader.pragma('synchronous = OFF');
@@ -54,6 +57,7 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
     db.exec('BEGIN IMMEDIATE');
     try {
       counts = tableCounts(db);
+      dataVersion = Number(db.pragma('data_version', { simple: true }));
       reader.prepare('VACUUM INTO ?').run(tmp);
     } finally {
       db.exec('COMMIT');
@@ -90,7 +94,7 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
     }
   });
   durable.catch(() => undefined); // observed by commitBackup / restoreBackup
-  return { path: tmp, finalPath: final, counts, bytes: fs.statSync(tmp).size, durable, committed: false };
+  return { path: tmp, finalPath: final, counts, dataVersion, bytes: fs.statSync(tmp).size, durable, committed: false };
 }
 
 /**

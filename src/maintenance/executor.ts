@@ -313,6 +313,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     }
 
     // 3. backup, verified before anything changes
+    const createdNow = !backup;
     if (!backup) {
       try {
         backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
@@ -324,7 +325,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     }
 
     // 4. the operation, 5. verification
-    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus);
+    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus, createdNow ? backup : undefined);
     phase('snapshot');
     let outcome: OpOutcome | null = null;
     let opError: Error | null = null;

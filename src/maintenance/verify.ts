@@ -37,10 +37,22 @@ export function tableCounts(db: Database.Database): Map<string, number> {
   return out;
 }
 
-/** Counts under a write lock, so they describe the database right before our change. */
-export function takeSnapshot(db: Database.Database, fts: ReadonlyMap<string, FtsHealth['status']>): ContentSnapshot {
+/**
+ * Counts under a write lock, so they describe the database right before our change. `earlier`
+ * (counts this connection took a moment ago, e.g. for the backup) is reused when no other
+ * connection committed since: counting every table of a large brain is not free.
+ */
+export function takeSnapshot(
+  db: Database.Database,
+  fts: ReadonlyMap<string, FtsHealth['status']>,
+  earlier?: { readonly counts: ReadonlyMap<string, number>; readonly dataVersion: number },
+): ContentSnapshot {
   return db
-    .transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })), fts }))
+    .transaction(() => {
+      const dataVersion = Number(db.pragma('data_version', { simple: true }));
+      const counts = earlier && earlier.dataVersion === dataVersion ? earlier.counts : tableCounts(db);
+      return { counts, dataVersion, fts };
+    })
     .immediate();
 }
 
