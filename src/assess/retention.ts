@@ -2,9 +2,9 @@
 import type Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import type { ConversationsRule, PatternsRule } from '../config/schema.js';
+import { ordinaryTables } from '../db/schema.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
-import { userTables } from './statistics.js';
 import type { RetentionHealth } from './types.js';
 
 export interface ChildTable {
@@ -38,7 +38,7 @@ export function childTablesOf(db: Database.Database, parent: string, configured:
   if (configured) return [...configured];
   const pk = (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk = 1').pluck().get(parent) as string | undefined) ?? 'rowid';
   const out: ChildTable[] = [];
-  for (const t of userTables(db)) {
+  for (const t of ordinaryTables(db)) {
     const fks = db.prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)').all(t) as Array<{
       parent: string;
       col: string;

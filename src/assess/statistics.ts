@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ftsShadowNames, listFtsTables } from '../db/fts5.js';
+import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
 import type { StatisticsHealth, TableStatistics } from './types.js';
 
@@ -13,22 +14,13 @@ export interface StatisticsThresholds {
   readonly analyzeScaleFactor: number;
 }
 
-export function userTables(db: Database.Database): string[] {
-  return db
-    .prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
-    )
-    .pluck()
-    .all() as string[];
-}
-
 /**
  * FTS5 shadow tables are left out: FTS5 reads them by key only, so their statistics never
  * steer a plan, and counting `<fts>_data` would read the whole index.
  */
 export function checkStatistics(db: Database.Database, t: StatisticsThresholds): StatisticsHealth {
   const shadow = new Set(listFtsTables(db).flatMap((f) => ftsShadowNames(f.name)));
-  const tables = userTables(db).filter((name) => !shadow.has(name));
+  const tables = ordinaryTables(db).filter((name) => !shadow.has(name));
   const hasStat1 = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'").get() !== undefined;
   const analyzed = new Map<string, number>();
   if (hasStat1) {

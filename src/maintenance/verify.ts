@@ -11,6 +11,7 @@ import { checkFts } from '../assess/fts-health.js';
 import type { FtsHealth } from '../assess/types.js';
 import { listFtsTables, ftsShadowNames } from '../db/fts5.js';
 import type { WriteCapable } from '../db/open.js';
+import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
 
 const requireFromHere = createRequire(import.meta.url);
@@ -21,19 +22,10 @@ export interface ContentSnapshot {
   readonly fts: ReadonlyMap<string, FtsHealth['status']>;
 }
 
-/** Every ordinary table (sqlite_stat* excluded: ANALYZE rewrites them). */
-export function countedTables(db: Database.Database): string[] {
-  return db
-    .prepare(
-      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
-    )
-    .pluck()
-    .all() as string[];
-}
-
 export function tableCounts(db: Database.Database): Map<string, number> {
   const out = new Map<string, number>();
-  for (const t of countedTables(db)) out.set(t, Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(t)}`).pluck().get()));
+  // sqlite_stat* are left out: ANALYZE rewrites them.
+  for (const t of ordinaryTables(db)) out.set(t, Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(t)}`).pluck().get()));
   return out;
 }
 
@@ -84,14 +76,10 @@ export function structureProblems(db: Database.Database, full: boolean, tables?:
     (db.pragma(`quick_check${arg}`) as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0])).filter((m) => m !== 'ok');
   if (full) return run('(10)').map((m) => `quick_check: ${m}`);
   const out: string[] = [];
-  for (const t of tables ?? ['sqlite_schema', ...allTables(db)]) {
+  for (const t of tables ?? ['sqlite_schema', ...ordinaryTables(db, { internal: true })]) {
     for (const m of run(`(${quoteIdent(t)})`)) if (out.length < 10) out.push(`quick_check(${t}): ${m}`);
   }
   return out;
-}
-
-function allTables(db: Database.Database): string[] {
-  return db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name").pluck().all() as string[];
 }
 
 const WORKER = `
@@ -124,7 +112,7 @@ export async function structureProblemsParallel(
   counts: ReadonlyMap<string, number>,
   timeoutMs: number,
 ): Promise<string[]> {
-  const tables = ['sqlite_schema', ...allTables(db)].sort((x, y) => (counts.get(y) ?? 0) - (counts.get(x) ?? 0));
+  const tables = ['sqlite_schema', ...ordinaryTables(db, { internal: true })].sort((x, y) => (counts.get(y) ?? 0) - (counts.get(x) ?? 0));
   const next = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(WORKER, {
     eval: true,
