@@ -5,6 +5,7 @@ export const analyze: Operation = {
   type: 'ANALYZE',
   guarded: true,
   rewritesDatabase: false,
+  checkpointAfter: false,
   sql: () => ['ANALYZE'],
   run(db) {
     db.exec('ANALYZE');
