@@ -106,37 +106,6 @@ describe('--run', () => {
     expect(fs.statSync(file).ino).toBe(inode);
   });
 
-  it('VACUUM: the backup copied beside it is the database as it was before, and restores it', () => {
-    const demo = demoBrain();
-    const file = tier1(demo.dir);
-    const before = dumpAll(file);
-    const pagesBefore = fs.statSync(file).size;
-    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json'], { env: { DB_MAINTENANCE_INJECT: 'after:VACUUM:tier1' } });
-    expect(r.status).toBe(6);
-    const res = (JSON.parse(r.stdout) as RunJson).results[0]!;
-    expect(res).toMatchObject({ type: 'VACUUM', status: 'failed', restored: true });
-    expect(dumpAll(file)).toEqual(before);
-    // the kept backup: a faithful page copy of the pre-VACUUM file (free pages and all)
-    expect(fs.statSync(res.backup!).size).toBe(pagesBefore);
-    expect(dumpAll(res.backup!)).toEqual(before);
-    expect(integrityCheck(file)).toBe('ok');
-  });
-
-  it('VACUUM succeeds with its backup verified and kept under its final name', () => {
-    const demo = demoBrain();
-    const file = tier1(demo.dir);
-    const before = dumpAll(file);
-    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json']);
-    expect(r.status, r.stderr).toBe(0);
-    const res = (JSON.parse(r.stdout) as RunJson).results[0]!;
-    expect(res.status).toBe('ok');
-    expect(res.message).toMatch(/^vacuumed; verified/);
-    expect(res.sizeAfter).toBeLessThan(res.sizeBefore);
-    expect(res.backup).toMatch(/tier1-\d{8}T\d{6}Z\.db$/);
-    expect(dumpAll(res.backup!)).toEqual(before);
-    expect(dumpAll(file)).toEqual(before);
-  });
-
   it('a failed statement changes nothing and needs no restore', async () => {
     const demo = demoBrain();
     const file = tier1(demo.dir);

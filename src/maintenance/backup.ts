@@ -6,8 +6,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { BrainDatabase } from '../config/load.js';
 import { DbmError } from '../errors.js';
@@ -16,7 +14,6 @@ import { tableCounts } from './verify.js';
 
 const ALL_PAGES = 0x7fffffff;
 const TMP_MARK = '.tmp-';
-const requireFromHere = createRequire(import.meta.url);
 
 export interface Backup {
   /** The verified copy: the temp file until commitBackup() renames it into place. */
@@ -35,12 +32,6 @@ export function backupDirFor(root: string, db: BrainDatabase): string {
   return path.join(root, db.name);
 }
 
-function finalName(dir: string, name: string, now: Date): string {
-  let final = path.join(dir, `${name}-${stamp(now)}.db`);
-  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${name}-${stamp(now)}-${i}.db`);
-  return final;
-}
-
 function stamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
@@ -54,7 +45,8 @@ function stamp(now: Date): string {
  */
 export function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Backup {
   fs.mkdirSync(dir, { recursive: true });
-  const final = finalName(dir, target.name, now);
+  let final = path.join(dir, `${target.name}-${stamp(now)}.db`);
+  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${target.name}-${stamp(now)}-${i}.db`);
   const tmp = `${final}${TMP_MARK}${process.pid}`;
   let counts: Map<string, number>;
   let dataVersion: number;
@@ -79,29 +71,20 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
     reader.close();
   }
   try {
-    checkCopy(tmp, counts);
+    const copy = new Database(tmp, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+      const got = tableCounts(copy);
+      for (const [t, n] of counts) {
+        if (got.get(t) !== n) throw new Error(`table "${t}" has ${got.get(t) ?? 'no'} rows in the backup, ${n} in the database`);
+      }
+    } finally {
+      copy.close();
+    }
   } catch (err) {
     removeWithSidecars(tmp);
     throw new DbmError('DB_ERROR', `backup of ${target.name} could not be verified: ${(err as Error).message}`);
   }
-  return made(tmp, final, counts, dataVersion);
-}
-
-/** Makes the copy a self-contained rollback-journal database and checks its row counts. */
-function checkCopy(tmp: string, counts: ReadonlyMap<string, number>): void {
-  const copy = new Database(tmp, { fileMustExist: true });
-  try {
-    copy.pragma('journal_mode = DELETE');
-    const got = tableCounts(copy);
-    for (const [t, n] of counts) {
-      if (got.get(t) !== n) throw new Error(`table "${t}" has ${got.get(t) ?? 'no'} rows in the backup, ${n} in the database`);
-    }
-  } finally {
-    copy.close();
-  }
-}
-
-function made(tmp: string, final: string, counts: ReadonlyMap<string, number>, dataVersion: number): Backup {
   // fsync on libuv's thread pool: it overlaps the operation, which blocks the main thread.
   const durable = fs.promises.open(tmp, 'r+').then(async (fh) => {
     try {
@@ -112,82 +95,6 @@ function made(tmp: string, final: string, counts: ReadonlyMap<string, number>, d
   });
   durable.catch(() => undefined); // observed by commitBackup / restoreBackup
   return { path: tmp, finalPath: final, counts, dataVersion, bytes: fs.statSync(tmp).size, durable, committed: false };
-}
-
-const PINNED_COPY = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-function main() {
-  const db = new Database(workerData.file, { fileMustExist: true, timeout: workerData.timeoutMs });
-  try {
-    db.exec('BEGIN');
-    db.prepare('SELECT count(*) FROM sqlite_schema').get();
-  } catch (err) {
-    db.close();
-    parentPort.postMessage({ error: String(err && err.message) });
-    return;
-  }
-  parentPort.postMessage({ pinned: true });
-  db.backup(workerData.tmp, { progress: () => 0x7fffffff }).then(
-    () => { db.exec('COMMIT'); db.close(); parentPort.postMessage({ copied: true }); },
-    (err) => { try { db.exec('ROLLBACK'); } catch {} db.close(); parentPort.postMessage({ error: String(err && err.message) }); },
-  );
-}
-main();
-`;
-
-export interface PendingBackup {
-  readonly counts: ReadonlyMap<string, number>;
-  readonly dataVersion: number;
-  /** The verified copy of the pinned snapshot, once the worker is done. */
-  readonly finished: Promise<Backup>;
-}
-
-/**
- * For VACUUM, the one operation that cannot run inside a transaction we control: the backup
- * runs beside it instead of before it. Under our write lock a worker thread pins a read
- * transaction (the snapshot of the database before the operation, which SQLite keeps intact in
- * the file and WAL for as long as the reader holds it), then the lock is released and the
- * worker copies that snapshot page by page with the backup API on the second core while the
- * operation runs on this one. Nothing relies on the copy before it is complete and verified.
- */
-export async function startPinnedBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Promise<PendingBackup> {
-  fs.mkdirSync(dir, { recursive: true });
-  const final = finalName(dir, target.name, now);
-  const tmp = `${final}${TMP_MARK}${process.pid}`;
-  const worker = new Worker(PINNED_COPY, {
-    eval: true,
-    workerData: { driver: requireFromHere.resolve('better-sqlite3'), file: target.path, tmp, timeoutMs },
-  });
-  const messages: Array<(m: { pinned?: boolean; copied?: boolean; error?: string }) => void> = [];
-  worker.on('message', (m) => messages.shift()?.(m));
-  const next = (): Promise<{ pinned?: boolean; copied?: boolean; error?: string }> =>
-    new Promise((resolve, reject) => {
-      messages.push(resolve);
-      worker.once('error', reject);
-    });
-  let counts: Map<string, number>;
-  let dataVersion: number;
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    counts = tableCounts(db);
-    dataVersion = Number(db.pragma('data_version', { simple: true }));
-    const m = await next();
-    if (!m.pinned) throw new Error(m.error ?? 'the backup reader did not start');
-  } catch (err) {
-    db.exec('COMMIT');
-    await worker.terminate();
-    removeWithSidecars(tmp);
-    throw new DbmError('DB_ERROR', `backup of ${target.name} failed: ${(err as Error).message}`);
-  }
-  db.exec('COMMIT');
-  const finished = next().then((m) => {
-    if (!m.copied) throw new Error(m.error ?? 'the backup copy did not finish');
-    checkCopy(tmp, counts);
-    return made(tmp, final, counts, dataVersion);
-  });
-  finished.catch(() => removeWithSidecars(tmp));
-  return { counts, dataVersion, finished };
 }
 
 /**

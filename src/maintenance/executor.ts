@@ -24,17 +24,7 @@ import { quoteIdent } from '../db/sql.js';
 import { inspectDatabaseFile, ReadConnection, type WriteCapable } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { StateDb } from '../state/state-db.js';
-import {
-  backupDirFor,
-  commitBackup,
-  createBackup,
-  pruneBackups,
-  removeStrayTempFiles,
-  restoreBackup,
-  startPinnedBackup,
-  type Backup,
-  type PendingBackup,
-} from './backup.js';
+import { backupDirFor, commitBackup, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
 import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
 import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
@@ -322,22 +312,20 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       throw err;
     }
 
-    // 3. backup: verified before anything changes; for VACUUM, pinned before and copied beside it
+    // 3. backup, verified before anything changes
     const createdNow = !backup;
-    let pending: PendingBackup | null = null;
     if (!backup) {
       try {
-        if (op.rewritesDatabase) pending = await startPinnedBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
-        else backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
+        backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
       } catch (err) {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
-      if (backup) backups.set(target.name, backup);
-      phase(pending ? 'backup pinned' : 'backup');
+      backups.set(target.name, backup);
+      phase('backup');
     }
 
     // 4. the operation, 5. verification
-    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus, pending ?? (createdNow ? (backup ?? undefined) : undefined));
+    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus, createdNow ? backup : undefined);
     phase('snapshot');
     let outcome: OpOutcome | null = null;
     let opError: Error | null = null;
@@ -348,21 +336,6 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       opError = err as Error;
     }
     phase('operation');
-    let backupError: Error | null = null;
-    if (pending) {
-      try {
-        backup = await pending.finished;
-        backups.set(target.name, backup);
-      } catch (err) {
-        backupError = err as Error;
-      }
-      phase('backup copied');
-    }
-    let checkpointNote = '';
-    if (op.checkpointAfter && !opError && String(db.pragma('journal_mode', { simple: true })) === 'wal') {
-      const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      if (r && r.busy) checkpointNote = `; the WAL could not be truncated yet (${r.checkpointed} of ${r.log} frames checkpointed, another connection was reading)`;
-    }
     const check = await verify(conn, target.path, before, {
       rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
       touchedFts: new Set(outcome?.touchedFts ?? []),
@@ -372,24 +345,17 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     });
     phase('verification');
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
-    const backupNote = backupError ? `; WARNING: the backup taken beside it failed (${backupError.message}), no new backup was kept` : '';
-    if (backupError) req.logger.warn({ task: task.id, err: backupError.message }, 'backup failed');
     if (check.ok) {
       // Only now does the backup get its final name, and older ones make room for it.
-      if (backup) {
-        await commitBackup(backup);
-        pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
-      }
-      if (outcome && !opError) {
-        return result(outcome.status, `${outcome.message}${checkpointNote}; verified${notes}${backupNote}`, { rowsAffected: outcome.rowsAffected });
-      }
+      await commitBackup(backup);
+      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
+      if (outcome && !opError) return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
       // SQLite rolled the failed statement back; verification shows the database as it was.
       return result('failed', `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`);
     }
 
     // 6. restore through SQLite, then verify the restore
     const why = opError ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}` : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
-    if (!backup) return result('failed', `${why}; NOT RESTORED: the backup failed too (${backupError?.message ?? 'unknown'})`);
     try {
       await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
     } catch (err) {

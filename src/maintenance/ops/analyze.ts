@@ -5,7 +5,6 @@ export const analyze: Operation = {
   type: 'ANALYZE',
   guarded: true,
   rewritesDatabase: false,
-  checkpointAfter: false,
   sql: () => ['ANALYZE'],
   run(db) {
     db.exec('ANALYZE');

@@ -9,7 +9,6 @@ export const checkpoint: Operation = {
   type: 'CHECKPOINT',
   guarded: false,
   rewritesDatabase: false,
-  checkpointAfter: false,
   sql: () => ['PRAGMA wal_checkpoint(TRUNCATE)'],
   run(db) {
     if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') {

@@ -28,7 +28,6 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
     type,
     guarded: true,
     rewritesDatabase: false,
-    checkpointAfter: false,
     sql: (ctx) =>
       ctx.fts.flatMap((t) => {
         const a = actionFor(t, ctx, type);

@@ -5,7 +5,6 @@ export const reindex: Operation = {
   type: 'REINDEX',
   guarded: true,
   rewritesDatabase: false,
-  checkpointAfter: false,
   sql: () => ['REINDEX'],
   run(db) {
     db.exec('REINDEX');

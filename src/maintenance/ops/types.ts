@@ -25,8 +25,6 @@ export interface Operation {
   readonly guarded: boolean;
   /** Needs VACUUM's extra space (2x next to the database, 1x in the temp directory). */
   readonly rewritesDatabase: boolean;
-  /** Ends with a TRUNCATE checkpoint, run by the executor once the backup reader let go. */
-  readonly checkpointAfter: boolean;
   sql(ctx: OpContext): string[];
   run(db: Database.Database, ctx: OpContext): OpOutcome;
 }
