@@ -3,8 +3,9 @@
 //
 //   npm run build && node bench/crash.mjs [--trials 200] [--scale 2] [--seed 1]
 //
-// Each trial copies a template brain (generated once, at rest), starts a run that repairs
-// FTS drift, reindexes, vacuums and analyzes, kills it with SIGKILL after a random delay
+// Each trial copies a template brain (generated once, at rest), starts a run (even trials:
+// `--run`, which repairs FTS drift, vacuums and analyzes; odd trials: `--vacuum --analyze`,
+// VACUUM first with its backup copied beside it), kills it with SIGKILL after a random delay
 // within the run's measured span, then checks: integrity_check of every database, every
 // user row present and unchanged, a re-run exits 0, and no stray temp file survives it.
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,7 +26,7 @@ const arg = (name, dflt) => {
 const trials = arg('--trials', 200);
 const scale = arg('--scale', 2);
 const files = ['tier1/conversations.db', 'tier2/knowledge_graph.db', 'tier3/development_context.db', 'state/app_state.db'];
-const args = ['--run', '--reindex', '--rebuild-fts'];
+const argsFor = (i) => (i % 2 === 0 ? ['--run'] : ['--vacuum', '--analyze']);
 const env = { ...process.env, DB_MAINTENANCE_NOW: '2026-11-20T12:00:00.000Z' };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbm-crash-'));
@@ -61,7 +62,7 @@ const copy = (name) => {
 };
 
 let t0 = Date.now();
-spawnSync(process.execPath, [bin, '--config', path.join(copy('probe'), 'maintenance.config.json'), ...args], { env, stdio: 'ignore' });
+spawnSync(process.execPath, [bin, '--config', path.join(copy('probe'), 'maintenance.config.json'), ...argsFor(0)], { env, stdio: 'ignore' });
 const span = Math.max(300, Date.now() - t0);
 
 const stats = { trials: 0, killedMidRun: 0, leftTempFiles: 0, failures: [] };
@@ -70,7 +71,7 @@ for (let i = 0; i < trials; i++) {
   const dir = copy(`t${i}`);
   const config = path.join(dir, 'maintenance.config.json');
   const delay = 20 + Math.floor(Math.random() * span);
-  const child = spawn(process.execPath, [bin, '--config', config, ...args], { env, stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, '--config', config, ...argsFor(i)], { env, stdio: 'ignore' });
   const exit = new Promise((r) => child.on('close', (code, signal) => r({ code, signal })));
   await new Promise((r) => setTimeout(r, delay));
   child.kill('SIGKILL');

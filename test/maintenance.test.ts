@@ -6,7 +6,7 @@ import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
 import { runExitCode, runMaintenance } from '../src/maintenance/executor.js';
 import { NOW, cli, demoBrain, readJson, snapshotTree, writeConfig } from './helpers.js';
-import { dumpAll, dumpUserRows, integrityCheck } from './maintenance-helpers.js';
+import { dumpAll, dumpUserRows, integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 
 interface RunJson {
   plan: Array<{ taskId: string; type: string; database: string; sql: string[]; reason: string; estimatedSeconds: number; estimateSource: string; notRunBecause: string | null }>;
@@ -104,6 +104,35 @@ describe('--run', () => {
     expect(integrityCheck(file)).toBe('ok');
     // restored through SQLite into the same file, never by copying a file over it
     expect(fs.statSync(file).ino).toBe(inode);
+  });
+
+  it('VACUUM alone: a failed verification restores the backup taken before it', () => {
+    const demo = demoBrain();
+    const file = tier1(demo.dir);
+    const before = dumpAll(file);
+    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json'], { env: { DB_MAINTENANCE_INJECT: 'after:VACUUM:tier1' } });
+    expect(r.status).toBe(6);
+    const res = (JSON.parse(r.stdout) as RunJson).results[0]!;
+    expect(res).toMatchObject({ type: 'VACUUM', status: 'failed', restored: true });
+    expect(dumpAll(file)).toEqual(before);
+    expect(dumpAll(res.backup!)).toEqual(before);
+    expect(integrityCheck(file)).toBe('ok');
+  });
+
+  it('VACUUM succeeds with its backup verified and kept under its final name', () => {
+    const demo = demoBrain();
+    const file = tier1(demo.dir);
+    const before = dumpAll(file);
+    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const res = (JSON.parse(r.stdout) as RunJson).results[0]!;
+    expect(res.status).toBe('ok');
+    expect(res.message).toMatch(/^vacuumed; verified/);
+    expect(res.sizeAfter).toBeLessThan(res.sizeBefore);
+    expect(res.backup).toMatch(/tier1-\d{8}T\d{6}Z\.db$/);
+    expect(dumpAll(res.backup!)).toEqual(before);
+    expect(dumpAll(file)).toEqual(before);
+    expect(strayTempFiles(demo.dir)).toEqual([]);
   });
 
   it('a failed statement changes nothing and needs no restore', async () => {
