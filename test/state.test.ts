@@ -96,3 +96,34 @@ describe('state database', () => {
     }
   });
 });
+
+describe('state database after a crash', () => {
+  it('a hot journal left by a killed run: readers go without history, the next run recovers it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { cli } = await import('./helpers.js');
+    const demo = demoBrain();
+    expect(cli(['--config', demo.configPath, '--analyze', '--db', 'tier3']).status).toBe(0);
+    const file = path.join(demo.dir, '.db-maintenance', 'state.db');
+    // A writer killed mid-transaction, its cache spilled into the file: a hot rollback journal.
+    spawnSync(process.execPath, [
+      '-e',
+      `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+       const db = new D(${JSON.stringify(file)});
+       db.pragma('cache_size = 1');
+       db.exec('BEGIN');
+       const ins = db.prepare("INSERT INTO runs(command, started_at, host, pid) VALUES ('junk', 'x', 'h', 1)");
+       for (let i = 0; i < 5000; i++) ins.run();
+       process.kill(process.pid, 'SIGKILL');`,
+    ]);
+    expect(fs.existsSync(`${file}-journal`)).toBe(true);
+    for (const args of [['--assess'], ['--run', '--dry-run'], ['--history']]) {
+      const r = cli(['--config', demo.configPath, ...args]);
+      expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    const r = cli(['--config', demo.configPath, '--analyze', '--db', 'tier3']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(fs.existsSync(`${file}-journal`)).toBe(false);
+    const h = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as { runs: Array<{ command: string }> };
+    expect(h.runs.map((x) => x.command)).toEqual(['--analyze', '--analyze']); // the killed junk was rolled back
+  });
+});

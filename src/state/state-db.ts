@@ -101,10 +101,15 @@ export class StateDb {
   static openReadOnly(stateDir: string): StateDb | null {
     const file = path.join(stateDir, STATE_DB_FILE);
     if (!fs.existsSync(file)) return null;
+    let db: Database.Database | undefined;
     try {
-      const db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+      db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+      // A run killed mid-write leaves a hot journal that only a writer may roll back: until
+      // the next writing command does, readers go without history rather than fail.
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
       return new StateDb(db, file);
     } catch {
+      db?.close();
       return null;
     }
   }
