@@ -82,6 +82,16 @@ describe('cli', () => {
     expect(r.stdout).toMatch(/1 critical/);
   });
 
+  it('bad input to --run changes nothing, not even the tool state: unknown --db, --dry-run alone', () => {
+    const demo = demoBrain();
+    const r = cli(['--config', demo.configPath, '--run', '--db', 'tier9']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(fs.existsSync(path.join(demo.dir, '.db-maintenance'))).toBe(false);
+    expect(cli(['--config', demo.configPath, '--dry-run']).status).toBe(2);
+    expect(cli(['--config', demo.configPath, '--history', '--db', 'tier9']).status).toBe(2);
+  });
+
   it('--deep without --assess, and two actions at once, are usage errors', () => {
     expect(cli(['--deep']).status).toBe(2);
     expect(cli(['--assess', '--init-demo', 'x']).status).toBe(2);
