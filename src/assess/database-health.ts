@@ -44,8 +44,9 @@ export function checkDatabase(conn: ReadConnection, target: BrainDatabase, facts
           note: `${facts.fileBytes} bytes > assess.quickCheckMaxBytes (${assess.quickCheckMaxBytes}); use --deep`,
         };
 
-  const statistics = checkStatistics(db, thresholds);
-  const fts = listFtsTables(db).map((t) =>
+  const ftsTables = listFtsTables(db);
+  const statistics = checkStatistics(db, thresholds, ftsTables);
+  const fts = ftsTables.map((t) =>
     checkFts(conn, t, { deep: opts.deep, sampleRows: assess.ftsSampleRows, maxSegments: thresholds.ftsMaxSegments }),
   );
 

@@ -4,7 +4,7 @@
  * do not churn. sqlite_stat1 records the row count of every analyzed b-tree.
  */
 import type Database from 'better-sqlite3';
-import { ftsShadowNames, listFtsTables } from '../db/fts5.js';
+import { ftsShadowNames, type FtsTable } from '../db/fts5.js';
 import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
 import type { StatisticsHealth, TableStatistics } from './types.js';
@@ -18,8 +18,8 @@ export interface StatisticsThresholds {
  * FTS5 shadow tables are left out: FTS5 reads them by key only, so their statistics never
  * steer a plan, and counting `<fts>_data` would read the whole index.
  */
-export function checkStatistics(db: Database.Database, t: StatisticsThresholds): StatisticsHealth {
-  const shadow = new Set(listFtsTables(db).flatMap((f) => ftsShadowNames(f.name)));
+export function checkStatistics(db: Database.Database, t: StatisticsThresholds, fts: readonly FtsTable[]): StatisticsHealth {
+  const shadow = new Set(fts.flatMap((f) => ftsShadowNames(f.name)));
   const tables = ordinaryTables(db).filter((name) => !shadow.has(name));
   const hasStat1 = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'").get() !== undefined;
   const analyzed = new Map<string, number>();

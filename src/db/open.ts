@@ -12,10 +12,6 @@ export interface FileFacts {
   readonly fileBytes: number;
   readonly walBytes: number;
   readonly walExists: boolean;
-  readonly headerPageSize: number;
-  /** The header says the database is in WAL mode (read/write versions 2). */
-  readonly walModeHeader: boolean;
-  readonly mtimeMs: number;
 }
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -84,9 +80,6 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
     fileBytes: st.size,
     walBytes,
     walExists,
-    headerPageSize: pageSize,
-    walModeHeader: header[18] === 2 && header[19] === 2,
-    mtimeMs: st.mtimeMs,
   };
 }
 

@@ -22,7 +22,6 @@ export interface Backup {
   readonly counts: ReadonlyMap<string, number>;
   /** PRAGMA data_version of the creating connection when `counts` were taken. */
   readonly dataVersion: number;
-  readonly bytes: number;
   /** Resolves when the copy is on stable storage (its fsync runs while the operation runs). */
   readonly durable: Promise<void>;
   committed: boolean;
@@ -94,7 +93,7 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
     }
   });
   durable.catch(() => undefined); // observed by commitBackup / restoreBackup
-  return { path: tmp, finalPath: final, counts, dataVersion, bytes: fs.statSync(tmp).size, durable, committed: false };
+  return { path: tmp, finalPath: final, counts, dataVersion, durable, committed: false };
 }
 
 /**

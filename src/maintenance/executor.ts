@@ -17,11 +17,10 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { assess } from '../assess/index.js';
 import { makeTask, planHistoryFrom, type PlanHistory } from '../assess/plan.js';
-import type { Assessment, FtsHealth, MaintenanceTask, TaskType } from '../assess/types.js';
+import type { Assessment, MaintenanceTask, TaskType } from '../assess/types.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
-import { listFtsTables } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
-import { inspectDatabaseFile, ReadConnection, type WriteCapable } from '../db/open.js';
+import type { WriteCapable } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { StateDb } from '../state/state-db.js';
 import { backupDirFor, commitBackup, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
@@ -29,7 +28,7 @@ import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
 import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
 import type { MaintenanceResult, PlannedStep } from './types.js';
-import { structureProblems, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
+import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
 
 /** Shows that a long operation is alive; returns the function that stops showing it. */
 export type ProgressStarter = (label: string, estimatedSeconds: number) => () => void;
@@ -88,7 +87,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     const contexts = new Map<string, OpContext>();
     const contextFor = (dbName: string): OpContext | null => {
       if (!contexts.has(dbName)) {
-        const ctx = buildContext(rc, assessment, dbName, req.forced.length > 0);
+        const ctx = buildContext(assessment, dbName, req.forced.length > 0);
         if (ctx) contexts.set(dbName, ctx);
       }
       return contexts.get(dbName) ?? null;
@@ -185,19 +184,9 @@ function forcedTasks(a: Assessment, types: readonly TaskType[], history: PlanHis
   return out;
 }
 
-function buildContext(rc: ResolvedConfig, a: Assessment, dbName: string, forced: boolean): OpContext | null {
+function buildContext(a: Assessment, dbName: string, forced: boolean): OpContext | null {
   const h = a.databases.find((d) => d.name === dbName);
-  const target = rc.databases.find((d) => d.name === dbName);
-  if (!h || h.status !== 'ok' || !target) return null;
-  // The same file-preserving connection as assess: a dry run must not leave -wal/-shm behind.
-  const conn = new ReadConnection(target, inspectDatabaseFile(target), rc.config.assess.busyTimeoutMs);
-  try {
-    const fts = listFtsTables(conn.db);
-    const ftsStatus = new Map<string, FtsHealth['status']>((h.fts ?? []).map((f) => [f.table, f.status]));
-    return { fts, ftsStatus, forced };
-  } finally {
-    conn.close();
-  }
+  return h && h.status === 'ok' ? { fts: h.fts ?? [], forced } : null;
 }
 
 function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
@@ -325,7 +314,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     }
 
     // 4. the operation, 5. verification
-    const before: ContentSnapshot = takeSnapshot(db, ctx.ftsStatus, createdNow ? backup : undefined);
+    const before: ContentSnapshot = takeSnapshot(db, ctx.fts, createdNow ? backup : undefined);
     phase('snapshot');
     let outcome: OpOutcome | null = null;
     let opError: Error | null = null;
@@ -373,7 +362,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
 }
 
 function verifyRestore(db: Database.Database, backup: Backup): string {
-  const qc = structureProblems(db, true);
+  const qc = quickCheckAll(db);
   if (qc.length > 0) return `after restore ${qc.slice(0, 3).join('; ')}`;
   const now = tableCounts(db);
   const differ = [...backup.counts].filter(([t, n]) => now.get(t) !== n).map(([t]) => t);

@@ -36,14 +36,14 @@ export function tableCounts(db: Database.Database): Map<string, number> {
  */
 export function takeSnapshot(
   db: Database.Database,
-  fts: ReadonlyMap<string, FtsHealth['status']>,
+  ftsBefore: readonly FtsHealth[],
   earlier?: { readonly counts: ReadonlyMap<string, number>; readonly dataVersion: number },
 ): ContentSnapshot {
   return db
     .transaction(() => {
       const dataVersion = Number(db.pragma('data_version', { simple: true }));
       const counts = earlier && earlier.dataVersion === dataVersion ? earlier.counts : tableCounts(db);
-      return { counts, dataVersion, fts };
+      return { counts, dataVersion, fts: new Map(ftsBefore.map((f) => [f.table, f.status])) };
     })
     .immediate();
 }
@@ -66,20 +66,21 @@ export interface VerifyOptions {
 }
 
 /**
- * quick_check of every b-tree. Table by table (PRAGMA quick_check(TABLE)) by default: the
- * same b-tree and record checks, without the FTS5 xIntegrity pass a whole-database
- * quick_check adds (FTS5's own integrity-check, O(N) tokenizing; about 4/5 of the time on a
- * brain), since our FTS check covers the indexes. --deep runs the whole-database form.
+ * quick_check, whole-database form (--deep, and after a restore). By default verification
+ * checks table by table instead (PRAGMA quick_check(TABLE)): the same b-tree and record
+ * checks, without the FTS5 xIntegrity pass the whole-database form adds (FTS5's own O(N)
+ * integrity-check, about 4/5 of the time on a brain), which our FTS check replaces.
  */
-export function structureProblems(db: Database.Database, full: boolean, tables?: readonly string[]): string[] {
-  const run = (arg: string): string[] =>
-    (db.pragma(`quick_check${arg}`) as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0])).filter((m) => m !== 'ok');
-  if (full) return run('(10)').map((m) => `quick_check: ${m}`);
-  const out: string[] = [];
-  for (const t of tables ?? ['sqlite_schema', ...ordinaryTables(db, { internal: true })]) {
-    for (const m of run(`(${quoteIdent(t)})`)) if (out.length < 10) out.push(`quick_check(${t}): ${m}`);
-  }
-  return out;
+export function quickCheckAll(db: Database.Database): string[] {
+  return problemsOf(db, 'quick_check(10)').map((m) => `quick_check: ${m}`);
+}
+
+function quickCheckTable(db: Database.Database, table: string): string[] {
+  return problemsOf(db, `quick_check(${quoteIdent(table)})`).map((m) => `quick_check(${table}): ${m}`);
+}
+
+function problemsOf(db: Database.Database, pragma: string): string[] {
+  return (db.pragma(pragma) as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0])).filter((m) => m !== 'ok');
 }
 
 const WORKER = `
@@ -106,7 +107,7 @@ parentPort.postMessage(out);
  * read-only connection) take tables from one shared queue, most rows first. Same checks,
  * about half the wall time.
  */
-export async function structureProblemsParallel(
+async function quickCheckTablesParallel(
   db: Database.Database,
   file: string,
   counts: ReadonlyMap<string, number>,
@@ -125,7 +126,7 @@ export async function structureProblemsParallel(
   });
   const here: string[] = [];
   for (let i = Atomics.add(next, 0, 1); i < tables.length; i = Atomics.add(next, 0, 1)) {
-    here.push(...structureProblems(db, false, [tables[i]!]));
+    here.push(...quickCheckTable(db, tables[i]!));
   }
   return [...here, ...(await fromWorker)].slice(0, 10);
 }
@@ -136,7 +137,7 @@ export async function verify(conn: WriteCapable, file: string, before: ContentSn
   const notes: string[] = [];
 
   problems.push(
-    ...(opts.fullQuickCheck ? structureProblems(db, true) : await structureProblemsParallel(db, file, before.counts, opts.busyTimeoutMs)),
+    ...(opts.fullQuickCheck ? quickCheckAll(db) : await quickCheckTablesParallel(db, file, before.counts, opts.busyTimeoutMs)),
   );
 
   const mayChange = new Set([...opts.rebuiltFts, ...opts.touchedFts].flatMap((f) => ftsShadowNames(f)));

@@ -3,23 +3,25 @@
  * ('rebuild'); one that is merely bloated (many segments) is merged ('optimize'). A contentless
  * index has no content to rebuild from and is left alone.
  */
-import type { FtsTable } from '../../db/fts5.js';
+import type { FtsHealth } from '../../assess/types.js';
 import { quoteIdent } from '../../db/sql.js';
 import type { OpContext, Operation, OpOutcome } from './types.js';
 
 type Action = 'rebuild' | 'optimize' | null;
 
-function actionFor(t: FtsTable, ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Action {
-  const status = ctx.ftsStatus.get(t.name);
-  const broken = status === 'drift' || status === 'corrupt';
-  if (broken) return t.kind === 'contentless' ? null : 'rebuild';
-  if (status === 'bloated') return 'optimize';
+function isBroken(t: FtsHealth): boolean {
+  return t.status === 'drift' || t.status === 'corrupt';
+}
+
+function actionFor(t: FtsHealth, ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Action {
+  if (isBroken(t)) return t.kind === 'contentless' ? null : 'rebuild';
+  if (t.status === 'bloated') return 'optimize';
   // Asked for explicitly (--rebuild-fts) on a healthy index: merging is safe and cheap.
   return ctx.forced || type === 'OPTIMIZE_FTS' ? 'optimize' : null;
 }
 
-function statement(t: FtsTable, action: Exclude<Action, null>): string {
-  const q = quoteIdent(t.name);
+function statement(t: FtsHealth, action: Exclude<Action, null>): string {
+  const q = quoteIdent(t.table);
   return `INSERT INTO ${q}(${q}) VALUES ('${action}')`;
 }
 
@@ -40,11 +42,11 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
       for (const t of ctx.fts) {
         const a = actionFor(t, ctx, type);
         if (!a) {
-          if (ctx.ftsStatus.get(t.name) === 'drift' || ctx.ftsStatus.get(t.name) === 'corrupt') skipped.push(t.name);
+          if (isBroken(t)) skipped.push(t.table);
           continue;
         }
         db.prepare(statement(t, a)).run();
-        (a === 'rebuild' ? rebuilt : touched).push(t.name);
+        (a === 'rebuild' ? rebuilt : touched).push(t.table);
       }
       if (rebuilt.length + touched.length === 0) {
         return {

@@ -1,11 +1,9 @@
 import type Database from 'better-sqlite3';
 import type { FtsHealth, TaskType } from '../../assess/types.js';
-import type { FtsTable } from '../../db/fts5.js';
 
 export interface OpContext {
-  readonly fts: readonly FtsTable[];
-  /** FTS status from the assessment, by index name. */
-  readonly ftsStatus: ReadonlyMap<string, FtsHealth['status']>;
+  /** The database's FTS5 indexes as the assessment found them (name, kind, status). */
+  readonly fts: readonly FtsHealth[];
   /** Requested by a flag (--vacuum, ...) rather than planned from the assessment. */
   readonly forced: boolean;
 }
