@@ -31,6 +31,14 @@ export interface CliOptions {
   rebuildFts?: boolean;
   checkpoint?: boolean;
   history?: boolean;
+  archive?: boolean;
+  days?: string;
+  restoreConversation?: string;
+  compressEvents?: boolean;
+  rotateLogs?: boolean;
+  prunePatterns?: boolean;
+  force?: boolean;
+  enforceRetention?: boolean;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -47,12 +55,19 @@ Examples:
   db-maintenance --run                          do it: backup, operation, verification, restore on failure
   db-maintenance --vacuum --analyze --db tier1  forced operations on one database
   db-maintenance --history --json               past runs
+  db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
+  db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
+  db-maintenance --archive --days 60            conversations older than 60 days to the archive database
+  db-maintenance --restore-conversation 42      bring conversation 42 back from the archive
+  db-maintenance --compress-events --days 14    event lines older than 14 days into monthly .gz archives
+  db-maintenance --rotate-logs                  gzip logs not written for logs.rotateAfterDays
+  db-maintenance --prune-patterns --force       prune even more than patterns.maxPruneShare of the table
   db-maintenance --init-demo ./demo-brain --scale 1 --seed 42 --fts-drift
 
 Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or file
 cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked,
 5 another run holds the lock, 6 a task failed (a failed change was restored) or did not
-complete, 7 refused by the free-space preflight (nothing changed).
+complete, 7 refused by a safety check: free-space preflight or the prune guard (nothing changed).
 `;
 
 /** Kept in step with package.json by a test (reading package.json would slow every start). */
@@ -77,6 +92,14 @@ export function buildProgram(): Command {
     .option('--rebuild-fts', 'FTS5: rebuild inconsistent indexes, optimize the others')
     .option('--checkpoint', 'WAL checkpoint (TRUNCATE); a busy, partial checkpoint is reported as such')
     .option('--history', 'past runs and their task results from the state database')
+    .option('--archive', 'move conversations older than conversations.archiveAfterDays (except the newest keepNewest) to the archive database')
+    .option('--days <n>', 'with one of --archive, --compress-events, --rotate-logs, --prune-patterns: the age in days instead of the config')
+    .option('--restore-conversation <id>', 'move one archived conversation (its key) and its child rows back into the live database')
+    .option('--compress-events', 'move event lines older than events.compressAfterDays into monthly gzip archives')
+    .option('--rotate-logs', 'gzip logs not written for logs.rotateAfterDays, delete expired archives')
+    .option('--prune-patterns', 'move low-confidence unused patterns to the pattern archive')
+    .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
+    .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
     .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
     .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
@@ -118,15 +141,32 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 
 async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   const operation = Boolean(opts.run || opts.vacuum || opts.analyze || opts.reindex || opts.rebuildFts || opts.checkpoint);
-  const actions = [opts.assess && '--assess', operation && '--run', opts.history && '--history', opts.initDemo !== undefined && '--init-demo'].filter(Boolean);
+  const retention = Boolean(opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.restoreConversation !== undefined);
+  const actions = [
+    opts.assess && '--assess',
+    operation && '--run',
+    retention && 'a retention action',
+    opts.history && '--history',
+    opts.initDemo !== undefined && '--init-demo',
+  ].filter(Boolean);
   if (actions.length === 0) {
-    throw new DbmError('USAGE', 'no action given: pass --assess, --run, an operation (--vacuum ...), --history or --init-demo DIR', {
+    throw new DbmError('USAGE', 'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history or --init-demo DIR', {
       hint: 'see db-maintenance --help',
     });
   }
   if (actions.length > 1) throw new DbmError('USAGE', `choose one action, not ${actions.join(' and ')}`);
   if (opts.deep && !(opts.assess || operation)) throw new DbmError('USAGE', '--deep goes with --assess or --run');
-  if (opts.dryRun && !operation) throw new DbmError('USAGE', '--dry-run goes with --run or an operation flag (--vacuum ...)');
+  if (opts.dryRun && !(operation || retention)) throw new DbmError('USAGE', '--dry-run goes with --run, an operation flag (--vacuum ...) or a retention action');
+  if (opts.days !== undefined && !retention) throw new DbmError('USAGE', '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns');
+  if (opts.force && !(opts.prunePatterns || opts.enforceRetention)) throw new DbmError('USAGE', '--force goes with --prune-patterns or --enforce-retention');
+  if (opts.restoreConversation !== undefined && (opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention)) {
+    throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
+  }
+  if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
+  if (retention) {
+    const { retentionCommand } = await import('./commands/retention.js');
+    return retentionCommand(opts, io);
+  }
   if (opts.initDemo !== undefined) {
     const { initDemoCommand } = await import('./commands/init-demo.js');
     return initDemoCommand(opts, io);

@@ -36,6 +36,8 @@ export type ErrorCode =
   | 'DEMO_TARGET_EXISTS'
   | 'LOCKED'
   | 'NO_SPACE'
+  | 'ARCHIVE_SCHEMA'
+  | 'GUARD'
   | 'INTERNAL';
 
 const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
@@ -56,6 +58,8 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   DB_BUSY: EXIT.busy,
   LOCKED: EXIT.locked,
   NO_SPACE: EXIT.refused,
+  ARCHIVE_SCHEMA: EXIT.database,
+  GUARD: EXIT.refused,
   INTERNAL: EXIT.internal,
 };
 

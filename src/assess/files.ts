@@ -185,7 +185,6 @@ export interface LogsOptions {
   readonly dir: string;
   readonly extension: string;
   readonly rotateAfterDays: number;
-  readonly maxBytes: number;
   readonly now: Date;
 }
 
@@ -205,19 +204,16 @@ export function checkLogs(opts: LogsOptions): LogsHealth {
     if (!name.endsWith(opts.extension)) continue;
     let st: fs.Stats;
     try {
-      st = fs.statSync(path.join(opts.dir, name));
+      st = fs.lstatSync(path.join(opts.dir, name)); // symlinks are never rotated
     } catch {
       continue; // removed meanwhile
     }
     if (!st.isFile()) continue;
     files++;
-    const why =
-      st.mtimeMs < cutoff
-        ? `last written ${Math.floor((opts.now.getTime() - st.mtimeMs) / DAY_MS)} days ago`
-        : st.size > opts.maxBytes
-          ? `${st.size} bytes > ${opts.maxBytes}`
-          : null;
-    if (why) eligible.push({ file: name, bytes: st.size, modified: new Date(st.mtimeMs).toISOString(), why });
+    if (st.mtimeMs < cutoff) {
+      const why = `last written ${Math.floor((opts.now.getTime() - st.mtimeMs) / DAY_MS)} days ago`;
+      eligible.push({ file: name, bytes: st.size, modified: new Date(st.mtimeMs).toISOString(), why });
+    }
   }
   return { dir: opts.dir, exists: true, files, eligible };
 }

@@ -19,6 +19,7 @@ const HEURISTIC_RATE: Record<TaskType, number> = {
   PRUNE_PATTERNS: 5000,
   COMPRESS_EVENTS: 40e6,
   ROTATE_LOGS: 40e6,
+  RESTORE_CONVERSATION: 500,
 };
 
 const PRIORITY: Record<TaskType, Priority> = {
@@ -32,6 +33,7 @@ const PRIORITY: Record<TaskType, Priority> = {
   PRUNE_PATTERNS: 4,
   COMPRESS_EVENTS: 4,
   ROTATE_LOGS: 4,
+  RESTORE_CONVERSATION: 4,
 };
 
 export interface PlanHistory {

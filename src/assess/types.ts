@@ -11,6 +11,7 @@ export const TASK_TYPES = [
   'PRUNE_PATTERNS',
   'COMPRESS_EVENTS',
   'ROTATE_LOGS',
+  'RESTORE_CONVERSATION',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 

@@ -34,8 +34,12 @@ export const ConversationsSchema = z
       .array(ChildTableSchema)
       .optional()
       .describe('Child rows moved with a conversation. Default: every table with a foreign key to the conversations table.'),
-    archiveAfterDays: days.default(30),
-    keepNewest: count.default(20).describe('The newest N conversations are active and never archived.'),
+    archiveAfterDays: days.default(30).describe('--archive moves conversations older than this (their timestampColumn) ...'),
+    keepNewest: count.default(20).describe('... except the newest N, which are active and never archived.'),
+    archivePath: relPath
+      .optional()
+      .describe('Archive database (created on first use). Default: conversation_archive.db beside the conversations database.'),
+    batchSize: z.number().int().min(1).default(200).describe('Conversations moved per transaction (the application waits at most one batch).'),
   })
   .describe('Retention of conversations (archival to a separate database).');
 
@@ -48,20 +52,34 @@ export const PatternsSchema = z
     lastUsedColumn: name.default('last_used'),
     minConfidence: ratio.default(0.3).describe('Patterns below this confidence are pruning candidates ...'),
     unusedDays: days.default(90).describe('... when also unused for this many days (or never used).'),
+    maxPruneShare: ratio.default(0.5).describe('--prune-patterns refuses to delete more than this share of the table unless --force.'),
+    archivePath: relPath
+      .optional()
+      .describe('Pruned patterns are kept in this database so a mistake can be undone. Default: pattern_archive.db beside the patterns database.'),
+    batchSize: z.number().int().min(1).default(500).describe('Patterns moved per transaction.'),
   })
   .describe('Pruning of low-confidence, unused patterns.');
 
+const gzipLevel = z.number().int().min(1).max(9);
+
 export const EventsSchema = z.strictObject({
-  path: relPath.default('demo-brain/events.jsonl'),
-  timestampField: name.default('timestamp'),
-  compressAfterDays: days.default(7),
+  path: relPath.default('demo-brain/events.jsonl').describe('The append-only event log (one JSON object per line).'),
+  timestampField: name.default('timestamp').describe('Field of each event holding its time (any ISO-8601 or unix-epoch format).'),
+  compressAfterDays: days.default(7).describe('--compress-events moves lines older than this into per-month gzip archives.'),
+  archiveDir: relPath.optional().describe('Where events_archive_YYYYMM.jsonl.gz go. Default: beside the event log.'),
+  gzipLevel: gzipLevel.default(6),
+  settleMs: count
+    .default(200)
+    .describe('After the swap, how long to wait for appenders that opened the old file before collecting their lines.'),
 });
 
 export const LogsSchema = z.strictObject({
   dir: relPath.default('demo-brain/logs'),
   extension: z.string().min(1).default('.log').describe('Files in dir ending with this are application logs.'),
-  rotateAfterDays: days.default(7).describe('A log last written longer ago than this is due for rotation.'),
-  maxBytes: count.default(10 * 1024 * 1024).describe('A log larger than this is due for rotation whatever its age.'),
+  rotateAfterDays: days.default(90).describe('--rotate-logs gzips a log last written longer ago than this, then removes it.'),
+  deleteArchivesAfterDays: days.default(365).describe('Rotated archives (.gz) older than this are deleted.'),
+  keepArchives: count.default(50).describe('At most this many rotated archives are kept per log name (the newest).'),
+  gzipLevel: gzipLevel.default(6),
 });
 
 export const ThresholdsSchema = z.strictObject({

@@ -98,7 +98,7 @@ export function demoConfig(prefix: string): Record<string, unknown> {
     conversations: { database: 'tier1', table: 'conversations', keyColumn: 'id', timestampColumn: 'started_at', archiveAfterDays: 30, keepNewest: 20 },
     patterns: { database: 'tier2', table: 'patterns', keyColumn: 'id', confidenceColumn: 'confidence', lastUsedColumn: 'last_used', minConfidence: 0.3, unusedDays: 90 },
     events: { path: p(DEMO_PATHS.events), timestampField: 'timestamp', compressAfterDays: 7 },
-    logs: { dir: p(DEMO_PATHS.logs), extension: '.log', rotateAfterDays: 7 },
+    logs: { dir: p(DEMO_PATHS.logs), extension: '.log', rotateAfterDays: 90 },
     stateDir: '.db-maintenance',
   };
 }

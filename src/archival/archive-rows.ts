@@ -1,0 +1,252 @@
+/**
+ * Archiving rows: the selected parent rows and all their descendants move from a live
+ * database into its archive database, batch by batch (mover.ts has the protocol). Used by
+ * `--archive` (conversations) and `--prune-patterns` (pruned patterns are kept in an archive
+ * so a mistake can be undone). `--restore-conversation` moves them back.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
+import { checkFts } from '../assess/fts-health.js';
+import { requireColumns, type ChildTable } from '../assess/retention.js';
+import type { BrainDatabase } from '../config/load.js';
+import { listFtsTables, type FtsTable } from '../db/fts5.js';
+import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
+import { quoteIdent } from '../db/sql.js';
+import { DbmError } from '../errors.js';
+import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
+import { attach, countRows, deleteRows, discoverMoveSet, ensureArchiveSchema, moveBatch, openForMove, sameCounts, setKeys, type MoveSet } from './mover.js';
+import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
+
+export interface RowArchiveJob {
+  /** 'conversations' or 'patterns': the config section, for messages. */
+  readonly label: string;
+  readonly source: BrainDatabase;
+  readonly archivePath: string;
+  readonly table: string;
+  readonly key: string;
+  readonly columns: readonly string[];
+  readonly children: readonly ChildTable[] | undefined;
+  /** SELECT of the keys to move; its named parameters are `params`. */
+  readonly keysSql: string;
+  /** ORDER BY expression for the batches (oldest first). */
+  readonly orderBy: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly batchSize: number;
+  /** Returns why the job must not run (nothing is changed), or null. */
+  readonly guard?: (eligible: number, total: number) => string | null;
+}
+
+function countsRecord(label: string, set: MoveSet, rows: ReadonlyMap<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of set.nodes) out[n.table] = rows.get(n.table) ?? 0;
+  out[label] = rows.get(set.root) ?? 0;
+  return out;
+}
+
+/** Moves every row the job selects into the archive; with `req.dryRun`, counts them exactly and changes nothing. */
+export function archiveRows(job: RowArchiveJob, req: RetentionRequest): RetentionOutcome {
+  const timeoutMs = req.rc.config.maintenance.busyTimeoutMs;
+  if (req.dryRun) return planArchive(job, timeoutMs);
+  let src: Database.Database;
+  try {
+    src = openForMove(job.source.path, timeoutMs);
+    src.prepare('SELECT count(*) FROM sqlite_schema').get();
+  } catch (err) {
+    throw sqliteError(job.source, err, 'opening it');
+  }
+  try {
+    requireColumns(src, job.label, job.table, job.columns);
+    const set = discoverMoveSet(src, job.table, job.key, job.children);
+    const fts = listFtsTables(src);
+    const eligible = Number(src.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
+    const total = Number(src.prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`).pluck().get());
+    const refusal = job.guard?.(eligible, total);
+    if (refusal) return outcome('refused', refusal, 0, { counts: { eligible, total } });
+    if (eligible === 0) return outcome('ok', `no ${job.label} to move`, 0, { counts: countsRecord(job.label, set, new Map()) });
+
+    const fileBytes = fs.statSync(job.source.path).size;
+    checkFreeSpace([{ dir: path.dirname(job.archivePath), bytes: Math.ceil((fileBytes * eligible) / Math.max(1, total)), what: `archive of ${job.label}` }], req.probe ?? statfsProbe);
+    const existed = fs.existsSync(job.archivePath);
+    if (existed) inspectDatabaseFile({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` });
+    let arc: Database.Database;
+    try {
+      arc = openForMove(job.archivePath, timeoutMs, true);
+      attach(arc, job.source.path, 'src');
+    } catch (err) {
+      throw sqliteError({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` }, err, 'opening it');
+    }
+    try {
+      const schema = ensureArchiveSchema(arc, set, fts);
+      const moved = new Map<string, number>();
+      let batches = 0;
+      for (;;) {
+        src.exec('BEGIN IMMEDIATE');
+        try {
+          const keys = src.prepare(`${job.keysSql} ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`).pluck().all(job.params);
+          if (keys.length === 0) {
+            src.exec('ROLLBACK');
+            break;
+          }
+          const n = moveBatch(src, arc, 'src', set, keys, true);
+          if ((n.get(set.root) ?? 0) === 0) throw new DbmError('DB_ERROR', `the selected ${job.label} could not be found again by "${job.key}" (NULL keys?)`);
+          src.exec('COMMIT');
+          for (const [t, c] of n) moved.set(t, (moved.get(t) ?? 0) + c);
+          batches++;
+        } catch (err) {
+          if (src.inTransaction) src.exec('ROLLBACK');
+          throw err;
+        }
+      }
+      const notes: string[] = [];
+      if (schema.created.length) notes.push(`${existed ? 'created' : 'created the archive with'} ${schema.created.map((t) => `"${t}"`).join(', ')}`);
+      if (schema.addedColumns.length) notes.push(`added column(s) ${schema.addedColumns.join(', ')} to the archive`);
+      notes.push(...repairFts(src, fts, set, 'live'), ...repairFts(arc, listFtsTables(arc), set, 'archive'));
+      const count = moved.get(set.root) ?? 0;
+      const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
+      return outcome('ok', `moved ${count} ${job.label} and ${childRows} child rows to ${job.archivePath} in ${batches} batch(es)${notes.length ? `; ${notes.join('; ')}` : ''}`, count, {
+        counts: countsRecord(job.label, set, moved),
+        files: [job.archivePath],
+      });
+    } finally {
+      arc.close();
+    }
+  } finally {
+    src.close();
+  }
+}
+
+/** Exact counts of what archiveRows would move; opens nothing for writing. */
+function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
+  const conn = new ReadConnection(job.source, inspectDatabaseFile(job.source), timeoutMs);
+  try {
+    const db = conn.db;
+    requireColumns(db, job.label, job.table, job.columns);
+    const set = discoverMoveSet(db, job.table, job.key, job.children);
+    const eligible = Number(db.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
+    const total = Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`).pluck().get());
+    const rows = countRows(db, set, 'main', job.keysSql, job.params);
+    const refusal = job.guard?.(eligible, total);
+    if (refusal) return outcome('refused', `would refuse: ${refusal}`, 0, { counts: { ...countsRecord(job.label, set, rows), total } });
+    const exists = fs.existsSync(job.archivePath);
+    const childRows = [...rows].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
+    return outcome(
+      'ok',
+      `would move ${eligible} of ${total} ${job.label} and ${childRows} child rows to ${job.archivePath}${exists || eligible === 0 ? '' : ' (created)'}`,
+      eligible,
+      { counts: countsRecord(job.label, set, rows), files: eligible ? [job.archivePath] : [] },
+    );
+  } finally {
+    conn.close();
+  }
+}
+
+/**
+ * After rows moved, the external-content FTS5 indexes over them must still match their content
+ * on both sides. The sampled check of assess runs on each; one found inconsistent (e.g. the
+ * application's delete trigger is the wrong kind) is rebuilt from its content.
+ */
+function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet, side: string): string[] {
+  const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
+  const notes: string[] = [];
+  const conn = { db, withWriteTransactionAllowed: <T>(fn: (d: Database.Database) => T): T => fn(db) };
+  for (const f of fts) {
+    if (f.kind !== 'external' || !moved.has(f.contentTable!.toLowerCase())) continue;
+    const h = checkFts(conn, f, { deep: false, sampleRows: 200, maxSegments: Number.MAX_SAFE_INTEGER });
+    if (h.status === 'ok' || h.status === 'bloated' || h.status === 'unchecked') continue;
+    db.transaction(() => db.prepare(`INSERT INTO ${quoteIdent(f.name)}(${quoteIdent(f.name)}) VALUES ('rebuild')`).run()).immediate();
+    notes.push(`rebuilt the ${side} FTS index "${f.name}" (${h.detail})`);
+  }
+  return notes;
+}
+
+export interface RestoreJob {
+  readonly label: string;
+  readonly source: BrainDatabase;
+  readonly archivePath: string;
+  readonly table: string;
+  readonly key: string;
+  readonly children: readonly ChildTable[] | undefined;
+  readonly id: string;
+}
+
+/**
+ * Moves one archived parent row (and its descendants) back into the live database. The live
+ * database is the truth: when the row is already there (a restore killed after its copy),
+ * only the archive's copy is removed.
+ */
+export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOutcome {
+  const timeoutMs = req.rc.config.maintenance.busyTimeoutMs;
+  const archiveDb: BrainDatabase = { name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` };
+  if (!fs.existsSync(job.archivePath)) {
+    throw new DbmError('DB_NOT_FOUND', `there is no archive database at ${job.archivePath}`, { hint: `run --archive first, or set ${job.label}.archivePath` });
+  }
+  inspectDatabaseFile(archiveDb);
+  let src: Database.Database;
+  let arc: Database.Database;
+  try {
+    src = openForMove(job.source.path, timeoutMs);
+    src.prepare('SELECT count(*) FROM sqlite_schema').get();
+  } catch (err) {
+    throw sqliteError(job.source, err, 'opening it');
+  }
+  try {
+    try {
+      arc = openForMove(job.archivePath, timeoutMs);
+      arc.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch (err) {
+      throw sqliteError(archiveDb, err, 'opening it');
+    }
+    try {
+      requireColumns(src, job.label, job.table, [job.key]);
+      const full = discoverMoveSet(src, job.table, job.key, job.children);
+      const inArchive = new Set((arc.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all() as string[]).map((t) => t.toLowerCase()));
+      const set: MoveSet = { ...full, nodes: full.nodes.filter((n) => inArchive.has(n.table.toLowerCase())) };
+      if (!inArchive.has(set.root.toLowerCase())) {
+        throw new DbmError('DB_ERROR', `the archive ${job.archivePath} has no table "${job.table}"`, { hint: 'nothing was archived there yet' });
+      }
+      const q = `SELECT count(*) FROM ${quoteIdent(job.table)} WHERE ${quoteIdent(job.key)} IN (SELECT ?)`;
+      if (req.dryRun) {
+        const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
+        if (!archived) throw new DbmError('USAGE', `${job.label} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
+        return outcome('ok', `would move ${job.label} ${job.id} back from ${job.archivePath}`, 1, { files: [job.source.path] });
+      }
+      attach(src, job.archivePath, 'arc');
+      arc.exec('BEGIN IMMEDIATE');
+      try {
+        const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
+        if (!archived) throw new DbmError('USAGE', `${job.label} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
+        const live = Number(src.prepare(q).pluck().get(job.id)) > 0;
+        let n: Map<string, number>;
+        let message: string;
+        if (live) {
+          // The live copy is the truth: a restore killed after its copy left both.
+          n = moveBatchDeleteOnly(arc, set, job.id);
+          message = `${job.label} ${job.id} was already in ${job.source.name}; removed the archive's copy`;
+        } else {
+          n = moveBatch(arc, src, 'arc', set, [job.id], false);
+          message = `moved ${job.label} ${job.id} back to ${job.source.name}`;
+        }
+        arc.exec('COMMIT');
+        const rows = [...n].reduce((a, [, c]) => a + c, 0);
+        return outcome('ok', `${message} (${rows} rows)`, 1, { counts: countsRecord(job.label, set, n), files: [job.source.path] });
+      } catch (err) {
+        if (arc.inTransaction) arc.exec('ROLLBACK');
+        throw err;
+      }
+    } finally {
+      arc.close();
+    }
+  } finally {
+    src.close();
+  }
+}
+
+function moveBatchDeleteOnly(db: Database.Database, set: MoveSet, id: string): Map<string, number> {
+  setKeys(db, [id]);
+  const expected = countRows(db, set, 'main');
+  const deleted = deleteRows(db, set, 'main');
+  const bad = sameCounts(expected, deleted);
+  if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);
+  return deleted;
+}

@@ -1,0 +1,99 @@
+/**
+ * gzip output compressed on libuv's thread pool, a chunk at a time, each chunk its own gzip
+ * member (RFC 1952 allows any number of members; `gzip -dc`, zcat and Node read them all as one
+ * stream). Chunks compress in parallel while the main thread reads and sorts lines, and memory
+ * stays bounded: at most `maxInFlight` chunks are held.
+ */
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+const gzipAsync = promisify(zlib.gzip);
+
+export const CHUNK_BYTES = 1 << 20;
+
+export class GzipMemberWriter {
+  readonly path: string;
+  private readonly fd: number;
+  private readonly level: number;
+  private readonly maxInFlight: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private readonly inFlight: Array<Promise<void>> = [];
+  private tail: Promise<void> = Promise.resolve();
+  bytesIn = 0;
+
+  /** Appends to `file` (created when missing). */
+  constructor(file: string, level: number, maxInFlight = 4) {
+    this.path = file;
+    this.fd = fs.openSync(file, 'a', 0o644);
+    this.level = level;
+    this.maxInFlight = maxInFlight;
+  }
+
+  /** Queues `data` (copied). Await it: it waits while too many chunks are in flight. */
+  async write(data: Buffer): Promise<void> {
+    this.pending.push(Buffer.from(data));
+    this.pendingBytes += data.length;
+    this.bytesIn += data.length;
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flushChunk();
+  }
+
+  private async flushChunk(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const chunk = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const compressed = gzipAsync(chunk, { level: this.level });
+    // Members are written in order: each write waits for the one before it.
+    const done = this.tail.then(async () => {
+      const buf = await compressed;
+      let off = 0;
+      while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off);
+    });
+    this.tail = done;
+    this.inFlight.push(done);
+    while (this.inFlight.length > this.maxInFlight) await this.inFlight.shift();
+  }
+
+  /** Writes what is left, fsyncs and closes. */
+  async close(): Promise<void> {
+    try {
+      await this.flushChunk();
+      await Promise.all(this.inFlight.splice(0));
+      fs.fsyncSync(this.fd);
+    } finally {
+      fs.closeSync(this.fd);
+    }
+  }
+
+  /** Closes without waiting for or syncing anything (the file is about to be removed). */
+  abandon(): void {
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}
+
+/** Gzips `src` into `dest` (appending), streaming with bounded memory. Returns the bytes read. */
+export async function gzipFile(src: string, dest: string, level: number): Promise<number> {
+  const w = new GzipMemberWriter(dest, level);
+  const fd = fs.openSync(src, 'r');
+  const buf = Buffer.alloc(CHUNK_BYTES);
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      await w.write(buf.subarray(0, n));
+    }
+    await w.close();
+    return w.bytesIn;
+  } catch (err) {
+    w.abandon();
+    throw err;
+  } finally {
+    fs.closeSync(fd);
+  }
+}

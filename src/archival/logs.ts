@@ -1,0 +1,226 @@
+/**
+ * `--rotate-logs`: each `*.log` of `logs.dir` not written for N days is gzipped to
+ * `<name>-<YYYYMMDD-HHmmss of its last write, UTC>.log.gz` (a `-1`, `-2`... suffix if that name
+ * is taken: an earlier archive is never overwritten), then removed. Rotated archives older than
+ * `deleteArchivesAfterDays`, or beyond the newest `keepArchives` of a log name, are deleted.
+ *
+ * Only regular files directly in the directory are touched: symlinks are never followed, nothing
+ * outside the directory is read or written. No copytruncate: the gzip goes to a temp file, is
+ * fsynced, gets its final name by link() (which fails rather than replace), and only then is the
+ * log removed. A run killed at any point leaves the log, or the log and its complete archive (the
+ * next run sees the archive has the log's exact content and only removes the log).
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { DbmError } from '../errors.js';
+import { fsyncDir } from '../util/fs-atomic.js';
+import { DAY_MS } from '../util/time.js';
+import { gzipFile } from './gzip.js';
+import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
+
+const TMP = '.tmp-';
+
+function stampOf(ms: number): string {
+  const iso = new Date(ms).toISOString(); // 2026-08-01T10:15:00.000Z
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+async function sha256OfFile(file: string, gunzip: boolean): Promise<string> {
+  const hash = createHash('sha256');
+  const input = fs.createReadStream(file);
+  const stream = gunzip ? input.pipe(zlib.createGunzip()) : input;
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+interface Candidate {
+  readonly name: string;
+  readonly file: string;
+  readonly stat: fs.Stats;
+}
+
+interface ArchiveFile {
+  readonly name: string;
+  readonly stem: string;
+  readonly stamp: string;
+  readonly mtimeMs: number;
+}
+
+function listDir(dir: string): string[] | null {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ENOTDIR') throw new DbmError('DB_IS_DIRECTORY', `logs.dir ${dir} is not a directory`, { hint: 'fix logs.dir in the config' });
+    throw new DbmError('DB_UNREADABLE', `logs directory ${dir} cannot be read: ${code}`, { hint: 'check its permissions' });
+  }
+}
+
+export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcome> {
+  const cfg = req.rc.config.logs;
+  const dir = req.rc.logsDir;
+  const days = req.days ?? cfg.rotateAfterDays;
+  const cutoff = req.now.getTime() - days * DAY_MS;
+  const names = listDir(dir);
+  if (names === null) return outcome('skipped', `logs directory ${dir} does not exist; nothing to rotate`, 0);
+
+  const removedStrays: string[] = [];
+  const candidates: Candidate[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    if (name.startsWith('.') && name.includes(TMP) && name.includes('.gz')) {
+      if (!req.dryRun) {
+        fs.rmSync(file, { force: true });
+        removedStrays.push(file);
+      }
+      continue;
+    }
+    if (!name.endsWith(cfg.extension) || name.startsWith('.')) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(file);
+    } catch {
+      continue; // removed meanwhile
+    }
+    if (!st.isFile()) continue; // symlinks, directories, sockets: never touched
+    if (st.mtimeMs < cutoff) candidates.push({ name, file, stat: st });
+  }
+
+  const files: string[] = [];
+  const removed: string[] = [];
+  const notes: string[] = [];
+  let rotated = 0;
+  let bytesIn = 0;
+  for (const c of candidates) {
+    const stem = c.name.slice(0, c.name.length - cfg.extension.length);
+    const base = `${stem}-${stampOf(c.stat.mtimeMs)}`;
+    if (req.dryRun) {
+      files.push(path.join(dir, freeName(dir, base, cfg.extension)));
+      removed.push(c.file);
+      rotated++;
+      continue;
+    }
+    // A run killed after linking the archive but before removing the log: same content, just remove the log.
+    const done = await findExistingArchive(dir, base, cfg.extension, c.file);
+    if (done) {
+      fs.rmSync(c.file);
+      fsyncDir(dir);
+      removed.push(c.file);
+      notes.push(`${c.name} had been archived as ${done} by an interrupted run`);
+      rotated++;
+      continue;
+    }
+    const tmp = path.join(dir, `.${base}${cfg.extension}.gz${TMP}${process.pid}`);
+    try {
+      bytesIn += await gzipFile(c.file, tmp, cfg.gzipLevel);
+      const after = fs.lstatSync(c.file);
+      if (after.size !== c.stat.size || after.mtimeMs !== c.stat.mtimeMs || after.ino !== c.stat.ino) {
+        fs.rmSync(tmp, { force: true });
+        notes.push(`${c.name} was written to while being compressed; left as it is`);
+        continue;
+      }
+      fs.utimesSync(tmp, c.stat.atime, c.stat.mtime); // the archive's age is the log's
+      const final = linkNoClobber(tmp, dir, base, cfg.extension);
+      fs.rmSync(tmp, { force: true });
+      fsyncDir(dir);
+      fs.rmSync(c.file);
+      fsyncDir(dir);
+      files.push(final);
+      removed.push(c.file);
+      rotated++;
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  // Archive retention: by age, then by count per log name.
+  const archiveRe = new RegExp(`^(.*)-(\\d{8}-\\d{6})(?:-\\d+)?${escapeRe(cfg.extension)}\\.gz$`);
+  const archives: ArchiveFile[] = [];
+  for (const name of listDir(dir) ?? []) {
+    const m = archiveRe.exec(name);
+    if (!m) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(path.join(dir, name));
+    } catch {
+      continue;
+    }
+    if (st.isFile()) archives.push({ name, stem: m[1]!, stamp: m[2]!, mtimeMs: st.mtimeMs });
+  }
+  const expired = new Set<string>();
+  const ageCutoff = req.now.getTime() - cfg.deleteArchivesAfterDays * DAY_MS;
+  const writtenNow = new Set(files.map((f) => path.basename(f)));
+  for (const a of archives) if (a.mtimeMs < ageCutoff && !writtenNow.has(a.name)) expired.add(a.name);
+  const byStem = new Map<string, ArchiveFile[]>();
+  for (const a of archives) byStem.set(a.stem, [...(byStem.get(a.stem) ?? []), a]);
+  for (const list of byStem.values()) {
+    // With --dry-run the archives this run would write count too.
+    const pending = files.filter((f) => archiveRe.exec(path.basename(f))?.[1] === list[0]!.stem && !fs.existsSync(f)).length;
+    const sorted = [...list].sort((a, b) => b.stamp.localeCompare(a.stamp) || b.name.localeCompare(a.name));
+    for (const a of sorted.slice(Math.max(0, cfg.keepArchives - pending))) if (!writtenNow.has(a.name)) expired.add(a.name);
+  }
+  const deleted: string[] = [];
+  for (const name of [...expired].sort()) {
+    const file = path.join(dir, name);
+    if (!req.dryRun) fs.rmSync(file, { force: true });
+    deleted.push(file);
+  }
+  if (!req.dryRun && deleted.length) fsyncDir(dir);
+
+  const verb = req.dryRun ? 'would rotate' : 'rotated';
+  const msg =
+    `${verb} ${rotated} log(s) not written for ${days} days` +
+    (deleted.length ? `; ${req.dryRun ? 'would delete' : 'deleted'} ${deleted.length} old archive(s)` : '') +
+    (removedStrays.length ? `; removed ${removedStrays.length} temp file(s) of an interrupted run` : '') +
+    (notes.length ? `; ${notes.join('; ')}` : '');
+  return outcome('ok', msg, rotated, {
+    counts: { rotated, archivesDeleted: deleted.length, bytesCompressed: bytesIn },
+    files,
+    removed: [...removed, ...deleted],
+  });
+}
+
+function nameFor(base: string, ext: string, i: number): string {
+  return `${base}${i ? `-${i}` : ''}${ext}.gz`;
+}
+
+function freeName(dir: string, base: string, ext: string): string {
+  for (let i = 0; ; i++) if (!fs.existsSync(path.join(dir, nameFor(base, ext, i)))) return nameFor(base, ext, i);
+}
+
+/** Gives `tmp` the first free archive name; link() never replaces an existing file. */
+function linkNoClobber(tmp: string, dir: string, base: string, ext: string): string {
+  for (let i = 0; ; i++) {
+    const final = path.join(dir, nameFor(base, ext, i));
+    try {
+      fs.linkSync(tmp, final);
+      return final;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** An archive of this log's exact content (left by a run killed before it removed the log), if any. */
+async function findExistingArchive(dir: string, base: string, ext: string, log: string): Promise<string | null> {
+  let logHash: string | null = null;
+  for (let i = 0; ; i++) {
+    const name = nameFor(base, ext, i);
+    const file = path.join(dir, name);
+    if (!fs.existsSync(file)) return null;
+    logHash ??= await sha256OfFile(log, false);
+    try {
+      if ((await sha256OfFile(file, true)) === logHash) return name;
+    } catch {
+      // not a complete gzip: not ours
+    }
+  }
+}

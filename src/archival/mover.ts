@@ -1,0 +1,332 @@
+/**
+ * Moving rows between a live database and its archive: a set of parent rows (conversations,
+ * patterns) with every descendant row (found from the schema's foreign keys, recursively).
+ *
+ * The protocol, per batch, so a crash at any instant converges on a re-run:
+ *   1. the "from" side's write lock (BEGIN IMMEDIATE): its rows cannot change until step 3;
+ *   2. the "to" side, in its own transaction: delete any earlier copy of these keys (a run
+ *      killed between 2 and 3 leaves one), insert the rows by column names, check the counts
+ *      against the "from" side, COMMIT (durable);
+ *   3. the "from" side deletes exactly those rows, checks the counts, COMMIT.
+ * A crash between 2 and 3 leaves the rows in both; the live database is the truth, so the next
+ * archive run copies them again over the earlier copy and deletes them, and a restore re-run
+ * only deletes the archive's copy. Never one transaction across both files: in WAL mode SQLite
+ * commits attached databases one after the other, the live one first.
+ *
+ * Foreign-key enforcement is off on these connections: every descendant is moved explicitly,
+ * and no ON DELETE CASCADE can delete a row that was not copied.
+ */
+import Database from 'better-sqlite3';
+import { DbmError } from '../errors.js';
+import type { FtsTable } from '../db/fts5.js';
+import { ordinaryTables } from '../db/schema.js';
+import { quoteIdent } from '../db/sql.js';
+import type { ChildTable } from '../assess/retention.js';
+
+export interface Edge {
+  /** Column of this table ... */
+  readonly column: string;
+  /** ... referring to this table of the move set ... */
+  readonly parent: string;
+  /** ... and this column of it. */
+  readonly references: string;
+}
+
+export interface MoveNode {
+  readonly table: string;
+  /** Empty for the root. */
+  readonly edges: readonly Edge[];
+}
+
+/** The root table and its descendants, parents before children. */
+export interface MoveSet {
+  readonly root: string;
+  readonly key: string;
+  readonly nodes: readonly MoveNode[];
+}
+
+const KEYS = 'temp."_dbm_keys"';
+
+function fkList(db: Database.Database, table: string): Array<{ parent: string; col: string; ref: string | null }> {
+  return db.prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)').all(table) as Array<{
+    parent: string;
+    col: string;
+    ref: string | null;
+  }>;
+}
+
+function primaryKeyOf(db: Database.Database, table: string): string {
+  const pk = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck().all(table) as string[];
+  return pk.length === 1 ? pk[0]! : 'rowid';
+}
+
+/**
+ * The move set of `root`: `children` (from config) or every table with a foreign key to it,
+ * then, recursively, every table with a foreign key to one already in the set.
+ */
+export function discoverMoveSet(db: Database.Database, root: string, key: string, children?: readonly ChildTable[]): MoveSet {
+  const lower = (s: string): string => s.toLowerCase();
+  const tables = ordinaryTables(db);
+  const canonical = (name: string): string => tables.find((t) => lower(t) === lower(name)) ?? name;
+  const nodes: MoveNode[] = [{ table: canonical(root), edges: [] }];
+  const inSet = (t: string): boolean => nodes.some((n) => lower(n.table) === lower(t));
+  if (children) {
+    for (const c of children) {
+      const existing = nodes.find((n) => lower(n.table) === lower(c.table));
+      const edge = { column: c.column, parent: nodes[0]!.table, references: c.references };
+      if (existing) (existing.edges as Edge[]).push(edge);
+      else nodes.push({ table: canonical(c.table), edges: [edge] });
+    }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const t of tables) {
+      if (inSet(t)) continue;
+      const edges: Edge[] = [];
+      for (const fk of fkList(db, t)) {
+        if (lower(fk.parent) === lower(t) || !inSet(fk.parent)) continue;
+        // With a configured child list the root's direct children are exactly that list.
+        if (children && lower(fk.parent) === lower(root)) continue;
+        const parent = nodes.find((n) => lower(n.table) === lower(fk.parent))!.table;
+        edges.push({ column: fk.col, parent, references: fk.ref ?? primaryKeyOf(db, parent) });
+      }
+      if (edges.length) {
+        nodes.push({ table: t, edges });
+        grew = true;
+      }
+    }
+  }
+  return { root: nodes[0]!.table, key, nodes };
+}
+
+/** WHERE clause selecting the rows of `node` that belong to the keys in temp._dbm_keys, over `schema`. */
+export function whereFor(set: MoveSet, node: MoveNode, schema: string, keysSql = `SELECT k FROM ${KEYS}`): string {
+  const s = quoteIdent(schema);
+  if (node.edges.length === 0) return `${quoteIdent(set.key)} IN (${keysSql})`;
+  return node.edges
+    .map((e) => {
+      const parent = set.nodes.find((n) => n.table === e.parent)!;
+      return `${quoteIdent(e.column)} IN (SELECT ${quoteIdent(e.references)} FROM ${s}.${quoteIdent(parent.table)} WHERE ${whereFor(set, parent, schema, keysSql)})`;
+    })
+    .map((w) => `(${w})`)
+    .join(' OR ');
+}
+
+interface ColumnInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly notnull: boolean;
+  readonly dflt: string | null;
+  readonly pk: number;
+}
+
+function columnsOf(db: Database.Database, schema: string, table: string): ColumnInfo[] {
+  const rows = db.prepare(`SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?, ?)`).all(table, schema) as Array<{
+    name: string;
+    type: string;
+    nn: number;
+    dflt: string | null;
+    pk: number;
+  }>;
+  return rows.map((r) => ({ name: r.name, type: r.type, notnull: r.nn === 1, dflt: r.dflt, pk: r.pk }));
+}
+
+function tableSql(db: Database.Database, schema: string, table: string): string | undefined {
+  return db.prepare(`SELECT sql FROM ${quoteIdent(schema)}.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`).pluck().get(table) as
+    | string
+    | undefined;
+}
+
+/** Whether rows of the table have a rowid that is not one of its columns (so it must be copied explicitly). */
+function hasHiddenRowid(cols: readonly ColumnInfo[], sql: string): boolean {
+  if (/\bWITHOUT\s+ROWID\b/i.test(sql)) return false;
+  const pk = cols.filter((c) => c.pk > 0);
+  return !(pk.length === 1 && pk[0]!.type.toUpperCase() === 'INTEGER');
+}
+
+/** The column list copied for a table from `fromSchema` to `toSchema` (names present on both sides). */
+export function copyColumns(db: Database.Database, fromSchema: string, toSchema: string, table: string): string[] {
+  const from = columnsOf(db, fromSchema, table);
+  const to = columnsOf(db, toSchema, table);
+  const toNames = new Set(to.map((c) => c.name.toLowerCase()));
+  const fromNames = new Set(from.map((c) => c.name.toLowerCase()));
+  const missing = to.filter((c) => c.notnull && c.dflt === null && c.pk === 0 && !fromNames.has(c.name.toLowerCase()));
+  if (missing.length) {
+    throw new DbmError(
+      'ARCHIVE_SCHEMA',
+      `table "${table}" of the ${toSchema === 'main' ? 'destination' : toSchema} database requires column(s) ${missing.map((c) => `"${c.name}"`).join(', ')} that the other side does not have`,
+      { hint: 'the archive schema differs from the source in a way that cannot be bridged: add the column(s) to the source or drop the constraint; nothing was moved' },
+    );
+  }
+  const cols = from.filter((c) => toNames.has(c.name.toLowerCase())).map((c) => c.name);
+  const sql = tableSql(db, fromSchema, table) ?? '';
+  return hasHiddenRowid(from, sql) ? ['rowid', ...cols] : cols;
+}
+
+/** Triggers that keep an external-content FTS5 index of the archive in step with its content table. */
+function ftsTriggerSql(fts: FtsTable): string[] {
+  const f = quoteIdent(fts.name);
+  const c = quoteIdent(fts.contentTable!);
+  const cols = fts.allColumns.map(quoteIdent);
+  const rid = quoteIdent(fts.contentRowid);
+  const vals = (p: string): string => [`${p}.${rid}`, ...fts.allColumns.map((x) => `${p}.${quoteIdent(x)}`)].join(', ');
+  const ins = `INSERT INTO ${f}(rowid, ${cols.join(', ')}) VALUES (${vals('new')});`;
+  const del = `INSERT INTO ${f}(${f}, rowid, ${cols.join(', ')}) VALUES ('delete', ${vals('old')});`;
+  const name = (suffix: string): string => quoteIdent(`dbm_${fts.name}_${suffix}`);
+  return [
+    `CREATE TRIGGER IF NOT EXISTS ${name('ai')} AFTER INSERT ON ${c} BEGIN ${ins} END`,
+    `CREATE TRIGGER IF NOT EXISTS ${name('ad')} AFTER DELETE ON ${c} BEGIN ${del} END`,
+    `CREATE TRIGGER IF NOT EXISTS ${name('au')} AFTER UPDATE ON ${c} BEGIN ${del} ${ins} END`,
+  ];
+}
+
+export interface SchemaChanges {
+  readonly created: string[];
+  readonly addedColumns: string[];
+}
+
+/**
+ * Gives the archive (`main` of `db`, the live database attached as `src`) the tables of the
+ * move set, their indexes and the external-content FTS5 indexes over them (kept by triggers
+ * of our own, so the archive stays searchable). A table that exists gets the columns the
+ * live one has grown (ADD COLUMN). Checks come first: on a mismatch nothing is changed.
+ */
+export function ensureArchiveSchema(db: Database.Database, set: MoveSet, sourceFts: readonly FtsTable[], dryRun = false): SchemaChanges {
+  const created: string[] = [];
+  const addedColumns: string[] = [];
+  const statements: string[] = [];
+  const rebuild: string[] = [];
+  for (const node of set.nodes) {
+    const srcSql = tableSql(db, 'src', node.table);
+    if (!srcSql) throw new DbmError('CONFIG_INVALID', `table "${node.table}" does not exist in the live database`);
+    const existing = tableSql(db, 'main', node.table);
+    if (!existing) {
+      created.push(node.table);
+      statements.push(srcSql);
+      const idx = db
+        .prepare(`SELECT sql FROM "src".sqlite_schema WHERE type = 'index' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
+        .pluck()
+        .all(node.table) as string[];
+      statements.push(...idx);
+      continue;
+    }
+    if (/^CREATE VIRTUAL/i.test(existing)) {
+      throw new DbmError('ARCHIVE_SCHEMA', `"${node.table}" is a virtual table in the archive but an ordinary table in the live database`, {
+        hint: 'point the archive path at a different file; nothing was moved',
+      });
+    }
+    copyColumns(db, 'src', 'main', node.table); // throws on an unbridgeable difference
+    const have = new Set(columnsOf(db, 'main', node.table).map((c) => c.name.toLowerCase()));
+    for (const c of columnsOf(db, 'src', node.table)) {
+      if (have.has(c.name.toLowerCase())) continue;
+      const dflt = c.dflt !== null && !/^\(/.test(c.dflt) && !/CURRENT_/i.test(c.dflt) ? ` DEFAULT ${c.dflt}` : '';
+      statements.push(`ALTER TABLE "main".${quoteIdent(node.table)} ADD COLUMN ${quoteIdent(c.name)} ${c.type}${dflt}`);
+      addedColumns.push(`${node.table}.${c.name}`);
+    }
+  }
+  const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
+  for (const fts of sourceFts) {
+    if (fts.kind !== 'external' || !moved.has(fts.contentTable!.toLowerCase())) continue;
+    const existing = db.prepare(`SELECT sql FROM "main".sqlite_schema WHERE name = ? COLLATE NOCASE`).pluck().get(fts.name) as string | undefined;
+    if (!existing) {
+      const ddl = db.prepare(`SELECT sql FROM "src".sqlite_schema WHERE name = ?`).pluck().get(fts.name) as string;
+      statements.push(ddl);
+      created.push(fts.name);
+      // Rows the archive already holds (the index was added to the live schema later) get indexed once.
+      if (!created.includes(fts.contentTable!)) rebuild.push(fts.name);
+    }
+    statements.push(...ftsTriggerSql(fts));
+  }
+  if (dryRun || statements.length === 0) return { created, addedColumns };
+  db.transaction(() => {
+    for (const s of statements) db.exec(s);
+    for (const f of rebuild) db.prepare(`INSERT INTO ${quoteIdent(f)}(${quoteIdent(f)}) VALUES ('rebuild')`).run();
+  })();
+  return { created, addedColumns };
+}
+
+/** Fills temp._dbm_keys of `db` with `keys`. */
+export function setKeys(db: Database.Database, keys: readonly unknown[]): void {
+  db.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_keys"(k)`);
+  db.exec(`DELETE FROM ${KEYS}`);
+  const ins = db.prepare(`INSERT INTO ${KEYS}(k) VALUES (?)`);
+  for (const k of keys) ins.run(k as string | number | bigint | Buffer | null);
+}
+
+/** Rows of each table of the set belonging to the keys (temp._dbm_keys, or `keysSql`), in `schema` of `db`. */
+export function countRows(db: Database.Database, set: MoveSet, schema: string, keysSql?: string, params: Record<string, unknown> = {}): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const node of set.nodes) {
+    const n = db.prepare(`SELECT count(*) FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema, keysSql)}`).pluck().get(params);
+    out.set(node.table, Number(n));
+  }
+  return out;
+}
+
+/** Deletes the rows of the keys from `schema` of `db`, children first. Returns rows deleted per table. */
+export function deleteRows(db: Database.Database, set: MoveSet, schema: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const node of [...set.nodes].reverse()) {
+    const r = db.prepare(`DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`).run();
+    out.set(node.table, r.changes);
+  }
+  return out;
+}
+
+/** Copies the rows of the keys from `fromSchema` into `toSchema` of `db`, parents first. */
+export function copyRows(db: Database.Database, set: MoveSet, fromSchema: string, toSchema: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const node of set.nodes) {
+    const cols = copyColumns(db, fromSchema, toSchema, node.table).map(quoteIdent).join(', ');
+    const sql =
+      `INSERT INTO ${quoteIdent(toSchema)}.${quoteIdent(node.table)} (${cols}) ` +
+      `SELECT ${cols} FROM ${quoteIdent(fromSchema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, fromSchema)}`;
+    out.set(node.table, db.prepare(sql).run().changes);
+  }
+  return out;
+}
+
+/**
+ * One batch (see the header). `from` must hold its write lock (BEGIN IMMEDIATE); `to` has the
+ * `from` database attached as `fromAlias`. With `replace`, earlier copies of the keys in `to`
+ * are deleted first (archiving: the live database is the truth). Returns rows moved per table;
+ * the caller commits `from`, or rolls it back when this throws.
+ */
+export function moveBatch(from: Database.Database, to: Database.Database, fromAlias: string, set: MoveSet, keys: readonly unknown[], replace: boolean): Map<string, number> {
+  setKeys(from, keys);
+  setKeys(to, keys);
+  const expected = countRows(from, set, 'main');
+  to.exec('BEGIN');
+  try {
+    if (replace) deleteRows(to, set, 'main');
+    const copied = copyRows(to, set, fromAlias, 'main');
+    const bad = sameCounts(expected, copied);
+    if (bad) throw new DbmError('DB_ERROR', `copy check failed: ${bad}`);
+    to.exec('COMMIT');
+  } catch (err) {
+    if (to.inTransaction) to.exec('ROLLBACK');
+    throw err;
+  }
+  const deleted = deleteRows(from, set, 'main');
+  const bad = sameCounts(expected, deleted);
+  if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);
+  return expected;
+}
+
+export function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string | null {
+  for (const [t, n] of a) {
+    if (b.get(t) !== n) return `table "${t}": ${n} rows expected, ${b.get(t) ?? 0} moved`;
+  }
+  return null;
+}
+
+/** Opens a database for moving rows: busy timeout, no FK enforcement (see the header). */
+export function openForMove(file: string, timeoutMs: number, create = false): Database.Database {
+  const db = new Database(file, { fileMustExist: !create, timeout: timeoutMs });
+  db.pragma('foreign_keys = OFF');
+  return db;
+}
+
+export function attach(db: Database.Database, file: string, schema: string): void {
+  db.prepare(`ATTACH DATABASE ? AS ${quoteIdent(schema)}`).run(file);
+}

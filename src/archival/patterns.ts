@@ -1,0 +1,53 @@
+/**
+ * `--prune-patterns`: patterns below the confidence threshold and unused for N days (never
+ * used counts as unused) leave the live table. They are moved, not deleted: the pattern
+ * archive keeps them (and their relationship rows) so a mistake can be undone. A guard
+ * refuses to take more than `maxPruneShare` of the table unless --force.
+ */
+import path from 'node:path';
+import { eligiblePatternsWhere } from '../assess/retention.js';
+import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
+import { quoteIdent } from '../db/sql.js';
+import { DbmError } from '../errors.js';
+import { DAY_MS } from '../util/time.js';
+import { archiveRows } from './archive-rows.js';
+import type { RetentionOutcome, RetentionRequest } from './types.js';
+
+export function patternsDatabase(rc: ResolvedConfig): BrainDatabase {
+  const name = rc.config.patterns.database;
+  const db = rc.databases.find((d) => d.name === name);
+  if (!db) throw new DbmError('CONFIG_INVALID', `patterns.database: "${name}" is not one of the databases in the config`, { hint: 'name a key of "databases"' });
+  return db;
+}
+
+export function patternArchivePath(rc: ResolvedConfig): string {
+  const rule = rc.config.patterns;
+  return rule.archivePath ? path.resolve(rc.baseDir, rule.archivePath) : path.join(path.dirname(patternsDatabase(rc).path), 'pattern_archive.db');
+}
+
+export function prunePatterns(req: RetentionRequest): RetentionOutcome {
+  const rule = req.rc.config.patterns;
+  const days = req.days ?? rule.unusedDays;
+  const cutoff = (req.now.getTime() - days * DAY_MS) / 1000;
+  const share = rule.maxPruneShare;
+  return archiveRows(
+    {
+      label: 'patterns',
+      source: patternsDatabase(req.rc),
+      archivePath: patternArchivePath(req.rc),
+      table: rule.table,
+      key: rule.keyColumn,
+      columns: [rule.keyColumn, rule.confidenceColumn, rule.lastUsedColumn],
+      children: undefined,
+      keysSql: `SELECT ${quoteIdent(rule.keyColumn)} FROM ${quoteIdent(rule.table)} WHERE ${eligiblePatternsWhere(rule)}`,
+      orderBy: quoteIdent(rule.keyColumn),
+      params: { minConfidence: rule.minConfidence, cutoff },
+      batchSize: rule.batchSize,
+      guard: (eligible, total) =>
+        !req.force && total > 0 && eligible / total > share
+          ? `${eligible} of ${total} patterns (${((100 * eligible) / total).toFixed(0)}%) match, more than patterns.maxPruneShare (${(share * 100).toFixed(0)}%); nothing was pruned (check the thresholds, or pass --force)`
+          : null,
+    },
+    req,
+  );
+}

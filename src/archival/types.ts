@@ -1,0 +1,42 @@
+/** What each retention item reports (the `items` of `--enforce-retention --json`, README "JSON output"). */
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/load.js';
+import type { MaintenanceResult, ResultStatus } from '../maintenance/types.js';
+import type { FreeSpaceProbe } from '../maintenance/preflight.js';
+
+export interface RetentionRequest {
+  readonly rc: ResolvedConfig;
+  readonly now: Date;
+  readonly dryRun: boolean;
+  /** --days N: overrides the item's configured age (only with a single item). */
+  readonly days: number | undefined;
+  /** --force: lets --prune-patterns delete more than patterns.maxPruneShare of the table. */
+  readonly force: boolean;
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+  readonly probe?: FreeSpaceProbe;
+}
+
+/** What an item did (or, with --dry-run, would do). */
+export interface RetentionOutcome {
+  readonly status: ResultStatus;
+  readonly message: string;
+  /** The item's headline count: conversations archived, lines compressed, logs rotated, patterns pruned. */
+  readonly count: number;
+  /** Rows per table, lines per kind, files per kind. */
+  readonly counts: Readonly<Record<string, number>>;
+  /** Files written (or that would be written). */
+  readonly files: readonly string[];
+  /** Files removed (or that would be removed). */
+  readonly removed: readonly string[];
+}
+
+export interface RetentionResult extends MaintenanceResult {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly files: readonly string[];
+  readonly removed: readonly string[];
+}
+
+export function outcome(status: ResultStatus, message: string, count: number, extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed'>> = {}): RetentionOutcome {
+  return { status, message, count, counts: extra.counts ?? {}, files: extra.files ?? [], removed: extra.removed ?? [] };
+}
