@@ -65,11 +65,11 @@ export function ids(file: string, table: string, column = 'id'): number[] {
 
 /** Every line of the live file plus every archive, through `gzip -dc`: an independent reader. */
 export function allEventLines(dir: string, live = 'events.jsonl'): string[] {
-  const lines: string[] = [];
+  let lines: string[] = [];
   const file = path.join(dir, live);
-  if (fs.existsSync(file)) lines.push(...splitLines(fs.readFileSync(file, 'latin1')));
+  if (fs.existsSync(file)) lines = lines.concat(splitLines(fs.readFileSync(file, 'latin1')));
   for (const f of fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n)).sort()) {
-    lines.push(...splitLines(execFileSync('gzip', ['-dc', path.join(dir, f)], { encoding: 'latin1', maxBuffer: 1 << 30 })));
+    lines = lines.concat(splitLines(execFileSync('gzip', ['-dc', path.join(dir, f)], { encoding: 'latin1', maxBuffer: 1 << 30 })));
   }
   return lines;
 }
