@@ -12,9 +12,9 @@
  *      journal `<file>.dbm-journal` (atomically): the commit point;
  *   4. rename N over the live file: new appends go to the new file;
  *   5. rename the temp archives into place;
- *   6. after `events.settleMs`, lines that appenders who opened the old file wrote to it after
- *      step 2 are appended to the new file (recorded in the journal first, so a re-run appends
- *      them exactly once);
+ *   6. once no process has the old file open any more (Linux: /proc; elsewhere after
+ *      `events.settleMs`), the lines appenders wrote to it after step 2 are appended to the new
+ *      file (recorded in the journal first, so a re-run appends them exactly once);
  *   7. remove the link and the journal.
  * A run killed before 3 leaves only temp files (removed by the next run); killed after 3, the
  * next run finishes the job from the journal (before 4: it undoes it).
@@ -26,7 +26,8 @@ import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { DbmError } from '../errors.js';
 import { fsyncDir, writeFileAtomic } from '../util/fs-atomic.js';
-import { DAY_MS, parseTimestampMs } from '../util/time.js';
+import { DAY_MS } from '../util/time.js';
+import { lastTimestampMs, scanLine, scanObject } from './json-scan.js';
 import { GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
@@ -38,7 +39,8 @@ interface Journal {
   readonly live: string;
   readonly old: string;
   readonly temp: string;
-  readonly copiedUpTo: number;
+  /** Bytes of the old file already in the live one (grows as lines are carried over). */
+  copiedUpTo: number;
   readonly archives: ReadonlyArray<{ readonly temp: string; readonly final: string }>;
   drain?: { readonly from: number; readonly bytes: number; readonly sha256: string; readonly liveSizeBefore: number };
 }
@@ -68,66 +70,91 @@ export function archiveName(ms: number): string {
 
 /** Timestamp (ms) of a line, or null when it is not a UTF-8 JSON object with a parseable `field`. */
 export function eventTime(line: Buffer, field: string): number | null {
-  let i = 0;
-  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09)) i++;
-  if (line[i] !== 0x7b /* { */ || !isUtf8(line)) return null;
-  try {
-    const obj = JSON.parse(line.toString('utf8')) as unknown;
-    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return null;
-    return parseTimestampMs((obj as Record<string, unknown>)[field]);
-  } catch {
-    return null;
-  }
+  if (!isUtf8(line)) return null;
+  return scanObject(line, 0, line.length, Buffer.from(field)) ? lastTimestampMs(line) : null;
+}
+
+const KEEP = -1;
+
+/** Decides where each line goes; sets `lineEnd` to the offset of the line's \n. */
+interface Router {
+  lineEnd: number;
+  route(data: Buffer, from: number, limit: number, utf8: boolean): number;
 }
 
 /**
- * Calls `fn` with each complete line (without its \n) of `fd` from `start` until `end` (or the
- * end of the file as it grows, when `end` is undefined). Returns the offset after the last
- * complete line. Long lines are gathered in pieces, never re-copied per chunk.
+ * Reads `fd` from `start` to `stop` (or to the end of the file as it grows, when `stop` is
+ * undefined) and cuts it into complete lines; `route` says where each line goes (KEEP or an
+ * archive slot), and `emit` gets each run of consecutive lines with one destination as a single
+ * slice, newlines included (valid only during the call). Returns the offset after the last
+ * complete line: a last line without its newline is left where it is.
  */
-async function forEachLine(fd: number, start: number, end: number | undefined, fn: (line: Buffer) => Promise<void> | void): Promise<number> {
+async function scanRuns(
+  fd: number,
+  start: number,
+  stop: number | undefined,
+  route: Router | null,
+  emit: (dest: number, slice: Buffer) => Promise<void> | void,
+): Promise<number> {
   const buf = Buffer.alloc(READ_BYTES);
   let pos = start;
-  let lineStart = start;
-  let pieces: Buffer[] = [];
+  let done = start;
+  let carry: Buffer | null = null;
   for (;;) {
-    const limit = end === undefined ? READ_BYTES : Math.min(READ_BYTES, end - pos);
+    const limit = stop === undefined ? READ_BYTES : Math.min(READ_BYTES, stop - pos);
     if (limit <= 0) break;
     const n = fs.readSync(fd, buf, 0, limit, pos);
     if (n <= 0) break;
-    let from = 0;
-    for (let nl = buf.indexOf(10, 0); nl !== -1 && nl < n; nl = buf.indexOf(10, from)) {
-      const part = buf.subarray(from, nl);
-      const line = pieces.length ? Buffer.concat([...pieces, part]) : part;
-      pieces = [];
-      await fn(line);
-      from = nl + 1;
-      lineStart = pos + from;
-    }
-    if (from < n) pieces.push(Buffer.from(buf.subarray(from, n)));
     pos += n;
+    const data: Buffer = carry ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+    const last = data.lastIndexOf(10);
+    if (last === -1) {
+      carry = carry ? data : Buffer.from(data);
+      continue;
+    }
+    if (route === null) {
+      await emit(KEEP, data.subarray(0, last + 1));
+    } else {
+      const utf8 = isUtf8(data.subarray(0, last + 1));
+      let runStart = 0;
+      let runDest = Number.NaN;
+      for (let from = 0; from <= last; ) {
+        const dest = route.route(data, from, last + 1, utf8);
+        if (dest !== runDest) {
+          if (from > runStart) await emit(runDest, data.subarray(runStart, from));
+          runStart = from;
+          runDest = dest;
+        }
+        from = route.lineEnd + 1;
+      }
+      await emit(runDest, data.subarray(runStart, last + 1));
+    }
+    done = pos - (data.length - (last + 1));
+    carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
   }
-  return lineStart;
+  return done;
 }
 
 class LineSink {
   private readonly fd: number;
-  private buf: Buffer[] = [];
+  private readonly buf = Buffer.allocUnsafe(READ_BYTES);
   private size = 0;
   constructor(file: string, mode: number) {
     this.fd = fs.openSync(file, 'wx', mode);
   }
-  write(line: Buffer): void {
-    this.buf.push(Buffer.from(line), NEWLINE);
-    this.size += line.length + 1;
-    if (this.size >= READ_BYTES) this.flush();
+  /** Writes whole lines (newlines included), buffered. */
+  write(lines: Buffer): void {
+    if (this.size + lines.length > this.buf.length) this.flush();
+    if (lines.length >= this.buf.length) {
+      writeAll(this.fd, lines);
+      return;
+    }
+    lines.copy(this.buf, this.size);
+    this.size += lines.length;
   }
   flush(): void {
     if (!this.size) return;
-    const data = Buffer.concat(this.buf, this.size);
-    let off = 0;
-    while (off < data.length) off += fs.writeSync(this.fd, data, off, data.length - off);
-    this.buf = [];
+    writeAll(this.fd, this.buf.subarray(0, this.size));
     this.size = 0;
   }
   close(): void {
@@ -145,8 +172,46 @@ class LineSink {
 }
 const NEWLINE = Buffer.from('\n');
 
+function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+}
+
+/**
+ * How many processes have `file` open, from /proc (Linux), or null when that cannot be known
+ * (no /proc, or processes whose descriptors we may not read).
+ */
+export function openersOf(file: string): number | null {
+  let pids: string[];
+  try {
+    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return null;
+  }
+  let n = 0;
+  let blind = false;
+  for (const pid of pids) {
+    if (pid === String(process.pid)) continue;
+    let fds: string[];
+    try {
+      fds = fs.readdirSync(`/proc/${pid}/fd`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') blind = true; // not ours to read
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file) n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return blind ? null : n;
+}
+
 /** Finishes or undoes a compression a killed run left (call with the run lock held). Returns what it did, or null. */
-export function recoverEvents(p: EventsPaths): string | null {
+export async function recoverEvents(p: EventsPaths, settleMs: number): Promise<string | null> {
   if (!fs.existsSync(p.journal)) {
     // Killed before the commit point: only temp files (and perhaps the link) to remove.
     const removed = removeStrays(p);
@@ -176,12 +241,12 @@ export function recoverEvents(p: EventsPaths): string | null {
   for (const a of j.archives) {
     if (fs.existsSync(a.temp)) fs.renameSync(a.temp, a.final);
   }
-  drainOld(j, p.journal);
-  fs.rmSync(j.old, { force: true });
-  fsyncDir(path.dirname(p.file));
-  fs.rmSync(p.journal, { force: true });
+  fsyncDir(p.archiveDir);
+  const { done } = await finishSwap(j, p, settleMs);
   removeStrays(p);
-  return 'completed an interrupted --compress-events from its journal';
+  return done
+    ? 'completed an interrupted --compress-events from its journal'
+    : `carried over lines written to the previous events file; an appender still holds it open (${j.old}), the next run continues`;
 }
 
 function removeStrays(p: EventsPaths): string[] {
@@ -207,11 +272,38 @@ function removeStrays(p: EventsPaths): string[] {
   return removed;
 }
 
+/** How long to wait for appenders that still have the old file open before leaving it to the next run. */
+const OPENERS_WAIT_MS = 10_000;
+
 /**
- * Appends to the live file the lines appenders wrote to the old inode after it was copied.
- * Recorded in the journal before the append, so a re-run can tell whether it already happened.
+ * After the swap: waits until no other process has the old file open (Linux /proc; elsewhere
+ * `settleMs`), carries over the lines written to it after the copy, then removes it and the
+ * journal. If an appender keeps it open past OPENERS_WAIT_MS, both stay and the next run carries
+ * over the rest. Returns the bytes carried over and whether the old file is gone.
  */
-function drainOld(j: Journal, journalPath: string): number {
+async function finishSwap(j: Journal, p: EventsPaths, settleMs: number): Promise<{ drained: number; done: boolean }> {
+  const deadline = Date.now() + OPENERS_WAIT_MS;
+  let open = fs.existsSync(j.old) ? openersOf(j.old) : 0;
+  if (open === null) await new Promise((r) => setTimeout(r, settleMs));
+  while (open !== null && open > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+    open = openersOf(j.old);
+  }
+  const done = open === null || open === 0;
+  const drained = drainOld(j, p.journal, done);
+  if (!done) return { drained, done };
+  fs.rmSync(j.old, { force: true });
+  fsyncDir(path.dirname(p.file));
+  fs.rmSync(p.journal, { force: true });
+  return { drained, done };
+}
+
+/**
+ * Appends to the live file the lines appenders wrote to the old inode after it was copied
+ * (with `complete`, also a last line without its newline, completed with one). Recorded in the
+ * journal before the append, so a re-run can tell whether it already happened.
+ */
+function drainOld(j: Journal, journalPath: string, complete: boolean): number {
   if (!fs.existsSync(j.old)) return 0;
   const fd = fs.openSync(j.old, 'r');
   let data: Buffer;
@@ -222,23 +314,30 @@ function drainOld(j: Journal, journalPath: string): number {
   } finally {
     fs.closeSync(fd);
   }
+  if (!complete) data = data.subarray(0, data.lastIndexOf(10) + 1);
   if (data.length === 0) return 0;
+  const consumed = data.length;
   // A last line without its newline (a writer died mid-line) is completed, so the next
   // application line does not run into it.
   if (data[data.length - 1] !== 10) data = Buffer.concat([data, NEWLINE]);
   const sha256 = createHash('sha256').update(data).digest('hex');
-  if (j.drain && j.drain.sha256 === sha256 && alreadyAppended(j.live, j.drain.liveSizeBefore, data)) return data.length;
-  const liveSizeBefore = fs.existsSync(j.live) ? fs.statSync(j.live).size : 0;
-  j.drain = { from: j.copiedUpTo, bytes: data.length, sha256, liveSizeBefore };
-  writeFileAtomic(journalPath, JSON.stringify(j));
-  const out = fs.openSync(j.live, 'a');
-  try {
-    fs.writeSync(out, data);
-    fs.fsyncSync(out);
-  } finally {
-    fs.closeSync(out);
+  const already = j.drain !== undefined && j.drain.sha256 === sha256 && j.drain.from === j.copiedUpTo && alreadyAppended(j.live, j.drain.liveSizeBefore, data);
+  if (!already) {
+    const liveSizeBefore = fs.existsSync(j.live) ? fs.statSync(j.live).size : 0;
+    j.drain = { from: j.copiedUpTo, bytes: data.length, sha256, liveSizeBefore };
+    writeFileAtomic(journalPath, JSON.stringify(j));
+    const out = fs.openSync(j.live, 'a');
+    try {
+      writeAll(out, data);
+      fs.fsyncSync(out);
+    } finally {
+      fs.closeSync(out);
+    }
   }
-  return data.length;
+  j.copiedUpTo += consumed;
+  delete j.drain;
+  writeFileAtomic(journalPath, JSON.stringify(j));
+  return consumed;
 }
 
 function alreadyAppended(file: string, from: number, data: Buffer): boolean {
@@ -258,6 +357,12 @@ function alreadyAppended(file: string, from: number, data: Buffer): boolean {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function countNewlines(buf: Buffer): number {
+  let n = 0;
+  for (let at = buf.indexOf(10); at !== -1; at = buf.indexOf(10, at + 1)) n++;
+  return n;
 }
 
 interface Scan {
@@ -281,8 +386,9 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   }
   if (!st.isFile()) throw new DbmError('DB_IS_DIRECTORY', `events file ${p.file} is not a regular file`, { hint: 'fix events.path in the config' });
   if (!req.dryRun) {
-    const note = recoverEvents(p);
+    const note = await recoverEvents(p, cfg.settleMs);
     if (note) req.logger.warn({ file: p.file }, note);
+    if (fs.existsSync(p.journal)) return outcome('partial', note ?? 'an earlier compression is not finished', 0);
   }
   let fd: number;
   try {
@@ -292,27 +398,50 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   }
   const scan: Scan = { moved: 0, kept: 0, malformed: 0, months: new Map() };
   const counts = (): Record<string, number> => ({ moved: scan.moved, kept: scan.kept, malformed: scan.malformed });
-  const classify = (line: Buffer): string | null => {
-    const t = eventTime(line, cfg.timestampField);
+  const fieldBytes = Buffer.from(cfg.timestampField);
+  // Archive slots by month; the last month seen is cached (lines come in time order).
+  const slots: string[] = [];
+  let monthFrom = 0;
+  let monthTo = -1;
+  let monthSlot = -1;
+  const route = (data: Buffer, from: number, limit: number, utf8: boolean): number => {
+    let nl = scanLine(data, from, limit, fieldBytes);
+    let t: number | null = null;
+    if (nl >= 0) {
+      router.lineEnd = nl;
+      if (!utf8 && !isUtf8(data.subarray(from, nl))) nl = -1;
+      else t = lastTimestampMs(data);
+    } else {
+      router.lineEnd = data.indexOf(10, from);
+    }
     if (t === null) {
       scan.malformed++;
       scan.kept++;
-      return null;
+      return KEEP;
     }
     if (t >= cutoffMs) {
       scan.kept++;
-      return null;
+      return KEEP;
     }
     scan.moved++;
-    const name = archiveName(t);
+    if (t < monthFrom || t >= monthTo) {
+      const d = new Date(t);
+      monthFrom = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+      monthTo = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+      const name = archiveName(t);
+      monthSlot = slots.indexOf(name);
+      if (monthSlot === -1) monthSlot = slots.push(name) - 1;
+    }
+    const name = slots[monthSlot]!;
     scan.months.set(name, (scan.months.get(name) ?? 0) + 1);
-    return name;
+    return monthSlot;
   };
+  const router: Router = { lineEnd: 0, route };
   const malformedNote = (): string => (scan.malformed ? `; ${scan.malformed} line(s) without a valid JSON object or timestamp kept in the live file` : '');
 
   if (req.dryRun) {
     try {
-      await forEachLine(fd, 0, st.size, (line) => void classify(line));
+      await scanRuns(fd, 0, st.size, router, () => undefined);
     } finally {
       fs.closeSync(fd);
     }
@@ -341,10 +470,9 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   };
   let committed = false;
   try {
-    let copiedUpTo = await forEachLine(fd, 0, undefined, async (line) => {
-      const month = classify(line);
-      if (month === null) sink.write(line);
-      else await writerFor(month).write(Buffer.concat([line, NEWLINE]));
+    let copiedUpTo = await scanRuns(fd, 0, undefined, router, async (dest, slice) => {
+      if (dest === KEEP) sink.write(slice);
+      else await writerFor(slots[dest]!).write(slice);
     });
     if (scan.moved === 0) {
       sink.abandon();
@@ -353,9 +481,9 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     }
     for (const w of writers.values()) await w.close();
     // Catch up with the lines appended meanwhile (they are new: they stay).
-    copiedUpTo = await forEachLine(fd, copiedUpTo, undefined, (line) => {
-      scan.kept++;
-      sink.write(line);
+    copiedUpTo = await scanRuns(fd, copiedUpTo, undefined, null, (_dest, slice) => {
+      scan.kept += countNewlines(slice);
+      sink.write(slice);
     });
     sink.close();
     const archives = [...writers.entries()].map(([name, w]) => ({ temp: w.path, final: path.join(p.archiveDir, name) }));
@@ -368,15 +496,11 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     fsyncDir(path.dirname(p.file));
     for (const a of archives) fs.renameSync(a.temp, a.final);
     fsyncDir(p.archiveDir);
-    await new Promise((r) => setTimeout(r, cfg.settleMs));
-    const drained = drainOld(j, p.journal);
-    fs.rmSync(p.old, { force: true });
-    fsyncDir(path.dirname(p.file));
-    fs.rmSync(p.journal, { force: true });
+    const { drained, done } = await finishSwap(j, p, cfg.settleMs);
     const files = archives.map((a) => a.final);
     return outcome(
       'ok',
-      `moved ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.map((f) => path.basename(f)).join(', ')}; kept ${scan.kept}${malformedNote()}${drained ? `; ${drained} bytes appended during the swap carried over` : ''}`,
+      `moved ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.map((f) => path.basename(f)).join(', ')}; kept ${scan.kept}${malformedNote()}${drained ? `; ${drained} bytes appended during the swap carried over` : ''}${done ? '' : `; an appender still holds the previous file open (${p.old}): the next run carries over what it writes there`}`,
       scan.moved,
       { counts: counts(), files: [...files, p.file] },
     );

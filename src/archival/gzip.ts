@@ -17,34 +17,39 @@ export class GzipMemberWriter {
   private readonly fd: number;
   private readonly level: number;
   private readonly maxInFlight: number;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  private cur: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private fill = 0;
   private readonly inFlight: Array<Promise<void>> = [];
   private tail: Promise<void> = Promise.resolve();
   bytesIn = 0;
 
   /** Appends to `file` (created when missing). */
-  constructor(file: string, level: number, maxInFlight = 4) {
+  constructor(file: string, level: number, maxInFlight = 3) {
     this.path = file;
     this.fd = fs.openSync(file, 'a', 0o644);
     this.level = level;
     this.maxInFlight = maxInFlight;
   }
 
-  /** Queues `data` (copied). Await it: it waits while too many chunks are in flight. */
+  /** Queues a copy of `data`. Await it: it waits while too many chunks are in flight. */
   async write(data: Buffer): Promise<void> {
-    this.pending.push(Buffer.from(data));
-    this.pendingBytes += data.length;
     this.bytesIn += data.length;
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flushChunk();
+    let off = 0;
+    while (off < data.length) {
+      const n = Math.min(data.length - off, CHUNK_BYTES - this.fill);
+      data.copy(this.cur, this.fill, off, off + n);
+      this.fill += n;
+      off += n;
+      if (this.fill === CHUNK_BYTES) await this.flushChunk();
+    }
   }
 
   private async flushChunk(): Promise<void> {
-    if (this.pendingBytes === 0) return;
-    const chunk = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    const compressed = gzipAsync(chunk, { level: this.level });
+    if (this.fill === 0) return;
+    const chunk = this.cur.subarray(0, this.fill);
+    this.cur = Buffer.allocUnsafe(CHUNK_BYTES);
+    this.fill = 0;
+    const compressed = gzipAsync(chunk, { level: this.level, chunkSize: CHUNK_BYTES });
     // Members are written in order: each write waits for the one before it.
     const done = this.tail.then(async () => {
       const buf = await compressed;

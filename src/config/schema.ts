@@ -67,10 +67,10 @@ export const EventsSchema = z.strictObject({
   timestampField: name.default('timestamp').describe('Field of each event holding its time (any ISO-8601 or unix-epoch format).'),
   compressAfterDays: days.default(7).describe('--compress-events moves lines older than this into per-month gzip archives.'),
   archiveDir: relPath.optional().describe('Where events_archive_YYYYMM.jsonl.gz go. Default: beside the event log.'),
-  gzipLevel: gzipLevel.default(6),
+  gzipLevel: gzipLevel.default(3),
   settleMs: count
     .default(200)
-    .describe('After the swap, how long to wait for appenders that opened the old file before collecting their lines.'),
+    .describe('Where /proc cannot tell whether an appender still has the swapped-out file open (not Linux), how long to wait before collecting its last lines.'),
 });
 
 export const LogsSchema = z.strictObject({
@@ -79,7 +79,7 @@ export const LogsSchema = z.strictObject({
   rotateAfterDays: days.default(90).describe('--rotate-logs gzips a log last written longer ago than this, then removes it.'),
   deleteArchivesAfterDays: days.default(365).describe('Rotated archives (.gz) older than this are deleted.'),
   keepArchives: count.default(50).describe('At most this many rotated archives are kept per log name (the newest).'),
-  gzipLevel: gzipLevel.default(6),
+  gzipLevel: gzipLevel.default(3),
 });
 
 export const ThresholdsSchema = z.strictObject({
