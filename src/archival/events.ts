@@ -96,20 +96,27 @@ async function scanRuns(
   route: Router | null,
   emit: (dest: number, slice: Buffer) => Promise<void> | void,
 ): Promise<number> {
-  const buf = Buffer.alloc(READ_BYTES);
+  // One buffer: the unfinished last line of a read moves to its front, the next read fills the rest.
+  let buf = Buffer.allocUnsafe(2 * READ_BYTES);
+  let carry = 0;
   let pos = start;
   let done = start;
-  let carry: Buffer | null = null;
   for (;;) {
-    const limit = stop === undefined ? READ_BYTES : Math.min(READ_BYTES, stop - pos);
+    if (buf.length - carry < READ_BYTES) {
+      const bigger = Buffer.allocUnsafe(2 * buf.length); // a very long line
+      buf.copy(bigger, 0, 0, carry);
+      buf = bigger;
+    }
+    const limit = stop === undefined ? buf.length - carry : Math.min(buf.length - carry, stop - pos);
     if (limit <= 0) break;
-    const n = fs.readSync(fd, buf, 0, limit, pos);
+    const n = fs.readSync(fd, buf, carry, limit, pos);
     if (n <= 0) break;
     pos += n;
-    const data: Buffer = carry ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
+    const size = carry + n;
+    const data = buf.subarray(0, size);
     const last = data.lastIndexOf(10);
     if (last === -1) {
-      carry = carry ? data : Buffer.from(data);
+      carry = size;
       continue;
     }
     if (route === null) {
@@ -129,8 +136,9 @@ async function scanRuns(
       }
       await emit(runDest, data.subarray(runStart, last + 1));
     }
-    done = pos - (data.length - (last + 1));
-    carry = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
+    done = pos - (size - (last + 1));
+    carry = size - (last + 1);
+    buf.copy(buf, 0, last + 1, size);
   }
   return done;
 }

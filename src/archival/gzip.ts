@@ -10,7 +10,8 @@ import zlib from 'node:zlib';
 
 const gzipAsync = promisify(zlib.gzip);
 
-export const CHUNK_BYTES = 1 << 20;
+/** Input per gzip member: big enough that setting up a compressor (per member) costs little. */
+export const CHUNK_BYTES = 4 << 20;
 
 export class GzipMemberWriter {
   readonly path: string;
@@ -24,7 +25,7 @@ export class GzipMemberWriter {
   bytesIn = 0;
 
   /** Appends to `file` (created when missing). */
-  constructor(file: string, level: number, maxInFlight = 3) {
+  constructor(file: string, level: number, maxInFlight = 2) {
     this.path = file;
     this.fd = fs.openSync(file, 'a', 0o644);
     this.level = level;
@@ -49,7 +50,7 @@ export class GzipMemberWriter {
     const chunk = this.cur.subarray(0, this.fill);
     this.cur = Buffer.allocUnsafe(CHUNK_BYTES);
     this.fill = 0;
-    const compressed = gzipAsync(chunk, { level: this.level, chunkSize: CHUNK_BYTES });
+    const compressed = gzipAsync(chunk, { level: this.level, chunkSize: 1 << 20 });
     // Members are written in order: each write waits for the one before it.
     const done = this.tail.then(async () => {
       const buf = await compressed;
@@ -86,7 +87,7 @@ export class GzipMemberWriter {
 export async function gzipFile(src: string, dest: string, level: number): Promise<number> {
   const w = new GzipMemberWriter(dest, level);
   const fd = fs.openSync(src, 'r');
-  const buf = Buffer.alloc(CHUNK_BYTES);
+  const buf = Buffer.alloc(1 << 20);
   try {
     for (;;) {
       const n = fs.readSync(fd, buf, 0, buf.length, null);

@@ -14,6 +14,11 @@ import { parseTimestampMs } from '../util/time.js';
 
 const MAX_DEPTH = 4096;
 const STACK = new Uint8Array(MAX_DEPTH + 1);
+/** Bytes that end the fast part of a string scan: '"', '\\' and the control characters. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[0x22] = 1;
+STRING_STOP[0x5c] = 1;
 const OBJECT = 1;
 const ARRAY = 2;
 
@@ -163,8 +168,9 @@ function sameBytes(buf: Uint8Array, at: number, name: Uint8Array): boolean {
 function skipString(buf: Uint8Array, i: number, stop: number): number {
   i++;
   for (;;) {
-    let c = buf[i]!;
-    while (i < stop && c !== 0x22 && c !== 0x5c && c >= 0x20) c = buf[++i]!;
+    // A \n (a control character) always follows the line, so the table stops the loop in it.
+    while (i < stop && STRING_STOP[buf[i]!] === 0) i++;
+    const c = buf[i]!;
     if (i >= stop || c < 0x20) return -1;
     if (c === 0x22) return i + 1;
     const e = buf[i + 1];
@@ -183,24 +189,32 @@ function skipString(buf: Uint8Array, i: number, stop: number): number {
   }
 }
 
+/** Offset after the digits at i (i itself when there are none). */
+function skipDigits(buf: Uint8Array, i: number, stop: number): number {
+  while (i < stop && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
+  return i;
+}
+
 /** From the first character of a number at i: the offset after it, or -1 when it is not a valid JSON number. */
 function skipNumber(buf: Uint8Array, i: number, stop: number): number {
-  const digits = (): boolean => {
-    const s = i;
-    while (i < stop && buf[i]! >= 0x30 && buf[i]! <= 0x39) i++;
-    return i > s;
-  };
   if (buf[i] === 0x2d) i++;
   if (i < stop && buf[i] === 0x30) i++;
-  else if (!digits()) return -1;
+  else {
+    const j = skipDigits(buf, i, stop);
+    if (j === i) return -1;
+    i = j;
+  }
   if (i < stop && buf[i] === 0x2e) {
-    i++;
-    if (!digits()) return -1;
+    const j = skipDigits(buf, i + 1, stop);
+    if (j === i + 1) return -1;
+    i = j;
   }
   if (i < stop && (buf[i]! | 0x20) === 0x65) {
     i++;
     if (i < stop && (buf[i] === 0x2b || buf[i] === 0x2d)) i++;
-    if (!digits()) return -1;
+    const j = skipDigits(buf, i, stop);
+    if (j === i) return -1;
+    i = j;
   }
   return i <= stop ? i : -1;
 }
@@ -208,6 +222,9 @@ function skipNumber(buf: Uint8Array, i: number, stop: number): number {
 const d2 = (a: number): number => (b[a]! - 0x30) * 10 + (b[a + 1]! - 0x30);
 // Offsets of the digits in "YYYY-MM-DDTHH:MM:SS.fffZ" (with the opening quote at 0).
 const DIGITS = Uint8Array.from([1, 2, 3, 4, 6, 7, 9, 10, 12, 13, 15, 16, 18, 19, 21, 22, 23]);
+/** The "YYYY-MM-DDTHH:MM" of the last fast-parsed timestamp (at offsets 1-16) and its ms. */
+const PREFIX = new Uint8Array(17);
+let prefixMs = -1;
 const DAYS = Uint8Array.from([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
 
 /** The common form "YYYY-MM-DDTHH:MM:SS[.fff]Z" read from the bytes at s (length len with quotes), or NaN. */
@@ -220,13 +237,26 @@ function fastIso(s: number, len: number): number {
     const c = b[s + DIGITS[k]!]!;
     if (c < 0x30 || c > 0x39) return Number.NaN;
   }
+  const ms = len === 26 ? (b[s + 21]! - 0x30) * 100 + d2(s + 22) : 0;
+  const secs = d2(s + 18) * 1000 + ms;
+  // Lines come in time order: most share the previous line's date, hour and minute.
+  let same = true;
+  for (let k = 1; k < 17; k++) {
+    if (b[s + k] !== PREFIX[k]) {
+      same = false;
+      break;
+    }
+  }
+  if (same && prefixMs >= 0) return prefixMs + secs;
   const month = d2(s + 6);
   const day = d2(s + 9);
   const year = d2(s + 1) * 100 + d2(s + 3);
   if (month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]!) return Number.NaN;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) return Number.NaN;
-  const ms = len === 26 ? (b[s + 21]! - 0x30) * 100 + d2(s + 22) : 0;
-  return Date.UTC(year, month - 1, day, d2(s + 12), d2(s + 15), d2(s + 18), ms);
+  for (let k = 1; k < 17; k++) PREFIX[k] = b[s + k]!;
+  PREFIX[11] = b[s + 11]!;
+  prefixMs = Date.UTC(year, month - 1, day, d2(s + 12), d2(s + 15), 0, 0);
+  return prefixMs + secs;
 }
 
 /**
