@@ -11,14 +11,24 @@ import zlib from 'node:zlib';
 const gzipAsync = promisify(zlib.gzip);
 
 /** Input per gzip member: big enough that setting up a compressor (per member) costs little. */
-export const CHUNK_BYTES = 4 << 20;
+export const CHUNK_BYTES = 2 << 20;
+
+/** Chunk buffers handed back once compressed, so a long run does not churn 4 MiB allocations. */
+const POOL: Buffer[] = [];
+const POOL_MAX = 3;
+function takeChunk(): Buffer {
+  return POOL.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
+}
+function giveBack(b: Buffer): void {
+  if (POOL.length < POOL_MAX && b.length === CHUNK_BYTES) POOL.push(b);
+}
 
 export class GzipMemberWriter {
   readonly path: string;
   private readonly fd: number;
   private readonly level: number;
   private readonly maxInFlight: number;
-  private cur: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  private cur: Buffer = takeChunk();
   private fill = 0;
   private readonly inFlight: Array<Promise<void>> = [];
   private tail: Promise<void> = Promise.resolve();
@@ -47,10 +57,12 @@ export class GzipMemberWriter {
 
   private async flushChunk(): Promise<void> {
     if (this.fill === 0) return;
-    const chunk = this.cur.subarray(0, this.fill);
-    this.cur = Buffer.allocUnsafe(CHUNK_BYTES);
+    const whole = this.cur;
+    const chunk = whole.subarray(0, this.fill);
+    this.cur = takeChunk();
     this.fill = 0;
-    const compressed = gzipAsync(chunk, { level: this.level, chunkSize: 1 << 20 });
+    const compressed = gzipAsync(chunk, { level: this.level, chunkSize: 256 << 10 });
+    compressed.then(() => giveBack(whole), () => undefined);
     // Members are written in order: each write waits for the one before it.
     const done = this.tail.then(async () => {
       const buf = await compressed;
@@ -70,11 +82,13 @@ export class GzipMemberWriter {
       fs.fsyncSync(this.fd);
     } finally {
       fs.closeSync(this.fd);
+      giveBack(this.cur);
     }
   }
 
   /** Closes without waiting for or syncing anything (the file is about to be removed). */
   abandon(): void {
+    giveBack(this.cur);
     try {
       fs.closeSync(this.fd);
     } catch {
