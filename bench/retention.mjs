@@ -241,9 +241,10 @@ async function makeTier1() {
 /** Seed 000's method, faithfully: one conversation at a time, row by row, one transaction at the end. */
 const ROW_BY_ROW = `
 const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
-const [src, arc, cutoff] = process.argv.slice(1);
+const [src, arc, cutoff] = process.argv.slice(2);
 const s = new Database(src);
 const a = new Database(arc);
+a.pragma('foreign_keys = OFF'); // as Python's sqlite3 (the seed's): the archive has no sessions table
 // _ensure_archive_db: the same schema (tables, indexes, FTS5 and its triggers) in the archive.
 for (const { sql } of s.prepare("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' AND name NOT LIKE 'messages_fts_%' ORDER BY type = 'table' DESC, type = 'trigger'").all()) a.exec(sql);
 const old = s.prepare("SELECT id FROM conversations WHERE started_at < ? AND id NOT IN (SELECT id FROM conversations ORDER BY started_at DESC LIMIT 20) ORDER BY started_at").pluck().all(cutoff);
