@@ -145,7 +145,7 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
 
 /**
  * After rows moved, the external-content FTS5 indexes over them must still match their content
- * on both sides. The archive's are kept by our own triggers. A live database's index is kept by
+ * on both sides. The archive's are kept by our own triggers (checked by count). A live database's index is kept by
  * the application's delete trigger, which is right only when it issues FTS5's 'delete' command
  * (`INSERT INTO fts(fts, rowid, ...) VALUES ('delete', old...)`); `DELETE FROM fts WHERE rowid =
  * old.rowid` leaves the deleted rows' terms in the index. Without a right one, or when the index
@@ -153,12 +153,12 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
  * (A sampled MATCH probe, as assess does, reads whole doclists full of delete markers right
  * after a big move: seconds, where this costs two counts.)
  */
-function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet, side: string): string[] {
+function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet, side: 'live' | 'archive'): string[] {
   const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
   const notes: string[] = [];
   for (const f of fts) {
     if (f.kind !== 'external' || !moved.has(f.contentTable!.toLowerCase())) continue;
-    const why = !hasFtsDeleteTrigger(db, f)
+    const why = side === 'live' && !hasFtsDeleteTrigger(db, f)
       ? `no delete trigger of ${f.contentTable} issues its 'delete' command`
       : f.hasDocsize && countOf(db, `${f.name}_docsize`) !== countOf(db, f.contentTable!)
         ? 'its row count differs from its content'
@@ -188,6 +188,8 @@ export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boole
 
 export interface RestoreJob {
   readonly label: string;
+  /** 'conversation': for messages about one row. */
+  readonly singular: string;
   readonly source: BrainDatabase;
   readonly archivePath: string;
   readonly table: string;
@@ -234,24 +236,24 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
       const q = `SELECT count(*) FROM ${quoteIdent(job.table)} WHERE ${quoteIdent(job.key)} IN (SELECT ?)`;
       if (req.dryRun) {
         const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
-        if (!archived) throw new DbmError('USAGE', `${job.label} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
-        return outcome('ok', `would move ${job.label} ${job.id} back from ${job.archivePath}`, 1, { files: [job.source.path] });
+        if (!archived) throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
+        return outcome('ok', `would move ${job.singular} ${job.id} back from ${job.archivePath}`, 1, { files: [job.source.path] });
       }
       attach(src, job.archivePath, 'arc');
       arc.exec('BEGIN IMMEDIATE');
       try {
         const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
-        if (!archived) throw new DbmError('USAGE', `${job.label} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
+        if (!archived) throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
         const live = Number(src.prepare(q).pluck().get(job.id)) > 0;
         let n: Map<string, number>;
         let message: string;
         if (live) {
           // The live copy is the truth: a restore killed after its copy left both.
           n = moveBatchDeleteOnly(arc, set, job.id);
-          message = `${job.label} ${job.id} was already in ${job.source.name}; removed the archive's copy`;
+          message = `${job.singular} ${job.id} was already in ${job.source.name}; removed the archive's copy`;
         } else {
           n = moveBatch(arc, src, 'arc', set, [job.id], false);
-          message = `moved ${job.label} ${job.id} back to ${job.source.name}`;
+          message = `moved ${job.singular} ${job.id} back to ${job.source.name}`;
         }
         arc.exec('COMMIT');
         const rows = [...n].reduce((a, [, c]) => a + c, 0);

@@ -48,6 +48,7 @@ export function restoreConversation(req: RetentionRequest, id: string): Retentio
   return restoreRows(
     {
       label: 'conversations',
+      singular: 'conversation',
       source: conversationsDatabase(req.rc),
       archivePath: conversationArchivePath(req.rc),
       table: rule.table,

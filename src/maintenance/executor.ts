@@ -105,7 +105,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       const ctx = contextFor(task.database);
       const target = rc.databases.find((d) => d.name === task.database);
       if (!op || !ctx || !target) {
-        results.push(skipped(task, now, op ? 'the database could not be assessed' : 'a retention task: not part of --run'));
+        results.push(skipped(task, now, op ? 'the database could not be assessed' : 'a retention task: run by --enforce-retention (or its own flag), not by --run'));
         continue;
       }
       if (failedDbs.has(task.database)) {
@@ -201,7 +201,7 @@ function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
     reclaimableBytes: t.reclaimableBytes ?? null,
     estimatedSeconds: t.estimatedSeconds,
     estimateSource: t.estimateSource,
-    notRunBecause: op ? null : 'a retention task: not part of --run',
+    notRunBecause: op ? null : 'a retention task: run by --enforce-retention (or its own flag), not by --run',
   };
 }
 
