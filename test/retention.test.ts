@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { cli, NOW, snapshotTree } from './helpers.js';
 import { integrityCheck } from './maintenance-helpers.js';
 import { allEventLines, ids, miniBrain, sqlite3 } from './retention-helpers.js';
 
+const require = createRequire(import.meta.url);
 const DAY = 86_400_000;
 const daysAgo = (d: number, extraMs = 0): string => new Date(NOW.getTime() - d * DAY + extraMs).toISOString();
 
@@ -123,6 +125,47 @@ describe('--archive', () => {
     expect(r.stdout).toMatch(/rebuilt the live FTS index "messages_fts"/);
     ftsMatchesContent(b.tier1, ['number1', 'number25', 'topic2']);
     ftsMatchesContent(b.archive, ['number1', 'number25', 'topic2']);
+  });
+
+  it('an archive left with a hot journal (a run killed mid-commit) is recovered by SQLite, not called truncated', () => {
+    const b = miniBrain({ started: Array.from({ length: 30 }, (_, i) => daysAgo(90 - i)) });
+    expect(cli(['--config', b.config, '--archive', '--days', '80']).status).toBe(0);
+    // A writer killed inside a big transaction: the journal holds the original pages.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const D = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+         const db = new D(${JSON.stringify(b.archive)});
+         db.pragma('cache_size = 2');
+         db.pragma('foreign_keys = OFF');
+         db.exec('BEGIN');
+         db.exec('CREATE TABLE scratch(x)'); // changes page 1, so the journal holds its original
+         const ins = db.prepare("INSERT INTO messages(conversation_id, role, content) VALUES (999999, 'user', ?)");
+         for (let i = 0; i < 2000; i++) ins.run('x'.repeat(400));
+         process.kill(process.pid, 'SIGKILL');`,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    expect(fs.statSync(`${b.archive}-journal`).size).toBeGreaterThan(0);
+    // What a kill mid-commit can leave: page 1 already promises more pages than the file has.
+    // The journal holds the original page 1 and size, so the rollback undoes all of it.
+    const fd = fs.openSync(b.archive, 'r+');
+    const header = Buffer.alloc(100);
+    fs.readSync(fd, header, 0, 100, 0);
+    const pages = fs.fstatSync(fd).size / 4096;
+    header.writeUInt32BE(pages + 4, 28);
+    header.writeUInt32BE(header.readUInt32BE(24), 92);
+    fs.writeSync(fd, header, 0, 100, 0);
+    fs.closeSync(fd);
+    const r = cli(['--config', b.config, '--archive']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(integrityCheck(b.archive)).toBe('ok');
+    expect(ids(b.archive, 'conversations')).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(sqlite3(b.archive, 'SELECT count(*) FROM messages WHERE conversation_id = 999999')).toBe('0');
+    expect(sqlite3(b.archive, `SELECT count(*) FROM sqlite_schema WHERE name = 'scratch'`)).toBe('0');
+    expect([...ids(b.tier1, 'messages'), ...ids(b.archive, 'messages')].sort((x, y) => x - y)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
   });
 
   it('an archive whose schema cannot take the rows: a clear error (exit 3), nothing moved', () => {

@@ -61,7 +61,10 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   const changeCounter = header.readUInt32BE(24);
   const headerPages = header.readUInt32BE(28);
   const validFor = header.readUInt32BE(92);
-  if (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize)) {
+  // A hot rollback journal (a writer died mid-transaction) holds the pages that make the file whole
+  // again: SQLite replays it on the next open, so the file may look short until then.
+  const hotJournal = fileSize(`${target.path}-journal`) > 0;
+  if (!hotJournal && (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize))) {
     throw new DbmError(
       'DB_CORRUPT',
       `${where} is truncated: ${st.size} bytes on disk, its header promises ${headerPages} pages of ${pageSize} bytes`,
@@ -81,6 +84,14 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
     walBytes,
     walExists,
   };
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Maps an error thrown by better-sqlite3 to a DbmError about `target`. */
