@@ -129,7 +129,8 @@ describe('--archive', () => {
 
   it('an archive left with a hot journal (a run killed mid-commit) is recovered by SQLite, not called truncated', () => {
     const b = miniBrain({ started: Array.from({ length: 30 }, (_, i) => daysAgo(90 - i)) });
-    expect(cli(['--config', b.config, '--archive', '--days', '80']).status).toBe(0);
+    expect(cli(['--config', b.config, '--archive', '--days', '85']).status).toBe(0);
+    expect(ids(b.archive, 'conversations')).toEqual([1, 2, 3, 4, 5]);
     // A writer killed inside a big transaction: the journal holds the original pages.
     const child = spawnSync(
       process.execPath,
