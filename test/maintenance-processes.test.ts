@@ -1,7 +1,7 @@
 /**
  * Crashes, locks and concurrency, with real child processes.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,26 +9,13 @@ import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateDemoBrain } from '../src/demo/generate.js';
-import { BIN, NOW, cli, readJson, snapshotTree, tempDir, writeConfig } from './helpers.js';
+import { exited, startCli } from './process-helpers.js';
+import { NOW, cli, readJson, snapshotTree, tempDir, writeConfig } from './helpers.js';
 import { DB_FILES, copyBrainAtRest, dumpUserRows, integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 
 const require = createRequire(import.meta.url);
 const SQLITE = require.resolve('better-sqlite3');
 
-function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString(), ...env },
-  });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += String(d)));
-  child.stderr?.on('data', (d: Buffer) => (stderr += String(d)));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
 
 let template: string;
 beforeAll(() => {

@@ -3,14 +3,14 @@
  * --compress-events, and SIGKILL at random moments during archive, compress-events and
  * rotate-logs, checked afterwards by independent readers (the sqlite3 tool, gzip -dc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BIN, NOW, cli, tempDir } from './helpers.js';
+import { exited, startCli } from './process-helpers.js';
+import { NOW, cli, tempDir } from './helpers.js';
 import { integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 import { allEventLines, ids, miniBrain, type MiniBrain } from './retention-helpers.js';
 
@@ -19,17 +19,6 @@ const SQLITE = require.resolve('better-sqlite3');
 const DAY = 86_400_000;
 const FILES_ONLY_CONFIG = { databases: { x: { path: 'x.db' } }, conversations: { database: 'x' }, patterns: { database: 'x' }, events: { path: 'events.jsonl' }, logs: { dir: 'logs' } };
 
-function startCli(args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } });
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += String(d)));
-  child.stderr?.on('data', (d: Buffer) => (stderr += String(d)));
-  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -43,17 +43,24 @@ function countsRecord(label: string, set: MoveSet, rows: ReadonlyMap<string, num
   return out;
 }
 
+/** A connection for moving rows (mover.ts), its schema read now so a bad file fails here, as a DbmError about `db`. */
+function openChecked(db: BrainDatabase, timeoutMs: number, create = false): Database.Database {
+  let conn: Database.Database | undefined;
+  try {
+    conn = openForMove(db.path, timeoutMs, create);
+    conn.prepare('SELECT count(*) FROM sqlite_schema').get();
+    return conn;
+  } catch (err) {
+    conn?.close();
+    throw sqliteError(db, err, 'opening it');
+  }
+}
+
 /** Moves every row the job selects into the archive; with `req.dryRun`, counts them exactly and changes nothing. */
 export function archiveRows(job: RowArchiveJob, req: RetentionRequest): RetentionOutcome {
   const timeoutMs = req.rc.config.maintenance.busyTimeoutMs;
   if (req.dryRun) return planArchive(job, timeoutMs);
-  let src: Database.Database;
-  try {
-    src = openForMove(job.source.path, timeoutMs);
-    src.prepare('SELECT count(*) FROM sqlite_schema').get();
-  } catch (err) {
-    throw sqliteError(job.source, err, 'opening it');
-  }
+  const src = openChecked(job.source, timeoutMs);
   try {
     requireColumns(src, job.label, job.table, job.columns);
     const set = discoverMoveSet(src, job.table, job.key, job.children);
@@ -210,21 +217,9 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
     throw new DbmError('DB_NOT_FOUND', `there is no archive database at ${job.archivePath}`, { hint: `run --archive first, or set ${job.label}.archivePath` });
   }
   inspectDatabaseFile(archiveDb);
-  let src: Database.Database;
-  let arc: Database.Database;
+  const src = openChecked(job.source, timeoutMs);
   try {
-    src = openForMove(job.source.path, timeoutMs);
-    src.prepare('SELECT count(*) FROM sqlite_schema').get();
-  } catch (err) {
-    throw sqliteError(job.source, err, 'opening it');
-  }
-  try {
-    try {
-      arc = openForMove(job.archivePath, timeoutMs);
-      arc.prepare('SELECT count(*) FROM sqlite_schema').get();
-    } catch (err) {
-      throw sqliteError(archiveDb, err, 'opening it');
-    }
+    const arc = openChecked(archiveDb, timeoutMs);
     try {
       requireColumns(src, job.label, job.table, [job.key]);
       const full = discoverMoveSet(src, job.table, job.key, job.children);

@@ -1,23 +1,17 @@
 /** `--archive`: conversations older than the cut-off, except the newest `keepNewest`, move to the archive database. */
-import path from 'node:path';
 import { eligibleConversationsSql } from '../assess/retention.js';
-import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
+import { archivePathFor, ruleDatabase, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
-import { DbmError } from '../errors.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows, restoreRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
 export function conversationsDatabase(rc: ResolvedConfig): BrainDatabase {
-  const name = rc.config.conversations.database;
-  const db = rc.databases.find((d) => d.name === name);
-  if (!db) throw new DbmError('CONFIG_INVALID', `conversations.database: "${name}" is not one of the databases in the config`, { hint: 'name a key of "databases"' });
-  return db;
+  return ruleDatabase(rc, 'conversations', rc.config.conversations.database);
 }
 
 export function conversationArchivePath(rc: ResolvedConfig): string {
-  const rule = rc.config.conversations;
-  return rule.archivePath ? path.resolve(rc.baseDir, rule.archivePath) : path.join(path.dirname(conversationsDatabase(rc).path), 'conversation_archive.db');
+  return archivePathFor(rc, rc.config.conversations.archivePath, conversationsDatabase(rc), 'conversation_archive.db');
 }
 
 export function archiveConversations(req: RetentionRequest): RetentionOutcome {

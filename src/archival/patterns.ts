@@ -4,25 +4,19 @@
  * archive keeps them (and their relationship rows) so a mistake can be undone. A guard
  * refuses to take more than `maxPruneShare` of the table unless --force.
  */
-import path from 'node:path';
 import { eligiblePatternsWhere } from '../assess/retention.js';
-import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
+import { archivePathFor, ruleDatabase, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
 import { quoteIdent } from '../db/sql.js';
-import { DbmError } from '../errors.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
 export function patternsDatabase(rc: ResolvedConfig): BrainDatabase {
-  const name = rc.config.patterns.database;
-  const db = rc.databases.find((d) => d.name === name);
-  if (!db) throw new DbmError('CONFIG_INVALID', `patterns.database: "${name}" is not one of the databases in the config`, { hint: 'name a key of "databases"' });
-  return db;
+  return ruleDatabase(rc, 'patterns', rc.config.patterns.database);
 }
 
 export function patternArchivePath(rc: ResolvedConfig): string {
-  const rule = rc.config.patterns;
-  return rule.archivePath ? path.resolve(rc.baseDir, rule.archivePath) : path.join(path.dirname(patternsDatabase(rc).path), 'pattern_archive.db');
+  return archivePathFor(rc, rc.config.patterns.archivePath, patternsDatabase(rc), 'pattern_archive.db');
 }
 
 export function prunePatterns(req: RetentionRequest): RetentionOutcome {

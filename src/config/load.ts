@@ -153,3 +153,15 @@ export function selectDatabases(rc: ResolvedConfig, dbName: string | undefined):
   }
   return [found];
 }
+
+/** The database a rule (`conversations`, `patterns`) names. */
+export function ruleDatabase(rc: ResolvedConfig, rule: string, name: string): BrainDatabase {
+  const db = rc.databases.find((d) => d.name === name);
+  if (!db) throw new DbmError('CONFIG_INVALID', `${rule}.database: "${name}" is not one of the databases in the config`, { hint: 'name a key of "databases"' });
+  return db;
+}
+
+/** A rule's archive database: the configured path (relative to the config file), else `fallback` beside the live one. */
+export function archivePathFor(rc: ResolvedConfig, configured: string | undefined, live: BrainDatabase, fallback: string): string {
+  return configured ? path.resolve(rc.baseDir, configured) : path.join(path.dirname(live.path), fallback);
+}
