@@ -289,6 +289,19 @@ describe('--compress-events', () => {
     expect(live).toContain('"bad"');
   });
 
+  it('the new live file keeps the mode and owner of the old one (the application must still append)', (ctx) => {
+    if (process.getuid?.() !== 0) return ctx.skip(); // only root can give a file away
+    const b = miniBrain({ started: [] });
+    fs.writeFileSync(b.events, `${ev(Date.parse('2026-07-01T00:00:00Z'), 1)}\n${ev(NOW.getTime(), 2)}\n`);
+    fs.chmodSync(b.events, 0o640);
+    fs.chownSync(b.events, 65534, 65534);
+    const r = cli(['--config', b.config, '--compress-events']);
+    expect(r.status, r.stderr).toBe(0);
+    const st = fs.statSync(b.events);
+    expect([st.uid, st.gid, st.mode & 0o777]).toEqual([65534, 65534, 0o640]);
+    expect(fs.readFileSync(b.events, 'utf8')).toBe(`${ev(NOW.getTime(), 2)}\n`);
+  });
+
   it('an empty or missing events file is not an error', () => {
     const b = miniBrain({ started: [] });
     expect(cli(['--config', b.config, '--compress-events']).stderr).toMatch(/skipped: no events file/);

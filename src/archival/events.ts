@@ -147,8 +147,15 @@ class LineSink {
   private readonly fd: number;
   private readonly buf = Buffer.allocUnsafe(READ_BYTES);
   private size = 0;
-  constructor(file: string, mode: number) {
-    this.fd = fs.openSync(file, 'wx', mode);
+  /** Creates `file` with the mode and, when we may, the owner of the file it will replace (the application must still be able to append). */
+  constructor(file: string, like: fs.Stats) {
+    this.fd = fs.openSync(file, 'wx', like.mode & 0o777);
+    try {
+      fs.fchmodSync(this.fd, like.mode & 0o777); // the umask narrowed it
+      fs.fchownSync(this.fd, like.uid, like.gid);
+    } catch {
+      // not root: the file is ours, as the original was when we could open it for this
+    }
   }
   /** Writes whole lines (newlines included), buffered. */
   write(lines: Buffer): void {
@@ -413,12 +420,11 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   let monthTo = -1;
   let monthSlot = -1;
   const route = (data: Buffer, from: number, limit: number, utf8: boolean): number => {
-    let nl = scanLine(data, from, limit, fieldBytes);
+    const nl = scanLine(data, from, limit, fieldBytes);
     let t: number | null = null;
     if (nl >= 0) {
       router.lineEnd = nl;
-      if (!utf8 && !isUtf8(data.subarray(from, nl))) nl = -1;
-      else t = lastTimestampMs(data);
+      if (utf8 || isUtf8(data.subarray(from, nl))) t = lastTimestampMs(data);
     } else {
       router.lineEnd = data.indexOf(10, from);
     }
@@ -462,7 +468,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
 
   fs.mkdirSync(p.archiveDir, { recursive: true });
   const temp = path.join(path.dirname(p.file), `.${path.basename(p.file)}${TMP}${process.pid}`);
-  const sink = new LineSink(temp, st.mode & 0o777);
+  const sink = new LineSink(temp, st);
   const writers = new Map<string, GzipMemberWriter>();
   const writerFor = (name: string): GzipMemberWriter => {
     let w = writers.get(name);
