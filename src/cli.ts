@@ -39,6 +39,7 @@ export interface CliOptions {
   prunePatterns?: boolean;
   force?: boolean;
   enforceRetention?: boolean;
+  scheduled?: boolean;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -55,6 +56,7 @@ Examples:
   db-maintenance --run                          do it: backup, operation, verification, restore on failure
   db-maintenance --vacuum --analyze --db tier1  forced operations on one database
   db-maintenance --history --json               past runs
+  db-maintenance --scheduled                    hourly from cron: the daily, weekly and monthly lanes when due
   db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
   db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
   db-maintenance --archive --days 60            conversations older than 60 days to the archive database
@@ -100,6 +102,7 @@ export function buildProgram(): Command {
     .option('--prune-patterns', 'move low-confidence unused patterns to the pattern archive')
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
     .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
+    .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
     .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
     .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
@@ -146,6 +149,7 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     opts.assess && '--assess',
     operation && '--run',
     retention && 'a retention action',
+    opts.scheduled && '--scheduled',
     opts.history && '--history',
     opts.initDemo !== undefined && '--init-demo',
   ].filter(Boolean);
@@ -156,13 +160,18 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   }
   if (actions.length > 1) throw new DbmError('USAGE', `choose one action, not ${actions.join(' and ')}`);
   if (opts.deep && !(opts.assess || operation)) throw new DbmError('USAGE', '--deep goes with --assess or --run');
-  if (opts.dryRun && !(operation || retention)) throw new DbmError('USAGE', '--dry-run goes with --run, an operation flag (--vacuum ...) or a retention action');
+  if (opts.dryRun && !(operation || retention || opts.scheduled)) throw new DbmError('USAGE', '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action or --scheduled');
   if (opts.days !== undefined && !retention) throw new DbmError('USAGE', '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns');
   if (opts.force && !(opts.prunePatterns || opts.enforceRetention)) throw new DbmError('USAGE', '--force goes with --prune-patterns or --enforce-retention');
   if (opts.restoreConversation !== undefined && (opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention)) {
     throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
   }
   if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
+  if (opts.scheduled) {
+    if (opts.db !== undefined) throw new DbmError('USAGE', '--db does not go with --scheduled: it maintains the whole brain');
+    const { scheduledCommand } = await import('./commands/scheduled.js');
+    return scheduledCommand(opts, io);
+  }
   if (retention) {
     const { retentionCommand } = await import('./commands/retention.js');
     return retentionCommand(opts, io);

@@ -17,6 +17,7 @@ import { configPathFrom, loadConfig, type ResolvedConfig } from '../config/load.
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import { RunLock } from '../maintenance/lock.js';
+import type { MaintenanceResult } from '../maintenance/types.js';
 import { formatRetention } from '../report/retention-report.js';
 import { StateDb } from '../state/state-db.js';
 import { nowFrom } from '../util/time.js';
@@ -109,6 +110,73 @@ function logsBytes(dir: string): number {
   return n;
 }
 
+export interface RetentionWork {
+  readonly type: TaskType;
+  readonly summaryKey: string;
+  readonly target: { name: string; path: string | null };
+  readonly run: () => RetentionOutcome | Promise<RetentionOutcome>;
+}
+
+export function workFor(items: readonly RetentionItem[], req: RetentionRequest): RetentionWork[] {
+  return items.map((i) => ({ type: i.type, summaryKey: i.summaryKey, target: i.target(req.rc), run: () => i.run(req) }));
+}
+
+/**
+ * Runs retention work in order (the caller holds the run lock unless it is a dry run);
+ * an item that throws is a failed item, the others still run. No output, no recording.
+ */
+export async function runRetention(req: RetentionRequest, work: readonly RetentionWork[]): Promise<{ report: RetentionReport; exitCode: ExitCode }> {
+  const { rc, logger } = req;
+  const started = Date.now();
+  const results: RetentionResult[] = [];
+  const codes: ExitCode[] = [];
+  for (const w of work) {
+    const t0 = Date.now();
+    const startedAt = new Date().toISOString();
+    const size = (): number => (w.type === 'ROTATE_LOGS' ? logsBytes(rc.logsDir) : dirBytes(w.target.path));
+    const sizeBefore = size();
+    let out: RetentionOutcome;
+    let code: ExitCode;
+    try {
+      out = await w.run();
+      code = out.status === 'failed' ? EXIT.taskFailed : out.status === 'refused' ? EXIT.refused : EXIT.ok;
+    } catch (err) {
+      [out, code] = failure(err, logger);
+    }
+    codes.push(code);
+    const result: RetentionResult = {
+      taskId: `${w.target.name}:${w.type}`,
+      type: w.type,
+      database: w.target.name,
+      status: out.status,
+      startedAt,
+      restored: false,
+      durationMs: Date.now() - t0,
+      sizeBefore,
+      sizeAfter: req.dryRun ? sizeBefore : size(),
+      rowsAffected: out.count,
+      message: out.message,
+      backup: null,
+      counts: out.counts,
+      files: out.files,
+      removed: out.removed,
+    };
+    logger.info({ task: result.taskId, status: result.status, ms: result.durationMs }, result.message);
+    results.push(result);
+  }
+  const report: RetentionReport = {
+    version: 1,
+    command: 'retention',
+    dryRun: req.dryRun,
+    generatedAt: req.now.toISOString(),
+    configPath: rc.configPath,
+    durationMs: Date.now() - started,
+    summary: summaryOf(work, results),
+    items: results,
+  };
+  return { report, exitCode: worstExitCode(codes) };
+}
+
 export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   const rc = loadConfig(configPathFrom(opts.config, io.env, io.cwd));
   const restoreId = opts.restoreConversation;
@@ -123,76 +191,27 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
   const now = nowFrom(io.env);
   const req: RetentionRequest = { rc, now, dryRun: Boolean(opts.dryRun), days, force: Boolean(opts.force), logger, env: io.env };
   const command = restoreId !== undefined ? '--restore-conversation' : opts.enforceRetention ? '--enforce-retention' : items.map((i) => i.flag).join(' ');
-  const started = Date.now();
   const lock = req.dryRun ? null : RunLock.acquire(rc.stateDir, command, now);
-  const results: RetentionResult[] = [];
-  const codes: ExitCode[] = [];
   try {
-    const work: Array<{ type: TaskType; summaryKey: string; target: { name: string; path: string | null }; run: () => RetentionOutcome | Promise<RetentionOutcome> }> =
+    const work: RetentionWork[] =
       restoreId !== undefined
-        ? [
-            {
-              type: 'RESTORE_CONVERSATION',
-              summaryKey: 'conversations_restored',
-              target: RETENTION_ITEMS[0]!.target(rc),
-              run: () => restoreConversation(req, restoreId),
-            },
-          ]
-        : items.map((i) => ({ type: i.type, summaryKey: i.summaryKey, target: i.target(rc), run: () => i.run(req) }));
-    for (const w of work) {
-      const t0 = Date.now();
-      const startedAt = new Date().toISOString();
-      const size = (): number => (w.type === 'ROTATE_LOGS' ? logsBytes(rc.logsDir) : dirBytes(w.target.path));
-      const sizeBefore = size();
-      let out: RetentionOutcome;
-      let code: ExitCode;
-      try {
-        out = await w.run();
-        code = out.status === 'failed' ? EXIT.taskFailed : out.status === 'refused' ? EXIT.refused : EXIT.ok;
-      } catch (err) {
-        [out, code] = failure(err, logger);
-      }
-      codes.push(code);
-      const result: RetentionResult = {
-        taskId: `${w.target.name}:${w.type}`,
-        type: w.type,
-        database: w.target.name,
-        status: out.status,
-        startedAt,
-        restored: false,
-        durationMs: Date.now() - t0,
-        sizeBefore,
-        sizeAfter: req.dryRun ? sizeBefore : size(),
-        rowsAffected: out.count,
-        message: out.message,
-        backup: null,
-        counts: out.counts,
-        files: out.files,
-        removed: out.removed,
-      };
-      logger.info({ task: result.taskId, status: result.status, ms: result.durationMs }, result.message);
-      results.push(result);
-    }
-    const report: RetentionReport = {
-      version: 1,
-      command: 'retention',
-      dryRun: req.dryRun,
-      generatedAt: now.toISOString(),
-      configPath: rc.configPath,
-      durationMs: Date.now() - started,
-      summary: summaryOf(work, results),
-      items: results,
-    };
-    const exitCode = worstExitCode(codes);
-    if (!req.dryRun) record(rc.stateDir, command, now, results, exitCode, logger);
+        ? [{ type: 'RESTORE_CONVERSATION', summaryKey: 'conversations_restored', target: RETENTION_ITEMS[0]!.target(rc), run: () => restoreConversation(req, restoreId) }]
+        : workFor(items, req);
+    const { report, exitCode } = await runRetention(req, work);
+    if (!req.dryRun) record(rc.stateDir, command, now, report.items, exitCode, logger);
     io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRetention(report));
-    for (const r of results) {
-      if (r.status === 'failed' || r.status === 'refused') io.stderr(`error: ${r.type} ${r.status}: ${r.message}\n`);
-      else if (r.status === 'skipped') io.stderr(`warning: ${r.type} skipped: ${r.message}\n`);
-    }
+    printItemProblems(report.items, io);
     return exitCode;
   } finally {
     lock?.release();
+  }
+}
+
+/** One line on stderr per item that failed, was refused or skipped. */
+export function printItemProblems(items: readonly RetentionResult[], io: CliIo): void {
+  for (const r of items) {
+    if (r.status === 'failed' || r.status === 'refused') io.stderr(`error: ${r.type} ${r.status}: ${r.message}\n`);
+    else if (r.status === 'skipped') io.stderr(`warning: ${r.type} skipped: ${r.message}\n`);
   }
 }
 
@@ -215,13 +234,14 @@ function failure(err: unknown, logger: Logger): [RetentionOutcome, ExitCode] {
   return [outcome('failed', `internal error: ${e?.message ?? String(err)}`, 0), EXIT.internal];
 }
 
-function record(stateDir: string, command: string, now: Date, results: readonly RetentionResult[], exitCode: ExitCode, logger: Logger): void {
+export function record(stateDir: string, command: string, now: Date, results: readonly MaintenanceResult[], exitCode: ExitCode, logger: Logger): number | null {
   let state: StateDb | undefined;
   try {
     state = StateDb.open(stateDir);
-    state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode }, results);
+    return state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode }, results);
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
+    return null;
   } finally {
     state?.close();
   }

@@ -7,6 +7,7 @@
  * directory: cron and Task Scheduler start in `/` or `C:\Windows\System32`.
  */
 import { z } from 'zod';
+import { isTimeZone } from '../schedule/cadence.js';
 
 const name = z.string().min(1, 'must be a non-empty name');
 const relPath = z.string().min(1, 'must be a non-empty path');
@@ -117,6 +118,23 @@ export const MaintenanceSchema = z.strictObject({
   cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
 });
 
+const lane = (what: string) =>
+  z.strictObject({ enabled: z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`) }).prefault({});
+
+export const ScheduleSchema = z
+  .strictObject({
+    timeZone: z
+      .string()
+      .min(1)
+      .default('UTC')
+      .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
+      .describe('IANA time zone whose calendar days, ISO weeks and months are the windows of the lanes (e.g. Europe/Berlin).'),
+    daily: lane('daily (ANALYZE where stale, compress events)'),
+    weekly: lane('weekly (VACUUM where fragmented, archive conversations, rotate logs)'),
+    monthly: lane('monthly (FTS rebuild/optimize, REINDEX, prune patterns, full VACUUM)'),
+  })
+  .describe('--scheduled: each lane runs once per window, decided from the last successful run in the state database.');
+
 export const LoggingSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   file: relPath.optional().describe('Write logs to this file instead of stderr.'),
@@ -143,6 +161,7 @@ export const ConfigSchema = z.strictObject({
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
   maintenance: MaintenanceSchema.prefault({}),
+  schedule: ScheduleSchema.prefault({}),
   stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),
   logging: LoggingSchema.prefault({}),
 });

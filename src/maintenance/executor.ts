@@ -45,6 +45,12 @@ export interface RunRequest {
   readonly env: NodeJS.ProcessEnv;
   readonly probe?: FreeSpaceProbe;
   readonly progress?: ProgressStarter;
+  /** Of the planned tasks (--run), only these types (a lane of --scheduled). */
+  readonly only?: readonly TaskType[];
+  /** The caller holds the run lock already (--scheduled). */
+  readonly lockHeld?: boolean;
+  /** Record the run in the state database (default); --scheduled records its own. */
+  readonly record?: boolean;
 }
 
 export interface RunReport {
@@ -71,16 +77,17 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
   const started = Date.now();
   const { rc, now, logger } = req;
   const command = req.forced.length ? Object.keys(FORCED_FLAGS).filter((f) => req.forced.includes(FORCED_FLAGS[f]!)).join(' ') : '--run';
-  const lock = req.dryRun ? null : RunLock.acquire(rc.stateDir, command, now);
+  const lock = req.dryRun || req.lockHeld ? null : RunLock.acquire(rc.stateDir, command, now);
   try {
-    if (lock) {
+    if (!req.dryRun) {
       for (const f of removeStrayTempFiles(rc.backupDir)) logger.info({ file: f }, 'removed a temp file a killed run left behind');
     }
     const assessment = assess({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
     const state = req.forced.length ? StateDb.openReadOnly(rc.stateDir) : null;
     let tasks: MaintenanceTask[];
     try {
-      tasks = orderTasks(req.forced.length ? forcedTasks(assessment, req.forced, planHistoryFrom(state)) : [...assessment.tasks]);
+      const planned = req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : [...assessment.tasks];
+      tasks = orderTasks(req.forced.length ? forcedTasks(assessment, req.forced, planHistoryFrom(state)) : planned);
     } finally {
       state?.close();
     }
@@ -93,7 +100,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       return contexts.get(dbName) ?? null;
     };
     const plan = tasks.map((t) => planStep(t, contextFor(t.database)));
-    if (!lock) {
+    if (req.dryRun) {
       return report(req, started, plan, [], assessment.problems);
     }
 
@@ -125,7 +132,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     }
 
     const final = report(req, started, plan, results, assessment.problems);
-    recordRun(rc.stateDir, command, now, final, logger);
+    if (req.record !== false) recordRun(rc.stateDir, command, now, final, logger);
     return final;
   } finally {
     lock?.release();

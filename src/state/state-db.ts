@@ -175,6 +175,16 @@ export class StateDb {
     return row ?? null;
   }
 
+  /** Whether a successful run of `lane` is recorded for `window` (see src/schedule/cadence.ts). */
+  laneSucceeded(lane: string, window: string): boolean {
+    if (this.schemaVersion() < 2) return false;
+    return this.db.prepare("SELECT 1 FROM schedule_runs WHERE lane = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(lane, window) !== undefined;
+  }
+
+  recordLane(lane: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
+    this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
+  }
+
   /** Records a finished run and its task results; returns the run id. */
   recordRun(run: RunRecord, results: readonly MaintenanceResult[]): number {
     return this.db

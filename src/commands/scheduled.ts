@@ -1,0 +1,143 @@
+/**
+ * `--scheduled [--dry-run]`: meant to be run often (hourly); runs the lanes that are due
+ * (src/schedule/cadence.ts) under one lock, each lane its retention items then its maintenance
+ * operations, and records every result plus each lane's outcome for its window. A lane with any
+ * failure is not recorded as done, so the next invocation retries it.
+ *
+ *   daily:   compress events; ANALYZE where statistics are stale
+ *   weekly:  archive conversations, rotate logs; VACUUM where fragmented
+ *   monthly: prune patterns; FTS rebuild/optimize, REINDEX, VACUUM regardless of fragmentation
+ */
+import type { TaskType } from '../assess/types.js';
+import type { RetentionRequest } from '../archival/types.js';
+import type { CliIo, CliOptions } from '../cli.js';
+import { configPathFrom, loadConfig } from '../config/load.js';
+import { EXIT, worstExitCode, type ExitCode } from '../errors.js';
+import { createLogger } from '../log.js';
+import { runExitCode, runMaintenance, type RunReport } from '../maintenance/executor.js';
+import { RunLock } from '../maintenance/lock.js';
+import type { MaintenanceResult } from '../maintenance/types.js';
+import { formatRun } from '../report/run-report.js';
+import { formatRetention } from '../report/retention-report.js';
+import { decideLanes, type Lane, type LaneDecision } from '../schedule/cadence.js';
+import { StateDb } from '../state/state-db.js';
+import { nowFrom } from '../util/time.js';
+import { printItemProblems, record, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
+
+interface LanePlan {
+  /** Retention items, by flag. */
+  readonly retention: readonly string[];
+  /** Planned maintenance tasks of these types (only where the assessment finds them due) ... */
+  readonly planned: readonly TaskType[];
+  /** ... or these operations whatever the assessment says. */
+  readonly forced: readonly TaskType[];
+}
+
+export const LANE_PLANS: Readonly<Record<Lane, LanePlan>> = {
+  daily: { retention: ['--compress-events'], planned: ['ANALYZE'], forced: [] },
+  weekly: { retention: ['--archive', '--rotate-logs'], planned: ['VACUUM'], forced: [] },
+  monthly: { retention: ['--prune-patterns'], planned: [], forced: ['REBUILD_FTS', 'REINDEX', 'VACUUM'] },
+};
+
+export interface LaneReport extends LaneDecision {
+  /** not-due, or how the lane went. */
+  readonly status: 'not-due' | 'ok' | 'failed' | 'planned';
+  readonly exitCode: ExitCode;
+  readonly retention: RetentionReport | null;
+  readonly maintenance: RunReport | null;
+}
+
+export interface ScheduledReport {
+  readonly version: 1;
+  readonly command: 'scheduled';
+  readonly dryRun: boolean;
+  readonly generatedAt: string;
+  readonly configPath: string;
+  readonly timeZone: string;
+  readonly lanes: readonly LaneReport[];
+}
+
+export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
+  const rc = loadConfig(configPathFrom(opts.config, io.env, io.cwd));
+  const logger = createLogger({ level: rc.config.logging.level, file: rc.logFile, verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
+  const now = nowFrom(io.env);
+  const dryRun = Boolean(opts.dryRun);
+  const schedule = rc.config.schedule;
+  const lock = dryRun ? null : RunLock.acquire(rc.stateDir, '--scheduled', now);
+  try {
+    // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
+    const state = StateDb.openReadOnly(rc.stateDir);
+    let decisions: LaneDecision[];
+    try {
+      decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false);
+    } finally {
+      state?.close();
+    }
+    const lanes: LaneReport[] = [];
+    const results: MaintenanceResult[] = [];
+    for (const d of decisions) {
+      if (!d.due) {
+        lanes.push({ ...d, status: 'not-due', exitCode: EXIT.ok, retention: null, maintenance: null });
+        continue;
+      }
+      const plan = LANE_PLANS[d.lane];
+      const req: RetentionRequest = { rc, now, dryRun, days: undefined, force: false, logger, env: io.env };
+      const items = RETENTION_ITEMS.filter((i) => plan.retention.includes(i.flag));
+      const retention = await runRetention(req, workFor(items, req));
+      const maintenance = await runMaintenance({
+        rc,
+        dryRun,
+        forced: plan.forced,
+        only: plan.planned,
+        deep: false,
+        now,
+        logger,
+        env: io.env,
+        lockHeld: true,
+        record: false,
+      });
+      const exitCode = worstExitCode([retention.exitCode, runExitCode(maintenance)]);
+      results.push(...retention.report.items, ...maintenance.results);
+      lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance });
+    }
+    const exitCode = worstExitCode(lanes.map((l) => l.exitCode));
+    if (!dryRun && lanes.some((l) => l.status !== 'not-due')) {
+      const runId = record(rc.stateDir, '--scheduled', now, results, exitCode, logger);
+      recordLanes(rc.stateDir, lanes, runId, now);
+    }
+    const report: ScheduledReport = { version: 1, command: 'scheduled', dryRun, generatedAt: now.toISOString(), configPath: rc.configPath, timeZone: schedule.timeZone, lanes };
+    io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatScheduled(report));
+    for (const l of lanes) {
+      if (l.retention) printItemProblems(l.retention.items, io);
+      for (const p of l.maintenance?.problems ?? []) io.stderr(`${p.message}\n`);
+      for (const r of l.maintenance?.results ?? []) {
+        if (r.status === 'failed' || r.status === 'partial' || r.status === 'refused') io.stderr(`error: ${r.type} on ${r.database} ${r.status}: ${r.message}\n`);
+      }
+    }
+    return exitCode;
+  } finally {
+    lock?.release();
+  }
+}
+
+function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date): void {
+  const state = StateDb.open(stateDir);
+  try {
+    state.db.transaction(() => {
+      for (const l of lanes) if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
+    })();
+  } finally {
+    state.close();
+  }
+}
+
+function formatScheduled(r: ScheduledReport): string {
+  const out: string[] = [`db-maintenance scheduled${r.dryRun ? ' dry run (nothing is changed)' : ''}: ${r.configPath} (windows in ${r.timeZone})`, ''];
+  for (const l of r.lanes) {
+    out.push(`LANE ${l.lane} ${l.window}: ${l.status}${l.status === 'not-due' ? ` (${l.reason})` : ''}`);
+    if (l.retention) out.push(formatRetention(l.retention).trimEnd());
+    if (l.maintenance) out.push(formatRun(l.maintenance).trimEnd());
+    out.push('');
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,86 @@
+/**
+ * When a lane of `--scheduled` is due.
+ *
+ * Time is cut into calendar windows in the configured time zone: a local date (daily), an ISO
+ * week (weekly), a local month (monthly). A lane is due when no *successful* run of it is
+ * recorded for the window `now` falls in. So a missed window runs at the next invocation (it is
+ * a new window with no success), a failed run is retried at the next one, and DST never makes a
+ * window twice or skips one (a local date is one window whether the day has 23, 24 or 25
+ * hours). A clock moved backwards lands in a window that either already succeeded (not due) or
+ * never ran (due, once).
+ */
+
+export const LANES = ['daily', 'weekly', 'monthly'] as const;
+export type Lane = (typeof LANES)[number];
+
+interface LocalDate {
+  readonly year: number;
+  readonly month: number;
+  readonly day: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date of `at` in `timeZone` (an IANA name such as Europe/Berlin, or UTC). */
+export function localDate(at: Date, timeZone: string): LocalDate {
+  let f = formatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    formatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+  return { year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']) };
+}
+
+/** Whether `timeZone` is a zone this Node knows. */
+export function isTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+
+/** ISO-8601 week of a calendar date: "2026-W47". */
+function isoWeek(d: LocalDate): string {
+  // Calendar arithmetic on the date alone (noon UTC), so no zone or DST can shift it.
+  const t = new Date(Date.UTC(d.year, d.month - 1, d.day, 12));
+  const weekday = (t.getUTCDay() + 6) % 7; // Monday 0
+  t.setUTCDate(t.getUTCDate() - weekday + 3); // the Thursday of this week decides its year
+  const year = t.getUTCFullYear();
+  const firstThursday = new Date(Date.UTC(year, 0, 4, 12));
+  firstThursday.setUTCDate(firstThursday.getUTCDate() - ((firstThursday.getUTCDay() + 6) % 7) + 3);
+  const week = 1 + Math.round((t.getTime() - firstThursday.getTime()) / (7 * 86_400_000));
+  return `${year}-W${pad(week)}`;
+}
+
+/** The window of `lane` that `now` falls in, as a stable key: "2026-11-20", "2026-W47", "2026-11". */
+export function windowOf(lane: Lane, now: Date, timeZone: string): string {
+  const d = localDate(now, timeZone);
+  if (lane === 'daily') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
+  if (lane === 'weekly') return isoWeek(d);
+  return `${d.year}-${pad(d.month)}`;
+}
+
+export interface LaneDecision {
+  readonly lane: Lane;
+  readonly window: string;
+  readonly due: boolean;
+  readonly reason: string;
+}
+
+/**
+ * Which lanes are due at `now`. `succeeded(lane, window)` says whether a successful run of the
+ * lane is recorded for that window; `enabled(lane)` whether the config runs the lane at all.
+ */
+export function decideLanes(now: Date, timeZone: string, enabled: (lane: Lane) => boolean, succeeded: (lane: Lane, window: string) => boolean): LaneDecision[] {
+  return LANES.map((lane) => {
+    const window = windowOf(lane, now, timeZone);
+    if (!enabled(lane)) return { lane, window, due: false, reason: `disabled (schedule.${lane}.enabled)` };
+    if (succeeded(lane, window)) return { lane, window, due: false, reason: `done for ${window}` };
+    return { lane, window, due: true, reason: `no successful run for ${window}` };
+  });
+}
