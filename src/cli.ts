@@ -40,6 +40,7 @@ export interface CliOptions {
   force?: boolean;
   enforceRetention?: boolean;
   scheduled?: boolean;
+  printSchedule?: string;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -57,6 +58,7 @@ Examples:
   db-maintenance --vacuum --analyze --db tier1  forced operations on one database
   db-maintenance --history --json               past runs
   db-maintenance --scheduled                    hourly from cron: the daily, weekly and monthly lanes when due
+  db-maintenance --print-schedule systemd       a systemd service + timer running --scheduled hourly
   db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
   db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
   db-maintenance --archive --days 60            conversations older than 60 days to the archive database
@@ -103,6 +105,7 @@ export function buildProgram(): Command {
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
     .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
     .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
+    .option('--print-schedule <kind>', 'print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks)')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
     .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
     .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
@@ -150,6 +153,7 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     operation && '--run',
     retention && 'a retention action',
     opts.scheduled && '--scheduled',
+    opts.printSchedule !== undefined && '--print-schedule',
     opts.history && '--history',
     opts.initDemo !== undefined && '--init-demo',
   ].filter(Boolean);
@@ -167,6 +171,10 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
   }
   if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
+  if (opts.printSchedule !== undefined) {
+    const { printScheduleCommand } = await import('./commands/print-schedule.js');
+    return printScheduleCommand(opts, io);
+  }
   if (opts.scheduled) {
     if (opts.db !== undefined) throw new DbmError('USAGE', '--db does not go with --scheduled: it maintains the whole brain');
     const { scheduledCommand } = await import('./commands/scheduled.js');
