@@ -16,8 +16,26 @@ describe('state database', () => {
     expect(s1.schemaVersion()).toBe(version);
     s1.close();
     const s2 = StateDb.open(dir);
-    expect(s2.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([{ version: 1, name: 'initial' }]);
+    expect(s2.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
+      { version: 1, name: 'initial' },
+      { version: 2, name: 'schedule' },
+    ]);
     s2.close();
+  });
+
+  it('a state database of the previous version (1) is upgraded in place and keeps its history', () => {
+    const dir = tempDir();
+    const old = new Database(path.join(dir, 'state.db'));
+    migrate(old, loadMigrations().slice(0, 1));
+    old.prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`).run();
+    old.close();
+    const s = StateDb.open(dir);
+    expect(s.schemaVersion()).toBe(2);
+    expect(s.history(10).map((r) => r.command)).toEqual(['--run']);
+    expect(s.laneSucceeded('daily', '2026-11-20')).toBe(false);
+    s.recordLane('daily', '2026-11-20', null, '2026-11-20T00:00:00Z', true);
+    expect(s.laneSucceeded('daily', '2026-11-20')).toBe(true);
+    s.close();
   });
 
   it('applies only pending migrations, in order, and refuses a newer schema', () => {
