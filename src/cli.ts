@@ -4,7 +4,7 @@
  * Only commander is loaded up front: each action imports what it needs, so `--help` is fast.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { DbmError, EXIT, formatError, type ExitCode } from './errors.js';
+import { DbmError, EXIT, formatError, worstExitCode, type ExitCode } from './errors.js';
 
 export interface CliIo {
   readonly stdout: (text: string) => void;
@@ -41,6 +41,7 @@ export interface CliOptions {
   enforceRetention?: boolean;
   scheduled?: boolean;
   printSchedule?: string;
+  metricsFile?: string;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -59,6 +60,7 @@ Examples:
   db-maintenance --history --json               past runs
   db-maintenance --scheduled                    hourly from cron: the daily, weekly and monthly lanes when due
   db-maintenance --print-schedule systemd       a systemd service + timer running --scheduled hourly
+  db-maintenance --scheduled --metrics-file /var/lib/node_exporter/textfile/dbm.prom
   db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
   db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
   db-maintenance --archive --days 60            conversations older than 60 days to the archive database
@@ -105,6 +107,7 @@ export function buildProgram(): Command {
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
     .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
     .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
+    .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
     .option('--print-schedule <kind>', 'print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks)')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
     .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
@@ -138,11 +141,22 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
     }
     return funnel(err, io);
   }
+  const opts = program.opts<CliOptions>();
+  let code: ExitCode;
   try {
-    return await dispatch(program.opts<CliOptions>(), io);
+    code = await dispatch(opts, io);
   } catch (err) {
-    return funnel(err, io);
+    code = funnel(err, io);
   }
+  if (opts.metricsFile !== undefined && code !== EXIT.usage) {
+    try {
+      const { metricsCommand } = await import('./commands/metrics.js');
+      metricsCommand(opts, io);
+    } catch (err) {
+      code = worstExitCode([code, funnel(err, io)]);
+    }
+  }
+  return code;
 }
 
 async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
@@ -171,6 +185,9 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
   }
   if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
+  if (opts.metricsFile !== undefined && (opts.initDemo !== undefined || opts.printSchedule !== undefined)) {
+    throw new DbmError('USAGE', '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history');
+  }
   if (opts.printSchedule !== undefined) {
     const { printScheduleCommand } = await import('./commands/print-schedule.js');
     return printScheduleCommand(opts, io);

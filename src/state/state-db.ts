@@ -185,6 +185,20 @@ export class StateDb {
     this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
 
+  /** Per (database, task type): the last result of any status, and the time of the last success. */
+  taskSummaries(): TaskSummary[] {
+    if (this.schemaVersion() < 1) return [];
+    return this.db
+      .prepare(
+        `SELECT t.database_name AS database, t.task_type AS type, t.status AS lastStatus, t.duration_ms AS lastDurationMs, t.started_at AS lastStartedAt,
+                (SELECT max(started_at) FROM task_runs s WHERE s.database_name = t.database_name AND s.task_type = t.task_type AND s.status = 'ok') AS lastSuccessAt
+         FROM task_runs t
+         WHERE t.id = (SELECT max(id) FROM task_runs u WHERE u.database_name = t.database_name AND u.task_type = t.task_type)
+         ORDER BY t.database_name, t.task_type`,
+      )
+      .all() as TaskSummary[];
+  }
+
   /** Records a finished run and its task results; returns the run id. */
   recordRun(run: RunRecord, results: readonly MaintenanceResult[]): number {
     return this.db
@@ -234,6 +248,15 @@ export interface RunRecord {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly exitCode: number;
+}
+
+export interface TaskSummary {
+  readonly database: string;
+  readonly type: string;
+  readonly lastStatus: string;
+  readonly lastDurationMs: number;
+  readonly lastStartedAt: string;
+  readonly lastSuccessAt: string | null;
 }
 
 export interface HistoryRun {

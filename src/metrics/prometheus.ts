@@ -1,0 +1,141 @@
+/**
+ * `--metrics-file PATH`: Prometheus textfile-collector metrics (node_exporter's
+ * --collector.textfile.directory), written after the command by temp file + fsync + rename, so
+ * the collector never reads a half-written file.
+ *
+ * Per database: size, WAL size, freelist ratio (pragmas: O(1), nothing written). Per task (from
+ * the state database): when it last succeeded, how long its last run took, its last status.
+ * From the newest run: when it ran, its exit code, and the rows archived, patterns pruned,
+ * event lines compressed and logs rotated by it.
+ */
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import type { ResolvedConfig } from '../config/load.js';
+import { StateDb } from '../state/state-db.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+
+interface Sample {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'gauge';
+  readonly samples: Sample[];
+}
+
+const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+
+export function formatPrometheus(families: readonly Family[]): string {
+  const out: string[] = [];
+  for (const f of families) {
+    if (f.samples.length === 0) continue;
+    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) {
+      const labels = Object.entries(s.labels);
+      const l = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
+      out.push(`${f.name}${l} ${Number.isFinite(s.value) ? String(s.value) : 'NaN'}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function family(name: string, help: string): Family {
+  return { name, help, type: 'gauge', samples: [] };
+}
+
+const seconds = (iso: string): number => Date.parse(iso) / 1000;
+
+export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
+  const size = family('dbm_database_size_bytes', 'Size of the database file.');
+  const wal = family('dbm_database_wal_bytes', 'Size of the database -wal file (0 when there is none).');
+  const free = family('dbm_database_freelist_ratio', 'Free pages / all pages of the database.');
+  const up = family('dbm_database_readable', '1 when the database could be read for these metrics, else 0.');
+  for (const d of rc.databases) {
+    const labels = { database: d.name };
+    let ok = 0;
+    try {
+      const st = fs.statSync(d.path);
+      size.samples.push({ labels, value: st.size });
+      let walBytes = 0;
+      try {
+        walBytes = fs.statSync(`${d.path}-wal`).size;
+      } catch {
+        // no WAL file
+      }
+      wal.samples.push({ labels, value: walBytes });
+      // Read-only, and only when nobody has it open in WAL mode is -wal absent; a read-only
+      // connection then would create -wal/-shm, so read the header instead: O(1), no file written.
+      const header = Buffer.alloc(100);
+      const fd = fs.openSync(d.path, 'r');
+      try {
+        fs.readSync(fd, header, 0, 100, 0);
+      } finally {
+        fs.closeSync(fd);
+      }
+      if (header.toString('latin1', 0, 15) === 'SQLite format 3') {
+        const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
+        // The in-header page count is valid only when its version-valid-for matches the change counter.
+        let pages = header.readUInt32BE(24) === header.readUInt32BE(92) ? header.readUInt32BE(28) : Math.floor(st.size / pageSize);
+        let freePages = header.readUInt32BE(36);
+        if (walBytes > 0) {
+          // The header in the file may be behind the WAL: ask SQLite (read-only, the WAL exists so nothing is created).
+          const db = new Database(d.path, { readonly: true, fileMustExist: true, timeout: 200 });
+          try {
+            pages = Number(db.pragma('page_count', { simple: true }));
+            freePages = Number(db.pragma('freelist_count', { simple: true }));
+          } finally {
+            db.close();
+          }
+        }
+        free.samples.push({ labels, value: pages > 0 ? freePages / pages : 0 });
+        ok = 1;
+      }
+    } catch {
+      // missing, unreadable or locked: dbm_database_readable 0 says so
+    }
+    up.samples.push({ labels, value: ok });
+  }
+
+  const lastSuccess = family('dbm_task_last_success_timestamp_seconds', 'When the task last succeeded (unix seconds).');
+  const lastDuration = family('dbm_task_last_duration_seconds', 'How long the last run of the task took.');
+  const lastStatus = family('dbm_task_last_status', 'The status of the last run of the task (the sample with value 1).');
+  const runTime = family('dbm_last_run_timestamp_seconds', 'When the newest recorded run started (unix seconds).');
+  const runExit = family('dbm_last_run_exit_code', 'Exit code of the newest recorded run.');
+  const moved = family('dbm_last_run_items', 'What the newest run moved, by kind: rows archived, patterns pruned, event lines compressed, logs rotated.');
+  const state = StateDb.openReadOnly(rc.stateDir);
+  if (state) {
+    try {
+      for (const t of state.taskSummaries()) {
+        const labels = { database: t.database, task: t.type };
+        if (t.lastSuccessAt) lastSuccess.samples.push({ labels, value: seconds(t.lastSuccessAt) });
+        lastDuration.samples.push({ labels, value: t.lastDurationMs / 1000 });
+        lastStatus.samples.push({ labels: { ...labels, status: t.lastStatus }, value: 1 });
+      }
+      const newest = state.history(1)[0];
+      if (newest) {
+        runTime.samples.push({ labels: {}, value: seconds(newest.startedAt) });
+        runExit.samples.push({ labels: {}, value: newest.exitCode ?? -1 });
+        const count = (type: string): number => newest.tasks.filter((t) => t.type === type && t.status === 'ok').reduce((a, t) => a + t.rowsAffected, 0);
+        moved.samples.push(
+          { labels: { kind: 'conversations_archived' }, value: count('ARCHIVE_CONVERSATIONS') },
+          { labels: { kind: 'patterns_pruned' }, value: count('PRUNE_PATTERNS') },
+          { labels: { kind: 'event_lines_compressed' }, value: count('COMPRESS_EVENTS') },
+          { labels: { kind: 'logs_rotated' }, value: count('ROTATE_LOGS') },
+        );
+      }
+    } finally {
+      state.close();
+    }
+  }
+  const generated = family('dbm_metrics_generated_timestamp_seconds', 'When this file was written (unix seconds).');
+  generated.samples.push({ labels: {}, value: now.getTime() / 1000 });
+  return [size, wal, free, up, lastSuccess, lastDuration, lastStatus, runTime, runExit, moved, generated];
+}
+
+/** Writes the metrics to `file` atomically. */
+export function writeMetricsFile(file: string, rc: ResolvedConfig, now: Date): void {
+  writeFileAtomic(file, formatPrometheus(collectMetrics(rc, now)));
+}

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { BIN, cli, demoBrain, NOW, tempDir } from './helpers.js';
+import { exited } from './process-helpers.js';
+
+interface Parsed {
+  readonly types: Map<string, string>;
+  readonly samples: Array<{ name: string; labels: Record<string, string>; value: number }>;
+}
+
+/** A strict parser of the Prometheus text exposition format (what node_exporter's textfile collector accepts). */
+function parsePrometheus(text: string): Parsed {
+  if (!text.endsWith('\n')) throw new Error('does not end with a newline');
+  const types = new Map<string, string>();
+  const samples: Parsed['samples'] = [];
+  const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+  for (const line of text.slice(0, -1).split('\n')) {
+    if (line.startsWith('# HELP ')) continue;
+    const t = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (t) {
+      if (types.has(t[1]!)) throw new Error(`TYPE twice for ${t[1]}`);
+      types.set(t[1]!, t[2]!);
+      continue;
+    }
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) throw new Error(`not a sample: ${line}`);
+    const labels: Record<string, string> = {};
+    if (m[3]) {
+      const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/gy;
+      let consumed = 0;
+      for (let l = re.exec(m[3]); l; l = re.exec(m[3])) {
+        labels[l[1]!] = l[2]!.replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+        consumed = re.lastIndex;
+      }
+      if (consumed !== m[3].length) throw new Error(`bad labels: ${m[3]}`);
+    }
+    if (!NAME.test(m[1]!) || !types.has(m[1]!)) throw new Error(`sample before its TYPE: ${line}`);
+    const value = Number(m[4]);
+    if (Number.isNaN(value) && m[4] !== 'NaN') throw new Error(`bad value: ${line}`);
+    samples.push({ name: m[1]!, labels, value });
+  }
+  return { types, samples };
+}
+
+describe('--metrics-file', () => {
+  it('valid Prometheus text: database sizes, task status and timings, what the last run moved', () => {
+    const demo = demoBrain();
+    const out = path.join(tempDir(), 'dbm.prom');
+    const r = cli(['--config', demo.configPath, '--scheduled', '--metrics-file', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const p = parsePrometheus(fs.readFileSync(out, 'utf8'));
+    const get = (name: string, labels: Record<string, string> = {}): number | undefined =>
+      p.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(get('dbm_database_size_bytes', { database: 'tier1' })).toBe(fs.statSync(path.join(demo.dir, 'tier1/conversations.db')).size);
+    expect(get('dbm_database_readable', { database: 'tier2' })).toBe(1);
+    expect(get('dbm_database_freelist_ratio', { database: 'tier1' })).toBe(0); // the monthly lane vacuumed it
+    expect(get('dbm_task_last_status', { database: 'tier1', task: 'VACUUM', status: 'ok' })).toBe(1);
+    expect(get('dbm_task_last_success_timestamp_seconds', { database: 'events', task: 'COMPRESS_EVENTS' })).toBeGreaterThan(NOW.getTime() / 1000 - 86_400 * 365);
+    expect(get('dbm_last_run_exit_code')).toBe(0);
+    expect(get('dbm_last_run_items', { kind: 'conversations_archived' })).toBeGreaterThan(0);
+    expect(get('dbm_last_run_items', { kind: 'event_lines_compressed' })).toBeGreaterThan(0);
+    expect(get('dbm_metrics_generated_timestamp_seconds')).toBe(NOW.getTime() / 1000);
+  });
+
+  it('is never half-written: a reader polling the file while it is rewritten always sees a whole, valid file', async () => {
+    const demo = demoBrain();
+    const dir = tempDir();
+    const out = path.join(dir, 'dbm.prom');
+    expect(cli(['--config', demo.configPath, '--assess', '--metrics-file', out]).status).toBe(0);
+    const inodes = new Set<number>();
+    let reads = 0;
+    let writing = true;
+    const reader = (async () => {
+      while (writing) {
+        const text = fs.readFileSync(out, 'utf8');
+        parsePrometheus(text);
+        inodes.add(fs.statSync(out).ino);
+        reads++;
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    for (let i = 0; i < 5; i++) {
+      const child = spawn(process.execPath, [BIN, '--config', demo.configPath, '--history', '--metrics-file', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      expect((await exited(child)).code).toBe(0);
+    }
+    writing = false;
+    await reader;
+    expect(reads).toBeGreaterThan(10);
+    expect(inodes.size).toBeGreaterThan(1); // replaced by rename, not rewritten in place
+    expect(fs.readdirSync(dir)).toEqual(['dbm.prom']); // no temp file left
+  });
+
+  it('an unwritable metrics path: one line on stderr, exit 3, the action itself done', () => {
+    const demo = demoBrain();
+    const r = cli(['--config', demo.configPath, '--assess', '--metrics-file', path.join(demo.dir, 'no-such-dir', 'm.prom')]);
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot write the metrics file .*ENOENT/);
+    expect(r.stdout).toMatch(/db-maintenance assess/);
+  });
+});
