@@ -42,6 +42,7 @@ export interface CliOptions {
   scheduled?: boolean;
   printSchedule?: string;
   metricsFile?: string;
+  doctor?: boolean;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -60,6 +61,7 @@ Examples:
   db-maintenance --history --json               past runs
   db-maintenance --scheduled                    hourly from cron: the daily, weekly and monthly lanes when due
   db-maintenance --print-schedule systemd       a systemd service + timer running --scheduled hourly
+  db-maintenance --doctor                       can a scheduled run work here? (exit non-zero if not)
   db-maintenance --scheduled --metrics-file /var/lib/node_exporter/textfile/dbm.prom
   db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
   db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
@@ -107,6 +109,7 @@ export function buildProgram(): Command {
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
     .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
     .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
+    .option('--doctor', 'check that a scheduled run can work here: runtime, SQLite features, config, paths, lock, disk, last run')
     .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
     .option('--print-schedule <kind>', 'print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks)')
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
@@ -168,6 +171,7 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     retention && 'a retention action',
     opts.scheduled && '--scheduled',
     opts.printSchedule !== undefined && '--print-schedule',
+    opts.doctor && '--doctor',
     opts.history && '--history',
     opts.initDemo !== undefined && '--init-demo',
   ].filter(Boolean);
@@ -185,8 +189,12 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
   }
   if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
-  if (opts.metricsFile !== undefined && (opts.initDemo !== undefined || opts.printSchedule !== undefined)) {
+  if (opts.metricsFile !== undefined && (opts.initDemo !== undefined || opts.printSchedule !== undefined || opts.doctor)) {
     throw new DbmError('USAGE', '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history');
+  }
+  if (opts.doctor) {
+    const { doctorCommand } = await import('./commands/doctor.js');
+    return doctorCommand(opts, io);
   }
   if (opts.printSchedule !== undefined) {
     const { printScheduleCommand } = await import('./commands/print-schedule.js');
