@@ -3,7 +3,7 @@
 
 CREATE TABLE schedule_runs (
   id INTEGER PRIMARY KEY,
-  lane TEXT NOT NULL CHECK (lane IN ('daily', 'weekly', 'monthly')),
+  lane TEXT NOT NULL CHECK (lane IN ('daily', 'weekly', 'monthly', 'compaction')),
   window_key TEXT NOT NULL,
   run_id INTEGER REFERENCES runs(id) ON DELETE SET NULL,
   started_at TEXT NOT NULL,

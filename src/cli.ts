@@ -43,6 +43,7 @@ export interface CliOptions {
   printSchedule?: string;
   metricsFile?: string;
   doctor?: boolean;
+  compactLogs?: boolean;
   initDemo?: string;
   scale?: string;
   seed?: string;
@@ -65,6 +66,7 @@ Examples:
   db-maintenance --scheduled --metrics-file /var/lib/node_exporter/textfile/dbm.prom
   db-maintenance --enforce-retention --dry-run  what retention would move: exact counts and files
   db-maintenance --enforce-retention            archive, compress events, rotate logs, prune patterns (cron)
+  db-maintenance --compact-logs --dry-run       what watermark-bounded compaction of the log tables would delete
   db-maintenance --archive --days 60            conversations older than 60 days to the archive database
   db-maintenance --restore-conversation 42      bring conversation 42 back from the archive
   db-maintenance --compress-events --days 14    event lines older than 14 days into monthly .gz archives
@@ -107,6 +109,7 @@ export function buildProgram(): Command {
     .option('--rotate-logs', 'gzip logs not written for logs.rotateAfterDays, delete expired archives')
     .option('--prune-patterns', 'move low-confidence unused patterns to the pattern archive')
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
+    .option('--compact-logs', 'delete rows of the configured append-only log tables up to what every consumer has read (minus a margin)')
     .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
     .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
     .option('--doctor', 'check that a scheduled run can work here: runtime, SQLite features, config, paths, lock, disk, last run')
@@ -164,7 +167,9 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 
 async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   const operation = Boolean(opts.run || opts.vacuum || opts.analyze || opts.reindex || opts.rebuildFts || opts.checkpoint);
-  const retention = Boolean(opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.restoreConversation !== undefined);
+  const retention = Boolean(
+    opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.compactLogs || opts.restoreConversation !== undefined,
+  );
   const actions = [
     opts.assess && '--assess',
     operation && '--run',
@@ -185,7 +190,7 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   if (opts.dryRun && !(operation || retention || opts.scheduled)) throw new DbmError('USAGE', '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action or --scheduled');
   if (opts.days !== undefined && !retention) throw new DbmError('USAGE', '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns');
   if (opts.force && !(opts.prunePatterns || opts.enforceRetention)) throw new DbmError('USAGE', '--force goes with --prune-patterns or --enforce-retention');
-  if (opts.restoreConversation !== undefined && (opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention)) {
+  if (opts.restoreConversation !== undefined && (opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.compactLogs)) {
     throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
   }
   if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');

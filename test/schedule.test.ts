@@ -8,7 +8,7 @@ const HOUR = 3_600_000;
 /** Invokes the lanes every `stepMs` from `from` to `to`; returns the runs of each lane, with their windows. */
 function simulate(opts: { from: string; to: string; stepMs: number; timeZone: string; fail?: (lane: Lane, at: Date) => boolean; clock?: (at: Date) => Date }): Record<Lane, string[]> {
   const done = new Set<string>();
-  const runs: Record<Lane, string[]> = { daily: [], weekly: [], monthly: [] };
+  const runs: Record<Lane, string[]> = { daily: [], weekly: [], monthly: [], compaction: [] };
   for (let t = Date.parse(opts.from); t <= Date.parse(opts.to); t += opts.stepMs) {
     const now = opts.clock ? opts.clock(new Date(t)) : new Date(t);
     for (const d of decideLanes(now, opts.timeZone, () => true, (l, w) => done.has(`${l}|${w}`))) {
@@ -68,17 +68,17 @@ describe('--scheduled cadence: due and not due', () => {
       decideLanes(new Date(iso), 'UTC', () => true, (l, w) => done.has(`${l}|${w}`))
         .filter((d) => d.due)
         .map((d) => (done.add(`${d.lane}|${d.window}`), `${d.lane} ${d.window}`));
-    expect(run('2026-11-20T10:00:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W47', 'monthly 2026-11']);
-    expect(run('2026-11-21T10:00:00Z')).toEqual(['daily 2026-11-21']);
+    expect(run('2026-11-20T10:00:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W47', 'monthly 2026-11', 'compaction 2026-11-20']);
+    expect(run('2026-11-21T10:00:00Z')).toEqual(['daily 2026-11-21', 'compaction 2026-11-21']);
     expect(run('2026-11-21T08:00:00Z')).toEqual([]); // back two hours
     expect(run('2026-11-20T23:00:00Z')).toEqual([]); // back into yesterday, which ran
-    expect(run('2026-11-19T12:00:00Z')).toEqual(['daily 2026-11-19']); // a day that never ran: once
+    expect(run('2026-11-19T12:00:00Z')).toEqual(['daily 2026-11-19', 'compaction 2026-11-19']); // a day that never ran: once
     expect(run('2026-11-19T13:00:00Z')).toEqual([]);
   });
 
   it('a disabled lane never runs', () => {
     const d = decideLanes(new Date('2026-11-20T10:00:00Z'), 'UTC', (l) => l !== 'monthly', () => false);
-    expect(d.filter((x) => x.due).map((x) => x.lane)).toEqual(['daily', 'weekly']);
+    expect(d.filter((x) => x.due).map((x) => x.lane)).toEqual(['daily', 'weekly', 'compaction']);
     expect(d.find((x) => x.lane === 'monthly')!.reason).toMatch(/disabled/);
   });
 });
@@ -92,9 +92,9 @@ describe('--scheduled, the command', () => {
 
     const first = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' } });
     expect(first.status, first.stderr).toBe(0);
-    expect(lanes(first)).toEqual(['daily:ok', 'weekly:ok', 'monthly:ok']);
+    expect(lanes(first)).toEqual(['daily:ok', 'weekly:ok', 'monthly:ok', 'compaction:ok']);
     const again = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-20T13:00:00Z' } });
-    expect(lanes(again)).toEqual(['daily:not-due', 'weekly:not-due', 'monthly:not-due']);
+    expect(lanes(again)).toEqual(['daily:not-due', 'weekly:not-due', 'monthly:not-due', 'compaction:not-due']);
 
     // Next day: only the daily lane; its events file is now a directory, so it fails (exit 3) ...
     const events = `${demo.dir}/events.jsonl`;
@@ -102,13 +102,13 @@ describe('--scheduled, the command', () => {
     fs.mkdirSync(events);
     const failing = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-21T01:00:00Z' } });
     expect(failing.status).toBe(3);
-    expect(lanes(failing)).toEqual(['daily:failed', 'weekly:not-due', 'monthly:not-due']);
+    expect(lanes(failing)).toEqual(['daily:failed', 'weekly:not-due', 'monthly:not-due', 'compaction:ok']);
     // ... and is retried at the next invocation, which succeeds once the file is back.
     fs.rmdirSync(events);
     fs.renameSync(`${events}.bak`, events);
     const retried = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-21T02:00:00Z' } });
     expect(retried.status, retried.stderr).toBe(0);
-    expect(lanes(retried)).toEqual(['daily:ok', 'weekly:not-due', 'monthly:not-due']);
+    expect(lanes(retried)).toEqual(['daily:ok', 'weekly:not-due', 'monthly:not-due', 'compaction:not-due']);
 
     const history = JSON.parse(cli(['--config', cfgPath, '--history', '--json']).stdout) as { runs: Array<{ command: string; exitCode: number }> };
     expect(history.runs.map((r) => `${r.command} ${r.exitCode}`)).toEqual(['--scheduled 0', '--scheduled 3', '--scheduled 0']);
@@ -118,7 +118,7 @@ describe('--scheduled, the command', () => {
     const demo = demoBrain();
     const r = cli(['--config', demo.configPath, '--scheduled', '--dry-run', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).lanes.map((l: { status: string }) => l.status)).toEqual(['planned', 'planned', 'planned']);
+    expect(JSON.parse(r.stdout).lanes.map((l: { status: string }) => l.status)).toEqual(['planned', 'planned', 'planned', 'planned']);
     expect(fs.existsSync(`${demo.dir}/.db-maintenance/state.db`)).toBe(false);
     const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
     fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, schedule: { timeZone: 'Mars/Olympus' } }));

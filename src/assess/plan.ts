@@ -20,6 +20,7 @@ const HEURISTIC_RATE: Record<TaskType, number> = {
   COMPRESS_EVENTS: 40e6,
   ROTATE_LOGS: 40e6,
   RESTORE_CONVERSATION: 500,
+  COMPACT_LOG: 50000,
 };
 
 const PRIORITY: Record<TaskType, Priority> = {
@@ -34,6 +35,7 @@ const PRIORITY: Record<TaskType, Priority> = {
   COMPRESS_EVENTS: 4,
   ROTATE_LOGS: 4,
   RESTORE_CONVERSATION: 4,
+  COMPACT_LOG: 4,
 };
 
 export interface PlanHistory {

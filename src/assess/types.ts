@@ -12,6 +12,7 @@ export const TASK_TYPES = [
   'COMPRESS_EVENTS',
   'ROTATE_LOGS',
   'RESTORE_CONVERSATION',
+  'COMPACT_LOG',
 ] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { TaskType } from '../assess/types.js';
 import { archiveConversations, conversationsDatabase, restoreConversation } from '../archival/conversations.js';
+import { compactLog } from '../archival/compaction.js';
 import { compressEvents } from '../archival/events.js';
 import { rotateLogs } from '../archival/logs.js';
 import { patternsDatabase, prunePatterns } from '../archival/patterns.js';
@@ -117,6 +118,16 @@ export interface RetentionWork {
   readonly run: () => RetentionOutcome | Promise<RetentionOutcome>;
 }
 
+/** One work item per configured compaction job (`--compact-logs`, the compaction lane). */
+export function compactionWork(req: RetentionRequest): RetentionWork[] {
+  return req.rc.config.compaction.map((job) => ({
+    type: 'COMPACT_LOG' as const,
+    summaryKey: 'log_rows_compacted',
+    target: { name: job.database, path: safePath(() => req.rc.databases.find((d) => d.name === job.database)!.path) },
+    run: () => compactLog(req.rc, job, req.dryRun),
+  }));
+}
+
 export function workFor(items: readonly RetentionItem[], req: RetentionRequest): RetentionWork[] {
   return items.map((i) => ({ type: i.type, summaryKey: i.summaryKey, target: i.target(req.rc), run: () => i.run(req) }));
 }
@@ -190,13 +201,13 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
   const logger = createLogger({ level: rc.config.logging.level, file: rc.logFile, verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
   const now = nowFrom(io.env);
   const req: RetentionRequest = { rc, now, dryRun: Boolean(opts.dryRun), days, force: Boolean(opts.force), logger, env: io.env };
-  const command = restoreId !== undefined ? '--restore-conversation' : opts.enforceRetention ? '--enforce-retention' : items.map((i) => i.flag).join(' ');
+  const command = restoreId !== undefined ? '--restore-conversation' : opts.enforceRetention ? '--enforce-retention' : [...items.map((i) => i.flag), ...(opts.compactLogs ? ['--compact-logs'] : [])].join(' ');
   const lock = req.dryRun ? null : RunLock.acquire(rc.stateDir, command, now);
   try {
     const work: RetentionWork[] =
       restoreId !== undefined
         ? [{ type: 'RESTORE_CONVERSATION', summaryKey: 'conversations_restored', target: RETENTION_ITEMS[0]!.target(rc), run: () => restoreConversation(req, restoreId) }]
-        : workFor(items, req);
+        : [...workFor(items, req), ...(opts.compactLogs ? compactionWork(req) : [])];
     const { report, exitCode } = await runRetention(req, work);
     if (!req.dryRun) record(rc.stateDir, command, now, report.items, exitCode, logger);
     io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRetention(report));
@@ -218,7 +229,7 @@ export function printItemProblems(items: readonly RetentionResult[], io: CliIo):
 function summaryOf(work: ReadonlyArray<{ summaryKey: string }>, results: readonly RetentionResult[]): Record<string, number> {
   const out: Record<string, number> = {};
   work.forEach((w, i) => {
-    out[w.summaryKey] = results[i]?.status === 'ok' ? results[i]!.rowsAffected : 0;
+    out[w.summaryKey] = (out[w.summaryKey] ?? 0) + (results[i]?.status === 'ok' || results[i]?.status === 'partial' ? results[i]!.rowsAffected : 0);
   });
   return out;
 }

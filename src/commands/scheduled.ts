@@ -7,6 +7,7 @@
  *   daily:   compress events; ANALYZE where statistics are stale
  *   weekly:  archive conversations, rotate logs; VACUUM where fragmented
  *   monthly: prune patterns; FTS rebuild/optimize, REINDEX, VACUUM regardless of fragmentation
+ *   compaction (daily): the configured append-only log tables, up to their consumers' watermarks
  */
 import type { TaskType } from '../assess/types.js';
 import type { RetentionRequest } from '../archival/types.js';
@@ -22,7 +23,7 @@ import { formatRetention } from '../report/retention-report.js';
 import { decideLanes, type Lane, type LaneDecision } from '../schedule/cadence.js';
 import { StateDb } from '../state/state-db.js';
 import { nowFrom } from '../util/time.js';
-import { printItemProblems, record, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
+import { compactionWork, printItemProblems, record, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
 
 interface LanePlan {
   /** Retention items, by flag. */
@@ -37,6 +38,7 @@ export const LANE_PLANS: Readonly<Record<Lane, LanePlan>> = {
   daily: { retention: ['--compress-events'], planned: ['ANALYZE'], forced: [] },
   weekly: { retention: ['--archive', '--rotate-logs'], planned: ['VACUUM'], forced: [] },
   monthly: { retention: ['--prune-patterns'], planned: [], forced: ['REBUILD_FTS', 'REINDEX', 'VACUUM'] },
+  compaction: { retention: ['--compact-logs'], planned: [], forced: [] },
 };
 
 export interface LaneReport extends LaneDecision {
@@ -83,8 +85,9 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
       const plan = LANE_PLANS[d.lane];
       const req: RetentionRequest = { rc, now, dryRun, days: undefined, force: false, logger, env: io.env };
       const items = RETENTION_ITEMS.filter((i) => plan.retention.includes(i.flag));
-      const retention = await runRetention(req, workFor(items, req));
-      const maintenance = await runMaintenance({
+      const retention = await runRetention(req, [...workFor(items, req), ...(plan.retention.includes('--compact-logs') ? compactionWork(req) : [])]);
+      const hasMaintenance = plan.planned.length > 0 || plan.forced.length > 0;
+      const maintenance = !hasMaintenance ? null : await runMaintenance({
         rc,
         dryRun,
         forced: plan.forced,
@@ -96,8 +99,8 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
         lockHeld: true,
         record: false,
       });
-      const exitCode = worstExitCode([retention.exitCode, runExitCode(maintenance)]);
-      results.push(...retention.report.items, ...maintenance.results);
+      const exitCode = worstExitCode([retention.exitCode, maintenance ? runExitCode(maintenance) : EXIT.ok]);
+      results.push(...retention.report.items, ...(maintenance?.results ?? []));
       lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance });
     }
     const exitCode = worstExitCode(lanes.map((l) => l.exitCode));

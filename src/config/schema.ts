@@ -118,6 +118,22 @@ export const MaintenanceSchema = z.strictObject({
   cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
 });
 
+export const WatermarkSourceSchema = z.strictObject({
+  database: name.optional().describe('Database of the watermark table (default: the log table\'s).'),
+  table: name.describe('Table with one row per consumer ...'),
+  column: name.describe('... and the column holding the last id that consumer processed.'),
+});
+
+export const CompactionJobSchema = z.strictObject({
+  name: name.describe('A name for reports and metrics.'),
+  database: name.describe('Database (a key of "databases") holding the append-only log table.'),
+  table: name.describe('The append-only log (CDC) table.'),
+  idColumn: name.describe('Its monotonically increasing id column.'),
+  watermarks: z.array(WatermarkSourceSchema).min(1, 'must name at least one watermark source').describe('Where the consumers record how far they have read.'),
+  marginRows: count.default(1000).describe('Keep this many ids below the lowest watermark as a safety margin.'),
+  batchRows: z.number().int().min(1).default(5000).describe('Rows deleted per transaction (the application keeps writing in between).'),
+});
+
 const lane = (what: string) =>
   z.strictObject({ enabled: z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`) }).prefault({});
 
@@ -132,6 +148,7 @@ export const ScheduleSchema = z
     daily: lane('daily (ANALYZE where stale, compress events)'),
     weekly: lane('weekly (VACUUM where fragmented, archive conversations, rotate logs)'),
     monthly: lane('monthly (FTS rebuild/optimize, REINDEX, prune patterns, full VACUUM)'),
+    compaction: lane('compaction (watermark-bounded compaction of the configured log tables, daily)'),
   })
   .describe('--scheduled: each lane runs once per window, decided from the last successful run in the state database.');
 
@@ -161,6 +178,7 @@ export const ConfigSchema = z.strictObject({
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
   maintenance: MaintenanceSchema.prefault({}),
+  compaction: z.array(CompactionJobSchema).default([]).describe('Append-only log tables compacted up to what every consumer has read (--compact-logs).'),
   schedule: ScheduleSchema.prefault({}),
   stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),
   logging: LoggingSchema.prefault({}),

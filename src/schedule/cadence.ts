@@ -10,7 +10,7 @@
  * never ran (due, once).
  */
 
-export const LANES = ['daily', 'weekly', 'monthly'] as const;
+export const LANES = ['daily', 'weekly', 'monthly', 'compaction'] as const;
 export type Lane = (typeof LANES)[number];
 
 interface LocalDate {
@@ -60,7 +60,7 @@ function isoWeek(d: LocalDate): string {
 /** The window of `lane` that `now` falls in, as a stable key: "2026-11-20", "2026-W47", "2026-11". */
 export function windowOf(lane: Lane, now: Date, timeZone: string): string {
   const d = localDate(now, timeZone);
-  if (lane === 'daily') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
+  if (lane === 'daily' || lane === 'compaction') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
   if (lane === 'weekly') return isoWeek(d);
   return `${d.year}-${pad(d.month)}`;
 }
