@@ -13,6 +13,7 @@ import { checkEvents, checkLogs } from './files.js';
 import { planHistoryFrom, planTasks } from './plan.js';
 import { countConversations, countPatterns } from './retention.js';
 import type { Assessment, DatabaseHealth, RetentionHealth } from './types.js';
+import type { Config } from '../config/schema.js';
 
 export interface AssessOptions {
   readonly rc: ResolvedConfig;
@@ -26,58 +27,102 @@ export interface AssessOptions {
 
 type Problem = Assessment['problems'][number];
 
+/** What one database's assessment contributes; plain data (it crosses worker threads). */
+export interface DbAssessment {
+  readonly health: DatabaseHealth;
+  readonly problems: Problem[];
+  readonly conversations: RetentionHealth['conversations'];
+  readonly patterns: RetentionHealth['patterns'];
+  readonly ms: number;
+}
+
+/** Assesses one database (read-only). Never throws: what goes wrong is in `problems`. */
+export function assessOne(target: BrainDatabase, config: Config, now: Date, deep: boolean): DbAssessment {
+  const t0 = Date.now();
+  const problems: Problem[] = [];
+  const problem = (err: unknown): void => {
+    const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
+    problems.push({ database: target.name, code: e.code, message: formatError(e), exitCode: e.exitCode });
+  };
+  let conversations: RetentionHealth['conversations'] = null;
+  let patterns: RetentionHealth['patterns'] = null;
+  let health: DatabaseHealth;
+  try {
+    health = withConnection(target, config.assess.busyTimeoutMs, (conn, facts) => {
+      const h = checkDatabase(conn, target, facts, { deep, config });
+      if (h.quickCheck?.status === 'failed') {
+        problem(
+          new DbmError('DB_CORRUPT', `database ${target.name} (${target.path}) is corrupt: quick_check reports ${h.quickCheck.messages[0]}`, {
+            hint: 'restore it from a backup; run --assess --deep --json for the full list',
+          }),
+        );
+      }
+      if (target.name === config.conversations.database) {
+        try {
+          conversations = countConversations(conn.db, config.conversations, now, deep);
+        } catch (err) {
+          problem(retentionError(target, err, 'counting conversations'));
+        }
+      }
+      if (target.name === config.patterns.database) {
+        try {
+          patterns = countPatterns(conn.db, config.patterns, now);
+        } catch (err) {
+          problem(retentionError(target, err, 'counting patterns'));
+        }
+      }
+      return h;
+    });
+  } catch (err) {
+    const e = sqliteError(target, err, 'assessing it');
+    problem(e);
+    health = { name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } };
+  }
+  return { health, problems, conversations, patterns, ms: Date.now() - t0 };
+}
+
 export function assess(opts: AssessOptions): Assessment {
   const started = process.hrtime.bigint();
+  const selected = selectDatabases(opts.rc, opts.dbName);
+  return finish(opts, started, selected.map((t) => assessOne(t, opts.rc.config, opts.now, opts.deep)));
+}
+
+/** Fewer databases than this are assessed on the main thread: starting workers would cost more. */
+export const PARALLEL_MIN_DATABASES = 16;
+
+/**
+ * `assess`, with the databases spread over `assess.workers` worker threads when there are
+ * many (a fleet): SQLite work is synchronous, so threads are what uses more than one core.
+ */
+export async function assessParallel(opts: AssessOptions): Promise<Assessment> {
+  const started = process.hrtime.bigint();
+  const selected = selectDatabases(opts.rc, opts.dbName);
+  const workers = Math.min(opts.rc.config.assess.workers, Math.ceil(selected.length / 4));
+  if (workers <= 1 || selected.length < PARALLEL_MIN_DATABASES) return assess(opts);
+  opts.logger.debug({ workers, databases: selected.length }, 'assessing on worker threads');
+  const { assessInWorkers } = await import('./pool.js');
+  const perDb = await assessInWorkers(selected, opts.rc.config, opts.now, opts.deep, workers);
+  return finish(opts, started, perDb);
+}
+
+function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessment[]): Assessment {
   const { rc, now, logger } = opts;
   const config = rc.config;
-  const selected = selectDatabases(rc, opts.dbName);
   const problems: Problem[] = [];
   const problem = (database: string, err: unknown): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
     problems.push({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
     logger.debug({ database, code: e.code }, e.message);
   };
-
   let conversations: RetentionHealth['conversations'] = null;
   let patterns: RetentionHealth['patterns'] = null;
   const databases: DatabaseHealth[] = [];
-  for (const target of selected) {
-    const t0 = Date.now();
-    try {
-      databases.push(
-        withConnection(target, config.assess.busyTimeoutMs, (conn, facts) => {
-          const health = checkDatabase(conn, target, facts, { deep: opts.deep, config });
-          if (health.quickCheck?.status === 'failed') {
-            problem(
-              target.name,
-              new DbmError('DB_CORRUPT', `database ${target.name} (${target.path}) is corrupt: quick_check reports ${health.quickCheck.messages[0]}`, {
-                hint: 'restore it from a backup; run --assess --deep --json for the full list',
-              }),
-            );
-          }
-          if (target.name === config.conversations.database) {
-            try {
-              conversations = countConversations(conn.db, config.conversations, now, opts.deep);
-            } catch (err) {
-              problem(target.name, retentionError(target, err, 'counting conversations'));
-            }
-          }
-          if (target.name === config.patterns.database) {
-            try {
-              patterns = countPatterns(conn.db, config.patterns, now);
-            } catch (err) {
-              problem(target.name, retentionError(target, err, 'counting patterns'));
-            }
-          }
-          return health;
-        }),
-      );
-    } catch (err) {
-      const e = sqliteError(target, err, 'assessing it');
-      problem(target.name, e);
-      databases.push({ name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } });
-    }
-    logger.debug({ database: target.name, ms: Date.now() - t0 }, 'assessed database');
+  for (const d of perDb) {
+    databases.push(d.health);
+    problems.push(...d.problems);
+    conversations ??= d.conversations;
+    patterns ??= d.patterns;
+    logger.debug({ database: d.health.name, ms: d.ms }, 'assessed database');
   }
 
   // Files belong to the whole brain: checked unless --db limits the report to one database.

@@ -1,5 +1,5 @@
-/** `--assess [--db NAME] [--deep] [--json]`: flags -> assess() -> report. */
-import { assess, assessmentExitCode } from '../assess/index.js';
+/** `--assess [--db NAME] [--deep] [--json]`: flags -> assess (in parallel for a fleet) -> report. */
+import { assessmentExitCode, assessParallel } from '../assess/index.js';
 import type { CliIo, CliOptions } from '../cli.js';
 import { configPathFrom, loadConfig } from '../config/load.js';
 import type { ExitCode } from '../errors.js';
@@ -7,7 +7,7 @@ import { createLogger } from '../log.js';
 import { formatAssessment } from '../report/assess-report.js';
 import { nowFrom } from '../util/time.js';
 
-export function assessCommand(opts: CliOptions, io: CliIo): ExitCode {
+export async function assessCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   const rc = loadConfig(configPathFrom(opts.config, io.env, io.cwd));
   const logger = createLogger({
     level: rc.config.logging.level,
@@ -15,7 +15,7 @@ export function assessCommand(opts: CliOptions, io: CliIo): ExitCode {
     verbose: Boolean(opts.verbose),
     quiet: Boolean(opts.quiet),
   });
-  const assessment = assess({ rc, dbName: opts.db, deep: Boolean(opts.deep), now: nowFrom(io.env), logger });
+  const assessment = await assessParallel({ rc, dbName: opts.db, deep: Boolean(opts.deep), now: nowFrom(io.env), logger });
   io.stdout(opts.json ? `${JSON.stringify(assessment, null, 2)}\n` : formatAssessment(assessment));
   for (const p of assessment.problems) io.stderr(`${p.message}\n`);
   return assessmentExitCode(assessment);

@@ -24,6 +24,8 @@ export interface ResolvedConfig {
   readonly baseDir: string;
   readonly config: Config;
   readonly databases: readonly BrainDatabase[];
+  /** Keys of "databases" whose path is a glob (a fleet): their members are named <key>/<file>. */
+  readonly groups: ReadonlySet<string>;
   readonly eventsPath: string;
   readonly logsDir: string;
   readonly stateDir: string;
@@ -106,11 +108,19 @@ function formatPath(p: readonly PropertyKey[]): string {
 export function resolveConfig(config: Config, configPath: string): ResolvedConfig {
   const baseDir = path.dirname(path.resolve(configPath));
   const at = (p: string): string => path.resolve(baseDir, p);
-  const databases = Object.entries(config.databases).map(([name, entry]) => ({
-    name,
-    path: at(entry.path),
-    configKey: `databases.${name}.path`,
-  }));
+  const databases: BrainDatabase[] = [];
+  const groups = new Set<string>();
+  for (const [name, entry] of Object.entries(config.databases)) {
+    const configKey = `databases.${name}.path`;
+    if (!isGlob(entry.path)) {
+      databases.push({ name, path: at(entry.path), configKey });
+      continue;
+    }
+    // A fleet: every file the pattern matches is a database named <key>/<path below the pattern's fixed part>.
+    groups.add(name);
+    const { root, matches } = expandGlob(at(entry.path));
+    for (const file of matches) databases.push({ name: `${name}/${path.relative(root, file).split(path.sep).join('/')}`, path: file, configKey });
+  }
   const stateDir = at(config.stateDir);
   for (const db of databases) {
     if (path.dirname(db.path) === stateDir || db.path.startsWith(stateDir + path.sep)) {
@@ -134,6 +144,7 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
     baseDir,
     config,
     databases,
+    groups,
     eventsPath: at(config.events.path),
     logsDir: at(config.logs.dir),
     stateDir,
@@ -142,9 +153,10 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
   };
 }
 
-/** The databases selected by `--db NAME` (all when absent). */
+/** The databases selected by `--db NAME` (all when absent; a fleet's key selects all its members). */
 export function selectDatabases(rc: ResolvedConfig, dbName: string | undefined): readonly BrainDatabase[] {
   if (dbName === undefined) return rc.databases;
+  if (rc.groups.has(dbName)) return rc.databases.filter((d) => d.name.startsWith(`${dbName}/`));
   const found = rc.databases.find((d) => d.name === dbName);
   if (!found) {
     throw new DbmError('UNKNOWN_DATABASE', `unknown database "${dbName}" for --db`, {
@@ -164,4 +176,76 @@ export function ruleDatabase(rc: ResolvedConfig, rule: string, name: string): Br
 /** A rule's archive database: the configured path (relative to the config file), else `fallback` beside the live one. */
 export function archivePathFor(rc: ResolvedConfig, configured: string | undefined, live: BrainDatabase, fallback: string): string {
   return configured ? path.resolve(rc.baseDir, configured) : path.join(path.dirname(live.path), fallback);
+}
+
+const GLOB = /[*?[]/;
+
+export function isGlob(p: string): boolean {
+  return GLOB.test(p);
+}
+
+function segmentRegex(segment: string): RegExp {
+  let re = '';
+  for (let i = 0; i < segment.length; i++) {
+    const c = segment[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const close = segment.indexOf(']', i + 1);
+      if (close === -1) re += '\\[';
+      else {
+        const body = segment.slice(i + 1, close).replace(/\\/g, '\\\\');
+        re += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`;
+        i = close;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/**
+ * The regular files an absolute pattern matches (`*`, `?`, `[...]` within a path segment; no
+ * `**`), sorted, hidden files and -wal/-shm/-journal sidecars left out; and the fixed directory
+ * above the first wildcard. Symlinked files count, symlinked directories are not entered.
+ */
+export function expandGlob(pattern: string): { root: string; matches: string[] } {
+  const parts = pattern.split(path.sep);
+  const first = parts.findIndex((p) => isGlob(p));
+  const root = parts.slice(0, first).join(path.sep) || path.sep;
+  let current = [root];
+  for (let i = first; i < parts.length; i++) {
+    const part = parts[i]!;
+    const last = i === parts.length - 1;
+    const next: string[] = [];
+    for (const dir of current) {
+      if (!isGlob(part)) {
+        next.push(path.join(dir, part));
+        continue;
+      }
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        continue; // a missing directory matches nothing
+      }
+      const re = segmentRegex(part);
+      for (const e of entries) {
+        if (e.name.startsWith('.') || !re.test(e.name)) continue;
+        if (!last && !e.isDirectory()) continue;
+        next.push(path.join(dir, e.name));
+      }
+    }
+    current = next;
+  }
+  const matches = current
+    .filter((f) => !/-(wal|shm|journal)$/.test(f))
+    .filter((f) => {
+      try {
+        return fs.statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    })
+    .sort();
+  return { root, matches };
 }

@@ -107,6 +107,13 @@ export const AssessSchema = z.strictObject({
     .default(16384)
     .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
   ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
+  workers: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe('Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.'),
 });
 
 export const MaintenanceSchema = z.strictObject({

@@ -27,8 +27,13 @@ export interface Backup {
   committed: boolean;
 }
 
+/** A database name as a file name: a fleet member's "tenants/acme.db" becomes "tenants_acme.db". */
+export function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
 export function backupDirFor(root: string, db: BrainDatabase): string {
-  return path.join(root, db.name);
+  return path.join(root, fileSafe(db.name));
 }
 
 function stamp(now: Date): string {
@@ -44,8 +49,8 @@ function stamp(now: Date): string {
  */
 export function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Backup {
   fs.mkdirSync(dir, { recursive: true });
-  let final = path.join(dir, `${target.name}-${stamp(now)}.db`);
-  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${target.name}-${stamp(now)}-${i}.db`);
+  let final = path.join(dir, `${fileSafe(target.name)}-${stamp(now)}.db`);
+  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${fileSafe(target.name)}-${stamp(now)}-${i}.db`);
   const tmp = `${final}${TMP_MARK}${process.pid}`;
   let counts: Map<string, number>;
   let dataVersion: number;
@@ -124,7 +129,7 @@ export function listBackups(dir: string, name: string): string[] {
   } catch {
     return [];
   }
-  const re = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}Z(-\\d+)?\\.db$`);
+  const re = new RegExp(`^${fileSafe(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}Z(-\\d+)?\\.db$`);
   return files.filter((f) => re.test(f)).sort();
 }
 

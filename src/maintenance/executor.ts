@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { assess } from '../assess/index.js';
+import { assessParallel } from '../assess/index.js';
 import { makeTask, planHistoryFrom, type PlanHistory } from '../assess/plan.js';
 import type { Assessment, MaintenanceTask, TaskType } from '../assess/types.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
@@ -82,7 +82,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     if (!req.dryRun) {
       for (const f of removeStrayTempFiles(rc.backupDir)) logger.info({ file: f }, 'removed a temp file a killed run left behind');
     }
-    const assessment = assess({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
+    const assessment = await assessParallel({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
     const state = req.forced.length ? StateDb.openReadOnly(rc.stateDir) : null;
     let tasks: MaintenanceTask[];
     try {

@@ -1,0 +1,64 @@
+/**
+ * Assessing many databases on worker threads. Databases go out in small chunks from a shared
+ * queue (one slow database does not hold up a fixed share; few messages), two chunks ahead per
+ * worker so no worker waits for the next; results come back in order. A worker that dies
+ * reports its unfinished databases as internal problems; the others go on.
+ */
+import { Worker } from 'node:worker_threads';
+import type { BrainDatabase } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import type { DbAssessment } from './index.js';
+
+export async function assessInWorkers(targets: readonly BrainDatabase[], config: Config, now: Date, deep: boolean, workers: number): Promise<DbAssessment[]> {
+  const results: Array<DbAssessment | undefined> = new Array(targets.length);
+  const chunk = Math.max(1, Math.min(32, Math.ceil(targets.length / (workers * 8))));
+  let next = 0;
+  const url = new URL('./worker.js', import.meta.url);
+  const runWorker = (): Promise<void> =>
+    new Promise((resolve) => {
+      const w = new Worker(url, { workerData: { config, now: now.toISOString(), deep } });
+      const pending = new Set<number>();
+      const feed = (): void => {
+        if (next >= targets.length) {
+          if (pending.size === 0) void w.terminate();
+          return;
+        }
+        const from = next;
+        next = Math.min(targets.length, next + chunk);
+        pending.add(from);
+        w.postMessage({ from, targets: targets.slice(from, next) });
+      };
+      w.on('message', (m: { from: number; results: DbAssessment[] }) => {
+        m.results.forEach((r, i) => (results[m.from + i] = r));
+        pending.delete(m.from);
+        feed();
+      });
+      w.on('error', (err) => {
+        for (const from of pending) {
+          for (let i = from; i < Math.min(targets.length, from + chunk); i++) results[i] ??= crashed(targets[i]!, err);
+        }
+      });
+      w.on('exit', () => resolve());
+      feed();
+      feed();
+    });
+  await Promise.all(Array.from({ length: workers }, runWorker));
+  // Anything no worker got to (all of them died early): assessed here, on the main thread.
+  const missing = results.map((r, i) => (r === undefined ? i : -1)).filter((i) => i >= 0);
+  if (missing.length) {
+    const { assessOne } = await import('./index.js');
+    for (const i of missing) results[i] = assessOne(targets[i]!, config, now, deep);
+  }
+  return results as DbAssessment[];
+}
+
+function crashed(target: BrainDatabase, err: Error): DbAssessment {
+  const message = `error: internal error while assessing ${target.name}: ${err.message}`;
+  return {
+    health: { name: target.name, path: target.path, status: 'error', error: { code: 'INTERNAL', message } },
+    problems: [{ database: target.name, code: 'INTERNAL', message, exitCode: 1 }],
+    conversations: null,
+    patterns: null,
+    ms: 0,
+  };
+}
