@@ -59,6 +59,8 @@ export function sqlite3(file: string, sql: string): string {
 
 export function ids(file: string, table: string, column = 'id'): number[] {
   if (!fs.existsSync(file)) return [];
+  // An archive a killed run had only just created has no tables yet.
+  if (sqlite3(file, `SELECT count(*) FROM sqlite_schema WHERE name = '${table}'`) === '0') return [];
   const out = sqlite3(file, `SELECT "${column}" FROM "${table}" ORDER BY 1`);
   return out ? out.split('\n').map(Number) : [];
 }

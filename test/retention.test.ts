@@ -169,6 +169,14 @@ describe('--archive', () => {
     expect([...ids(b.tier1, 'messages'), ...ids(b.archive, 'messages')].sort((x, y) => x - y)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
   });
 
+  it('an empty archive file (a run killed right after creating it) is used, not refused', () => {
+    const b = miniBrain({ started: Array.from({ length: 22 }, (_, i) => daysAgo(90 - i)) });
+    fs.writeFileSync(b.archive, '');
+    const r = cli(['--config', b.config, '--archive']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(ids(b.archive, 'conversations')).toEqual([1, 2]);
+  });
+
   it('an archive whose schema cannot take the rows: a clear error (exit 3), nothing moved', () => {
     const b = miniBrain({ started: Array.from({ length: 25 }, (_, i) => daysAgo(90 - i)) });
     const a = new Database(b.archive);

@@ -73,7 +73,8 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
 
     const fileBytes = fs.statSync(job.source.path).size;
     checkFreeSpace([{ dir: path.dirname(job.archivePath), bytes: Math.ceil((fileBytes * eligible) / Math.max(1, total)), what: `archive of ${job.label}` }], req.probe ?? statfsProbe);
-    const existed = fs.existsSync(job.archivePath);
+    // A 0-byte file is what a run killed right after creating the archive leaves: to SQLite an empty database.
+    const existed = fs.existsSync(job.archivePath) && fs.statSync(job.archivePath).size > 0;
     if (existed) inspectDatabaseFile({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` });
     let arc: Database.Database;
     try {
