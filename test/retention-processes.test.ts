@@ -68,17 +68,24 @@ beforeAll(() => {
   return () => fs.rmSync(templateRoot, { recursive: true, force: true });
 });
 
-/** How long a complete run takes here, so the kills can land across all of it. */
+/**
+ * How long a complete run takes here, so the kills land across all of it: the fastest of three
+ * runs (a span measured while other test files load the machine would put the kills after the end).
+ */
 function spanOf(template: string, args: readonly string[]): number {
-  const dir = copyOf(template);
-  const t0 = Date.now();
-  const r = cli(['--config', path.join(dir, 'maintenance.config.json'), ...args]);
-  expect(r.status, r.stderr).toBe(0);
-  return Math.max(250, Date.now() - t0);
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const dir = copyOf(template);
+    const t0 = Date.now();
+    const r = cli(['--config', path.join(dir, 'maintenance.config.json'), ...args]);
+    expect(r.status, r.stderr).toBe(0);
+    best = Math.min(best, Date.now() - t0);
+  }
+  return Math.max(250, best);
 }
 
 async function killAtRandom(args: readonly string[], span: number): Promise<{ signal: NodeJS.Signals | null; delay: number }> {
-  const delay = 40 + Math.floor(Math.random() * span * 0.9);
+  const delay = 30 + Math.floor(Math.random() * span * 0.8);
   const child = startCli(args);
   const done = exited(child);
   await sleep(delay);
