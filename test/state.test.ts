@@ -19,6 +19,7 @@ describe('state database', () => {
     expect(s2.db.prepare('SELECT version, name FROM schema_migrations').all()).toEqual([
       { version: 1, name: 'initial' },
       { version: 2, name: 'schedule' },
+      { version: 3, name: 'probes' },
     ]);
     s2.close();
   });
@@ -30,7 +31,7 @@ describe('state database', () => {
     old.prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`).run();
     old.close();
     const s = StateDb.open(dir);
-    expect(s.schemaVersion()).toBe(2);
+    expect(s.schemaVersion()).toBe(3);
     expect(s.history(10).map((r) => r.command)).toEqual(['--run']);
     expect(s.laneSucceeded('daily', '2026-11-20')).toBe(false);
     s.recordLane('daily', '2026-11-20', null, '2026-11-20T00:00:00Z', true);

@@ -18,7 +18,8 @@ import { createLogger } from '../log.js';
 import { runExitCode, runMaintenance, type RunReport } from '../maintenance/executor.js';
 import { RunLock } from '../maintenance/lock.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
-import { formatRun } from '../report/run-report.js';
+import { formatProbes, formatRun } from '../report/run-report.js';
+import { runProbes, type ProbeResult } from '../maintenance/probes.js';
 import { formatRetention } from '../report/retention-report.js';
 import { decideLanes, type Lane, type LaneDecision } from '../schedule/cadence.js';
 import { StateDb } from '../state/state-db.js';
@@ -57,6 +58,8 @@ export interface ScheduledReport {
   readonly configPath: string;
   readonly timeZone: string;
   readonly lanes: readonly LaneReport[];
+  /** The configured probes, timed before the first due lane and after the last ([] when nothing ran). */
+  readonly probes: readonly ProbeResult[];
 }
 
 export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
@@ -77,6 +80,8 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     }
     const lanes: LaneReport[] = [];
     const results: MaintenanceResult[] = [];
+    const timeProbes = !dryRun && rc.config.probes.length > 0 && decisions.some((d) => d.due);
+    const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
     for (const d of decisions) {
       if (!d.due) {
         lanes.push({ ...d, status: 'not-due', exitCode: EXIT.ok, retention: null, maintenance: null });
@@ -98,17 +103,19 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
         env: io.env,
         lockHeld: true,
         record: false,
+        probes: false,
       });
       const exitCode = worstExitCode([retention.exitCode, maintenance ? runExitCode(maintenance) : EXIT.ok]);
       results.push(...retention.report.items, ...(maintenance?.results ?? []));
       lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance });
     }
     const exitCode = worstExitCode(lanes.map((l) => l.exitCode));
+    const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
     if (!dryRun && lanes.some((l) => l.status !== 'not-due')) {
       const runId = record(rc.stateDir, '--scheduled', now, results, exitCode, logger);
-      recordLanes(rc.stateDir, lanes, runId, now);
+      recordLanes(rc.stateDir, lanes, runId, now, probes);
     }
-    const report: ScheduledReport = { version: 1, command: 'scheduled', dryRun, generatedAt: now.toISOString(), configPath: rc.configPath, timeZone: schedule.timeZone, lanes };
+    const report: ScheduledReport = { version: 1, command: 'scheduled', dryRun, generatedAt: now.toISOString(), configPath: rc.configPath, timeZone: schedule.timeZone, lanes, probes };
     io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatScheduled(report));
     for (const l of lanes) {
       if (l.retention) printItemProblems(l.retention.items, io);
@@ -123,11 +130,12 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
   }
 }
 
-function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date): void {
+function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date, probes: readonly ProbeResult[]): void {
   const state = StateDb.open(stateDir);
   try {
     state.db.transaction(() => {
       for (const l of lanes) if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
+      if (runId !== null && probes.length) state.recordProbes(runId, probes);
     })();
   } finally {
     state.close();
@@ -142,5 +150,6 @@ function formatScheduled(r: ScheduledReport): string {
     if (l.maintenance) out.push(formatRun(l.maintenance).trimEnd());
     out.push('');
   }
+  out.push(...formatProbes(r.probes));
   return `${out.join('\n')}\n`;
 }

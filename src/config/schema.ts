@@ -141,6 +141,14 @@ export const CompactionJobSchema = z.strictObject({
   batchRows: z.number().int().min(1).default(5000).describe('Rows deleted per transaction (the application keeps writing in between).'),
 });
 
+export const ProbeSchema = z.strictObject({
+  name: name.describe('A name for reports and history.'),
+  database: name.describe('The database (a key of "databases") to run it on.'),
+  sql: z.string().min(1).describe('A read-only query, e.g. an FTS search: SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?'),
+  params: z.array(z.union([z.string(), z.number(), z.null()])).default([]).describe('Values for its ? placeholders.'),
+  runs: z.number().int().min(1).max(1000).default(20).describe('Timed runs (after one warm-up) for p50/p95.'),
+});
+
 const lane = (what: string) =>
   z.strictObject({ enabled: z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`) }).prefault({});
 
@@ -185,6 +193,7 @@ export const ConfigSchema = z.strictObject({
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
   maintenance: MaintenanceSchema.prefault({}),
+  probes: z.array(ProbeSchema).default([]).describe('Queries timed before and after --run and --scheduled (p50/p95 before -> after).'),
   compaction: z.array(CompactionJobSchema).default([]).describe('Append-only log tables compacted up to what every consumer has read (--compact-logs).'),
   schedule: ScheduleSchema.prefault({}),
   stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),

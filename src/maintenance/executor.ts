@@ -28,6 +28,7 @@ import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
 import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
 import type { MaintenanceResult, PlannedStep } from './types.js';
+import { runProbes, type ProbeResult } from './probes.js';
 import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
 
 /** Shows that a long operation is alive; returns the function that stops showing it. */
@@ -51,6 +52,8 @@ export interface RunRequest {
   readonly lockHeld?: boolean;
   /** Record the run in the state database (default); --scheduled records its own. */
   readonly record?: boolean;
+  /** Time the configured probes before and after (default); --scheduled times its own. */
+  readonly probes?: boolean;
 }
 
 export interface RunReport {
@@ -63,6 +66,8 @@ export interface RunReport {
   readonly plan: readonly PlannedStep[];
   readonly results: readonly MaintenanceResult[];
   readonly problems: Assessment['problems'];
+  /** The configured probes timed before and after the tasks ([] with --dry-run or none configured). */
+  readonly probes: readonly ProbeResult[];
 }
 
 export const FORCED_FLAGS: Readonly<Record<string, TaskType>> = {
@@ -104,6 +109,8 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       return report(req, started, plan, [], assessment.problems);
     }
 
+    const timeProbes = req.probes !== false && rc.config.probes.length > 0;
+    const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
     const results: MaintenanceResult[] = [];
     const failedDbs = new Set<string>();
     const backups = new Map<string, Backup>();
@@ -131,7 +138,8 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       if (result.status === 'failed' || result.status === 'refused') failedDbs.add(task.database);
     }
 
-    const final = report(req, started, plan, results, assessment.problems);
+    const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
+    const final = report(req, started, plan, results, assessment.problems, probes);
     if (req.record !== false) recordRun(rc.stateDir, command, now, final, logger);
     return final;
   } finally {
@@ -149,7 +157,7 @@ export function runExitCode(r: RunReport): ExitCode {
   return worstExitCode(codes);
 }
 
-function report(req: RunRequest, started: number, plan: PlannedStep[], results: MaintenanceResult[], problems: Assessment['problems']): RunReport {
+function report(req: RunRequest, started: number, plan: PlannedStep[], results: MaintenanceResult[], problems: Assessment['problems'], probes: readonly ProbeResult[] = []): RunReport {
   return {
     version: 1,
     command: 'run',
@@ -160,6 +168,7 @@ function report(req: RunRequest, started: number, plan: PlannedStep[], results: 
     plan,
     results,
     problems,
+    probes,
   };
 }
 
@@ -401,7 +410,8 @@ function recordRun(stateDir: string, command: string, now: Date, r: RunReport, l
   let state: StateDb | undefined;
   try {
     state = StateDb.open(stateDir);
-    state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode: runExitCode(r) }, r.results);
+    const id = state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode: runExitCode(r) }, r.results);
+    if (r.probes.length) state.recordProbes(id, r.probes);
   } catch (err) {
     logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
   } finally {

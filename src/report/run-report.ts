@@ -36,7 +36,22 @@ export function formatRun(r: RunReport): string {
       ),
     );
   }
+  out.push(...formatProbes(r.probes));
   return `${out.join('\n')}\n`;
+}
+
+const ms = (t: { p50Ms: number; p95Ms: number } | null): string => (t ? `p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms` : 'n/a');
+
+/** "PROBES" lines: p50/p95 before -> after, as seed 000's "Performance Impact" table. */
+export function formatProbes(probes: ReadonlyArray<{ name: string; database: string; before: { p50Ms: number; p95Ms: number } | null; after: { p50Ms: number; p95Ms: number } | null; error: string | null }>): string[] {
+  if (probes.length === 0) return [];
+  return [
+    'PROBES (before -> after)',
+    table(
+      ['probe', 'database', 'before', 'after', 'note'],
+      probes.map((p) => [p.name, p.database, ms(p.before), ms(p.after), p.error ?? '']),
+    ),
+  ];
 }
 
 export function formatHistory(runs: readonly HistoryRun[]): string {
@@ -44,6 +59,7 @@ export function formatHistory(runs: readonly HistoryRun[]): string {
   const out: string[] = [];
   for (const run of runs) {
     out.push(`run ${run.id}: ${run.command} at ${run.startedAt} on ${run.host} (pid ${run.pid}), exit ${run.exitCode ?? '?'}`);
+    for (const p of run.probes) out.push(`  probe ${p.name} (${p.database}): ${ms(p.before)} -> ${ms(p.after)}${p.error ? ` (${p.error})` : ''}`);
     for (const t of run.tasks) {
       out.push(
         `  ${t.status}${t.restored ? ' (restored)' : ''}  ${t.type} ${t.database}  ${seconds(t.durationMs / 1000)}  ${bytes(t.sizeBefore)} -> ${bytes(t.sizeAfter)}  ${t.message}`,

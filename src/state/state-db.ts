@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import type { DatabaseHealth, TaskType } from '../assess/types.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
+import type { ProbeResult } from '../maintenance/probes.js';
 
 export const STATE_DB_FILE = 'state.db';
 
@@ -181,6 +182,15 @@ export class StateDb {
     return this.db.prepare("SELECT 1 FROM schedule_runs WHERE lane = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(lane, window) !== undefined;
   }
 
+  recordProbes(runId: number, probes: readonly ProbeResult[]): void {
+    const ins = this.db.prepare(
+      'INSERT INTO probe_results(run_id, name, database_name, before_p50_ms, before_p95_ms, after_p50_ms, after_p95_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.db.transaction(() => {
+      for (const p of probes) ins.run(runId, p.name, p.database, p.before?.p50Ms ?? null, p.before?.p95Ms ?? null, p.after?.p50Ms ?? null, p.after?.p95Ms ?? null, p.error);
+    })();
+  }
+
   recordLane(lane: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
     this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
@@ -230,10 +240,24 @@ export class StateDb {
               duration_ms AS durationMs, size_before AS sizeBefore, size_after AS sizeAfter, rows_affected AS rowsAffected, message
        FROM task_runs WHERE run_id = ? AND (? IS NULL OR database_name = ?) ORDER BY id`,
     );
+    const probes =
+      this.schemaVersion() >= 3
+        ? this.db.prepare(
+            'SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id',
+          )
+        : null;
+    const timing = (p50: number | null, p95: number | null): { p50Ms: number; p95Ms: number } | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
     return runs
       .map((r) => ({
         ...r,
         tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({ ...t, restored: t['restored'] === 1 })) as unknown as HistoryRun['tasks'],
+        probes: ((probes?.all(r.id) ?? []) as Array<{ name: string; database: string; bp50: number | null; bp95: number | null; ap50: number | null; ap95: number | null; error: string | null }>).map((p) => ({
+          name: p.name,
+          database: p.database,
+          before: timing(p.bp50, p.bp95),
+          after: timing(p.ap50, p.ap95),
+          error: p.error,
+        })),
       }))
       .filter((r) => database === undefined || r.tasks.length > 0);
   }
@@ -268,6 +292,8 @@ export interface HistoryRun {
   readonly host: string;
   readonly pid: number;
   readonly tasks: ReadonlyArray<MaintenanceResult & { readonly startedAt: string }>;
+  /** The performance probes of the run (timings without the row counts). */
+  readonly probes: ReadonlyArray<{ name: string; database: string; before: { p50Ms: number; p95Ms: number } | null; after: { p50Ms: number; p95Ms: number } | null; error: string | null }>;
 }
 
 export function lastRunKey(database: string, type: string): string {
