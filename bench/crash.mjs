@@ -14,15 +14,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { arg } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 const Database = require(path.join(root, 'node_modules', 'better-sqlite3'));
 const bin = path.join(root, 'bin', 'db-maintenance.js');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
 const trials = arg('--trials', 200);
 const scale = arg('--scale', 2);
 const files = ['tier1/conversations.db', 'tier2/knowledge_graph.db', 'tier3/development_context.db', 'state/app_state.db'];

@@ -13,14 +13,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { arg, median } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
 const Database = createRequire(import.meta.url)('better-sqlite3');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
 const tenants = arg('--tenants', 1000);
 const rounds = arg('--rounds', 3);
 const dir = path.join(root, 'bench', '.data', `fleet-${tenants}`);
@@ -83,7 +80,6 @@ function measure(workers) {
   return { s, rss: Number(r.stderr.trim().split('\n').pop()) / 1024, problems: report.problems.length };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 measure(1); // warm the page cache
 const one = [];
 const two = [];

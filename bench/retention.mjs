@@ -13,45 +13,33 @@
 //          conversation: SELECT and INSERT each row into the archive, DELETE it from the source;
 //          the archive's FTS kept by the same triggers). Target: >= 3x faster.
 // Medians of the rounds; every contender starts from a fresh copy after `sync`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { arg, measure, median } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? dflt : process.argv[i + 1];
-};
-const eventsMb = Number(arg('--events-mb', 1100));
-const logsMb = Number(arg('--logs-mb', 1024));
-const messages = Number(arg('--messages', 1_000_000));
-const rounds = Number(arg('--rounds', 3));
-const only = String(arg('--only', 'events,logs,archive')).split(',');
+const eventsMb = arg('--events-mb', 1100);
+const logsMb = arg('--logs-mb', 1024);
+const messages = arg('--messages', 1_000_000);
+const rounds = arg('--rounds', 3);
+const only = arg('--only', 'events,logs,archive').split(',');
 const data = path.join(root, 'bench', '.data', 'retention');
 const work = path.join(root, 'bench', '.data', 'retention-work');
 const NOW = '2026-11-20T12:00:00.000Z';
 fs.mkdirSync(data, { recursive: true });
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const settle = () => {
   execFileSync('sync');
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
 };
 
 /** Wall seconds and peak RSS (MB) of a command line, through GNU time. */
-function measure(cmd, args, opts = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const rss = Number(r.stderr.trim().split('\n').pop()) / 1024;
-  return { s, rss, stdout: r.stdout };
-}
 
 function config(dir, extra = {}) {
   const file = path.join(dir, 'maintenance.config.json');
@@ -130,9 +118,9 @@ function benchEvents() {
     const item = JSON.parse(m.stdout).items[0];
     if (item.status !== 'ok' || item.counts.kept !== 0) throw new Error(`unexpected result: ${JSON.stringify(item)}`);
     ours.push(m.s);
-    rss.push(m.rss);
+    rss.push(m.rssMb);
     archiveBytes = fs.readdirSync(dir).filter((f) => f.endsWith('.gz') && f !== 'peer.gz').reduce((a, f) => a + fs.statSync(path.join(dir, f)).size, 0);
-    console.log(`  events round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rss.toFixed(0)} MB), gzip -6 ${g.s.toFixed(2)} s`);
+    console.log(`  events round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rssMb.toFixed(0)} MB), gzip -6 ${g.s.toFixed(2)} s`);
   }
   return {
     what: `compress ${(bytes / 1e9).toFixed(2)} GB events.jsonl`,
@@ -197,8 +185,8 @@ function benchLogs() {
     const item = JSON.parse(m.stdout).items[0];
     if (item.status !== 'ok' || item.rowsAffected !== files.length) throw new Error(`unexpected result: ${JSON.stringify(item)}`);
     ours.push(m.s);
-    rss.push(m.rss);
-    console.log(`  logs round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rss.toFixed(0)} MB), gzip -6 ${g.s.toFixed(2)} s`);
+    rss.push(m.rssMb);
+    console.log(`  logs round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rssMb.toFixed(0)} MB), gzip -6 ${g.s.toFixed(2)} s`);
   }
   return { what: `rotate ${(bytes / 1e9).toFixed(2)} GB of logs in ${files.length} files`, ours: median(ours), peer: median(peer), peerName: 'gzip -6 per file', ratio: median(peer) / median(ours), target: '>= 1.8x', rss: Math.max(...rss) };
 }
@@ -293,8 +281,8 @@ async function benchArchive() {
     const item = JSON.parse(m.stdout).items[0];
     if (item.status !== 'ok') throw new Error(`unexpected result: ${JSON.stringify(item)}`);
     ours.push(m.s);
-    rss.push(m.rss);
-    console.log(`  archive round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rss.toFixed(0)} MB, ${item.counts.messages} messages), row by row ${p.s.toFixed(2)} s`);
+    rss.push(m.rssMb);
+    console.log(`  archive round ${r + 1}: ours ${m.s.toFixed(2)} s (${m.rssMb.toFixed(0)} MB, ${item.counts.messages} messages), row by row ${p.s.toFixed(2)} s`);
   }
   return { what: `archive ${n} messages (FTS5 on both sides)`, ours: median(ours), peer: median(peer), peerName: "seed 000's row by row", ratio: median(peer) / median(ours), target: '>= 3.0x', rss: Math.max(...rss) };
 }

@@ -10,18 +10,15 @@
 //   safe   : `db-maintenance --vacuum --db tier1`, the whole CLI: assessment, lock, preflight,
 //            backup (VACUUM INTO + fsync + verify), VACUUM + checkpoint, verification.
 // Targets: safe <= 1.0 x unsafe and <= 2.0 x bare (medians), peak RSS <= 150 MB per operation.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { arg, measure, median } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
 const sqlite = path.join(root, 'node_modules', 'better-sqlite3');
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
 const scale = arg('--scale', 240);
 const rounds = arg('--rounds', 3);
 const source = path.join(root, 'bench', '.data', `brain-${scale}`, 'tier1', 'conversations.db');
@@ -53,18 +50,8 @@ function fresh() {
   );
 }
 
-/** Wall time (s) and peak RSS (MB) of a command, through GNU time. */
-function measure(cmd, args) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  const rssKb = Number(r.stderr.trim().split('\n').at(-1));
-  return { s, rssMb: rssKb / 1024, stdout: r.stdout };
-}
 
 const vacuumScript = `const D = require(${JSON.stringify(sqlite)}); const db = new D(process.argv[1]); db.exec('VACUUM'); db.close();`;
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = { unsafe: [], bare: [], safe: [] };
 let safeRss = 0;
 let sizes = null;

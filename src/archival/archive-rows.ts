@@ -14,7 +14,7 @@ import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js'
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
-import { attach, countRows, deleteRows, discoverMoveSet, ensureArchiveSchema, moveBatch, openForMove, sameCounts, setKeys, type MoveSet } from './mover.js';
+import { attach, countRows, deleteExactly, discoverMoveSet, ensureArchiveSchema, moveBatch, openForMove, setKeys, type MoveSet } from './mover.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
 export interface RowArchiveJob {
@@ -268,9 +268,5 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
 
 function moveBatchDeleteOnly(db: Database.Database, set: MoveSet, id: string): Map<string, number> {
   setKeys(db, [id]);
-  const expected = countRows(db, set, 'main');
-  const deleted = deleteRows(db, set, 'main');
-  const bad = sameCounts(expected, deleted);
-  if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);
-  return deleted;
+  return deleteExactly(db, set, countRows(db, set, 'main'));
 }

@@ -384,7 +384,6 @@ interface Scan {
   moved: number;
   kept: number;
   malformed: number;
-  months: Map<string, number>;
 }
 
 export async function compressEvents(req: RetentionRequest): Promise<RetentionOutcome> {
@@ -411,7 +410,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   } catch (err) {
     throw new DbmError('DB_UNREADABLE', `events file ${p.file} cannot be read: ${(err as NodeJS.ErrnoException).code}`, { hint: 'check permissions' });
   }
-  const scan: Scan = { moved: 0, kept: 0, malformed: 0, months: new Map() };
+  const scan: Scan = { moved: 0, kept: 0, malformed: 0 };
   const counts = (): Record<string, number> => ({ moved: scan.moved, kept: scan.kept, malformed: scan.malformed });
   const fieldBytes = Buffer.from(cfg.timestampField);
   // Archive slots by month; the last month seen is cached (lines come in time order).
@@ -446,8 +445,6 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       monthSlot = slots.indexOf(name);
       if (monthSlot === -1) monthSlot = slots.push(name) - 1;
     }
-    const name = slots[monthSlot]!;
-    scan.months.set(name, (scan.months.get(name) ?? 0) + 1);
     return monthSlot;
   };
   const router: Router = { lineEnd: 0, route };
@@ -459,7 +456,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     } finally {
       fs.closeSync(fd);
     }
-    const files = [...scan.months.keys()].sort().map((n) => path.join(p.archiveDir, n));
+    const files = [...slots].sort().map((n) => path.join(p.archiveDir, n));
     return outcome('ok', `would move ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.length} archive(s), keep ${scan.kept}${malformedNote()}`, scan.moved, {
       counts: counts(),
       files: scan.moved ? [...files, p.file] : [],

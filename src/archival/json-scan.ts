@@ -23,7 +23,6 @@ const OBJECT = 1;
 const ARRAY = 2;
 
 let b: Uint8Array = new Uint8Array(0);
-let end = 0;
 let valueStart = -1;
 let valueEnd = -1;
 
@@ -44,8 +43,6 @@ export function scanObject(buf: Uint8Array, start: number, stop: number, name: U
  */
 export function scanLine(buf: Uint8Array, start: number, limit: number, name: Uint8Array, untilNewline = true): number {
   const stop = limit;
-  b = buf;
-  end = stop;
   valueStart = -1;
   valueEnd = -1;
   let i = start;

@@ -307,10 +307,16 @@ export function moveBatch(from: Database.Database, to: Database.Database, fromAl
     if (to.inTransaction) to.exec('ROLLBACK');
     throw err;
   }
-  const deleted = deleteRows(from, set, 'main');
+  deleteExactly(from, set, expected);
+  return expected;
+}
+
+/** Deletes the keys' rows from `main` of `db` (children first) and checks each table lost exactly `expected`. */
+export function deleteExactly(db: Database.Database, set: MoveSet, expected: ReadonlyMap<string, number>): Map<string, number> {
+  const deleted = deleteRows(db, set, 'main');
   const bad = sameCounts(expected, deleted);
   if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);
-  return expected;
+  return deleted;
 }
 
 export function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string | null {

@@ -6,7 +6,6 @@
  * Exits non-zero when a check fails, that is when a scheduled run would be stopped.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
@@ -14,6 +13,7 @@ import type { CliIo, CliOptions } from '../cli.js';
 import { configPathFrom, loadConfig, type ResolvedConfig } from '../config/load.js';
 import { inspectDatabaseFile } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
+import { namedHolder } from '../maintenance/lock.js';
 import { statfsProbe } from '../maintenance/preflight.js';
 import { StateDb } from '../state/state-db.js';
 import { bytes, table } from '../util/format.js';
@@ -110,25 +110,12 @@ function pathChecks(rc: ResolvedConfig): DoctorCheck[] {
 }
 
 function lockCheck(rc: ResolvedConfig): DoctorCheck {
-  const info = path.join(rc.stateDir, 'run.lock.json');
-  let holder: { pid: number; host: string; startedAt: string; command: string } | null = null;
-  try {
-    holder = JSON.parse(fs.readFileSync(info, 'utf8')) as typeof holder;
-  } catch {
-    return ok('lock', 'free');
-  }
-  let alive = holder!.host !== os.hostname();
-  if (!alive) {
-    try {
-      process.kill(holder!.pid, 0);
-      alive = true;
-    } catch (err) {
-      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-    }
-  }
+  const named = namedHolder(rc.stateDir);
+  if (!named) return ok('lock', 'free');
+  const { holder, alive } = named;
   return alive
-    ? warn('lock', `held by pid ${holder!.pid} on ${holder!.host}, running ${holder!.command} since ${holder!.startedAt} (a run started now would exit 5)`)
-    : ok('lock', `free (a dead run's info was left by pid ${holder!.pid}; the lock itself is free)`);
+    ? warn('lock', `held by pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt} (a run started now would exit 5)`)
+    : ok('lock', `free (a dead run's info was left by pid ${holder.pid}; the lock itself is free)`);
 }
 
 function diskChecks(rc: ResolvedConfig): DoctorCheck[] {

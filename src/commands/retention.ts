@@ -18,9 +18,9 @@ import { configPathFrom, loadConfig, type ResolvedConfig } from '../config/load.
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { createLogger } from '../log.js';
 import { RunLock } from '../maintenance/lock.js';
-import type { MaintenanceResult } from '../maintenance/types.js';
 import { formatRetention } from '../report/retention-report.js';
-import { StateDb } from '../state/state-db.js';
+import { recordRunIn } from '../state/state-db.js';
+import { onDiskBytes } from '../db/open.js';
 import { nowFrom } from '../util/time.js';
 
 export interface RetentionItem {
@@ -41,7 +41,7 @@ export const RETENTION_ITEMS: readonly RetentionItem[] = [
     run: archiveConversations,
   },
   { flag: '--compress-events', type: 'COMPRESS_EVENTS', summaryKey: 'events_compressed', target: (rc) => ({ name: 'events', path: rc.eventsPath }), run: compressEvents },
-  { flag: '--rotate-logs', type: 'ROTATE_LOGS', summaryKey: 'logs_rotated', target: (rc) => ({ name: 'logs', path: null }), run: rotateLogs },
+  { flag: '--rotate-logs', type: 'ROTATE_LOGS', summaryKey: 'logs_rotated', target: () => ({ name: 'logs', path: null }), run: rotateLogs },
   {
     flag: '--prune-patterns',
     type: 'PRUNE_PATTERNS',
@@ -87,15 +87,6 @@ function parseDays(value: string | undefined): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new DbmError('USAGE', `--days must be a positive number of days, not "${value}"`);
   return n;
-}
-
-function dirBytes(p: string | null): number {
-  if (!p) return 0;
-  try {
-    return fs.statSync(p).size + (fs.existsSync(`${p}-wal`) ? fs.statSync(`${p}-wal`).size : 0);
-  } catch {
-    return 0;
-  }
 }
 
 function logsBytes(dir: string): number {
@@ -144,7 +135,7 @@ export async function runRetention(req: RetentionRequest, work: readonly Retenti
   for (const w of work) {
     const t0 = Date.now();
     const startedAt = new Date().toISOString();
-    const size = (): number => (w.type === 'ROTATE_LOGS' ? logsBytes(rc.logsDir) : dirBytes(w.target.path));
+    const size = (): number => (w.type === 'ROTATE_LOGS' ? logsBytes(rc.logsDir) : w.target.path ? onDiskBytes(w.target.path) : 0);
     const sizeBefore = size();
     let out: RetentionOutcome;
     let code: ExitCode;
@@ -209,7 +200,7 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
         ? [{ type: 'RESTORE_CONVERSATION', summaryKey: 'conversations_restored', target: RETENTION_ITEMS[0]!.target(rc), run: () => restoreConversation(req, restoreId) }]
         : [...workFor(items, req), ...(opts.compactLogs ? compactionWork(req) : [])];
     const { report, exitCode } = await runRetention(req, work);
-    if (!req.dryRun) record(rc.stateDir, command, now, report.items, exitCode, logger);
+    if (!req.dryRun) recordRunIn(rc.stateDir, { command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode }, report.items, [], logger);
     io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRetention(report));
     printItemProblems(report.items, io);
     return exitCode;
@@ -245,15 +236,4 @@ function failure(err: unknown, logger: Logger): [RetentionOutcome, ExitCode] {
   return [outcome('failed', `internal error: ${e?.message ?? String(err)}`, 0), EXIT.internal];
 }
 
-export function record(stateDir: string, command: string, now: Date, results: readonly MaintenanceResult[], exitCode: ExitCode, logger: Logger): number | null {
-  let state: StateDb | undefined;
-  try {
-    state = StateDb.open(stateDir);
-    return state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode }, results);
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
-    return null;
-  } finally {
-    state?.close();
-  }
-}
+

@@ -22,9 +22,9 @@ import { formatProbes, formatRun } from '../report/run-report.js';
 import { runProbes, type ProbeResult } from '../maintenance/probes.js';
 import { formatRetention } from '../report/retention-report.js';
 import { decideLanes, type Lane, type LaneDecision } from '../schedule/cadence.js';
-import { StateDb } from '../state/state-db.js';
+import { recordRunIn, StateDb } from '../state/state-db.js';
 import { nowFrom } from '../util/time.js';
-import { compactionWork, printItemProblems, record, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
+import { compactionWork, printItemProblems, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
 
 interface LanePlan {
   /** Retention items, by flag. */
@@ -112,8 +112,8 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     const exitCode = worstExitCode(lanes.map((l) => l.exitCode));
     const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
     if (!dryRun && lanes.some((l) => l.status !== 'not-due')) {
-      const runId = record(rc.stateDir, '--scheduled', now, results, exitCode, logger);
-      recordLanes(rc.stateDir, lanes, runId, now, probes);
+      const runId = recordRunIn(rc.stateDir, { command: '--scheduled', startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode }, results, probes, logger);
+      recordLanes(rc.stateDir, lanes, runId, now);
     }
     const report: ScheduledReport = { version: 1, command: 'scheduled', dryRun, generatedAt: now.toISOString(), configPath: rc.configPath, timeZone: schedule.timeZone, lanes, probes };
     io.stdout(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatScheduled(report));
@@ -130,12 +130,11 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
   }
 }
 
-function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date, probes: readonly ProbeResult[]): void {
+function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date): void {
   const state = StateDb.open(stateDir);
   try {
     state.db.transaction(() => {
       for (const l of lanes) if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
-      if (runId !== null && probes.length) state.recordProbes(runId, probes);
     })();
   } finally {
     state.close();

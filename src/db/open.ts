@@ -86,6 +86,11 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   };
 }
 
+/** Bytes a database takes on disk: the file and its -wal (0 for what does not exist). */
+export function onDiskBytes(file: string): number {
+  return fileSize(file) + fileSize(`${file}-wal`);
+}
+
 function fileSize(file: string): number {
   try {
     return fs.statSync(file).size;

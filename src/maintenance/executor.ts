@@ -11,7 +11,6 @@
  *
  * `--run --dry-run` runs the same planning code and stops before step 1: no write of any kind.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
@@ -20,9 +19,9 @@ import { makeTask, planHistoryFrom, type PlanHistory } from '../assess/plan.js';
 import type { Assessment, MaintenanceTask, TaskType } from '../assess/types.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
 import { quoteIdent } from '../db/sql.js';
-import type { WriteCapable } from '../db/open.js';
+import { onDiskBytes, type WriteCapable } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
-import { StateDb } from '../state/state-db.js';
+import { recordRunIn, StateDb } from '../state/state-db.js';
 import { backupDirFor, commitBackup, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
 import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
@@ -69,6 +68,8 @@ export interface RunReport {
   /** The configured probes timed before and after the tasks ([] with --dry-run or none configured). */
   readonly probes: readonly ProbeResult[];
 }
+
+const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its own flag), not by --run';
 
 export const FORCED_FLAGS: Readonly<Record<string, TaskType>> = {
   '--vacuum': 'VACUUM',
@@ -119,7 +120,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       const ctx = contextFor(task.database);
       const target = rc.databases.find((d) => d.name === task.database);
       if (!op || !ctx || !target) {
-        results.push(skipped(task, now, op ? 'the database could not be assessed' : 'a retention task: run by --enforce-retention (or its own flag), not by --run'));
+        results.push(skipped(task, now, op ? 'the database could not be assessed' : NOT_BY_RUN));
         continue;
       }
       if (failedDbs.has(task.database)) {
@@ -140,7 +141,9 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
 
     const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
     const final = report(req, started, plan, results, assessment.problems, probes);
-    if (req.record !== false) recordRun(rc.stateDir, command, now, final, logger);
+    if (req.record !== false) {
+      recordRunIn(rc.stateDir, { command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode: runExitCode(final) }, final.results, final.probes, logger);
+    }
     return final;
   } finally {
     lock?.release();
@@ -217,7 +220,7 @@ function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
     reclaimableBytes: t.reclaimableBytes ?? null,
     estimatedSeconds: t.estimatedSeconds,
     estimateSource: t.estimateSource,
-    notRunBecause: op ? null : 'a retention task: run by --enforce-retention (or its own flag), not by --run',
+    notRunBecause: op ? null : NOT_BY_RUN,
   };
 }
 
@@ -236,18 +239,6 @@ function skipped(task: MaintenanceTask, now: Date, message: string): Maintenance
     message,
     backup: null,
   };
-}
-
-function onDiskBytes(file: string): number {
-  let n = 0;
-  for (const s of ['', '-wal']) {
-    try {
-      n += fs.statSync(file + s).size;
-    } catch {
-      // absent
-    }
-  }
-  return n;
 }
 
 interface TaskRun {
@@ -403,18 +394,5 @@ function injectFault(db: Database.Database, env: NodeJS.ProcessEnv, task: Mainte
     } catch {
       // a WITHOUT ROWID table: try the next
     }
-  }
-}
-
-function recordRun(stateDir: string, command: string, now: Date, r: RunReport, logger: Logger): void {
-  let state: StateDb | undefined;
-  try {
-    state = StateDb.open(stateDir);
-    const id = state.recordRun({ command, startedAt: now.toISOString(), finishedAt: new Date().toISOString(), exitCode: runExitCode(r) }, r.results);
-    if (r.probes.length) state.recordProbes(id, r.probes);
-  } catch (err) {
-    logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
-  } finally {
-    state?.close();
   }
 }

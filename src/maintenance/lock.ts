@@ -66,6 +66,15 @@ export class RunLock {
 }
 
 /**
+ * The holder named in `<stateDir>/run.lock.json` and whether that process still lives (a dead
+ * one's lock is already free), or null when nobody is named. Reads only: never takes the lock.
+ */
+export function namedHolder(stateDir: string): { holder: LockHolder; alive: boolean } | null {
+  const holder = readHolder(path.join(stateDir, 'run.lock.json'));
+  return holder ? { holder, alive: holder.host !== os.hostname() || isAlive(holder.pid) } : null;
+}
+
+/**
  * Who holds the lock. The holder writes its info right after taking the lock, so for a moment
  * the file may be missing, or still name a dead predecessor: wait briefly for a live one.
  */

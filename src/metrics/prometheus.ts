@@ -3,14 +3,14 @@
  * --collector.textfile.directory), written after the command by temp file + fsync + rename, so
  * the collector never reads a half-written file.
  *
- * Per database: size, WAL size, freelist ratio (pragmas: O(1), nothing written). Per task (from
+ * Per database: size, WAL size, freelist ratio (the file header and two pragmas through the
+ * connection assess uses: O(1), nothing written). Per task (from
  * the state database): when it last succeeded, how long its last run took, its last status.
  * From the newest run: when it ran, its exit code, and the rows archived, patterns pruned,
  * event lines compressed and logs rotated by it.
  */
-import fs from 'node:fs';
-import Database from 'better-sqlite3';
 import type { ResolvedConfig } from '../config/load.js';
+import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
 import { StateDb } from '../state/state-db.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 
@@ -57,44 +57,21 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
     const labels = { database: d.name };
     let ok = 0;
     try {
-      const st = fs.statSync(d.path);
-      size.samples.push({ labels, value: st.size });
-      let walBytes = 0;
+      // The connection assess uses: it writes nothing, whether or not the database is open elsewhere.
+      const facts = inspectDatabaseFile(d);
+      size.samples.push({ labels, value: facts.fileBytes });
+      wal.samples.push({ labels, value: facts.walBytes });
+      const conn = new ReadConnection(d, facts, 200);
       try {
-        walBytes = fs.statSync(`${d.path}-wal`).size;
-      } catch {
-        // no WAL file
-      }
-      wal.samples.push({ labels, value: walBytes });
-      // Read-only, and only when nobody has it open in WAL mode is -wal absent; a read-only
-      // connection then would create -wal/-shm, so read the header instead: O(1), no file written.
-      const header = Buffer.alloc(100);
-      const fd = fs.openSync(d.path, 'r');
-      try {
-        fs.readSync(fd, header, 0, 100, 0);
-      } finally {
-        fs.closeSync(fd);
-      }
-      if (header.toString('latin1', 0, 15) === 'SQLite format 3') {
-        const pageSize = header.readUInt16BE(16) === 1 ? 65536 : header.readUInt16BE(16);
-        // The in-header page count is valid only when its version-valid-for matches the change counter.
-        let pages = header.readUInt32BE(24) === header.readUInt32BE(92) ? header.readUInt32BE(28) : Math.floor(st.size / pageSize);
-        let freePages = header.readUInt32BE(36);
-        if (walBytes > 0) {
-          // The header in the file may be behind the WAL: ask SQLite (read-only, the WAL exists so nothing is created).
-          const db = new Database(d.path, { readonly: true, fileMustExist: true, timeout: 200 });
-          try {
-            pages = Number(db.pragma('page_count', { simple: true }));
-            freePages = Number(db.pragma('freelist_count', { simple: true }));
-          } finally {
-            db.close();
-          }
-        }
+        const pages = Number(conn.db.pragma('page_count', { simple: true }));
+        const freePages = Number(conn.db.pragma('freelist_count', { simple: true }));
         free.samples.push({ labels, value: pages > 0 ? freePages / pages : 0 });
-        ok = 1;
+      } finally {
+        conn.close();
       }
+      ok = 1;
     } catch {
-      // missing, unreadable or locked: dbm_database_readable 0 says so
+      // missing, not SQLite, unreadable or locked: dbm_database_readable 0 says so
     }
     up.samples.push({ labels, value: ok });
   }

@@ -267,6 +267,31 @@ export class StateDb {
   }
 }
 
+/**
+ * Records a finished run (its results and probes) in `stateDir`'s state database; returns its id,
+ * or null when it could not be recorded (logged: the run itself already happened).
+ */
+export function recordRunIn(
+  stateDir: string,
+  run: RunRecord,
+  results: readonly MaintenanceResult[],
+  probes: readonly ProbeResult[],
+  logger: { error(obj: object, msg: string): void },
+): number | null {
+  let state: StateDb | undefined;
+  try {
+    state = StateDb.open(stateDir);
+    const id = state.recordRun(run, results);
+    if (probes.length) state.recordProbes(id, probes);
+    return id;
+  } catch (err) {
+    logger.error({ err: (err as Error).message }, 'could not record the run in the state database');
+    return null;
+  } finally {
+    state?.close();
+  }
+}
+
 export interface RunRecord {
   readonly command: string;
   readonly startedAt: string;
