@@ -1,11 +1,28 @@
 // Shared by the bench scripts: flags, medians, and timing a command with its peak RSS.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 
 /** The value after `name` on the command line (a number unless `dflt` is a string), or `dflt`. */
 export function arg(name, dflt) {
   const i = process.argv.indexOf(name);
   if (i === -1) return dflt;
   return typeof dflt === 'string' ? process.argv[i + 1] : Number(process.argv[i + 1]);
+}
+
+/** A config for a brain whose only database is tier1.db beside it (seed 001's schema). */
+export function writeTier1Config(file, extra = {}) {
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      databases: { tier1: { path: 'tier1.db' } },
+      conversations: { database: 'tier1' },
+      patterns: { database: 'tier1', table: 'learned_patterns', confidenceColumn: 'confidence_score', lastUsedColumn: 'last_seen' },
+      events: { path: 'events.jsonl' },
+      logs: { dir: 'logs' },
+      ...extra,
+    }),
+  );
+  return file;
 }
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { arg, measure, median } from './lib.mjs';
+import { arg, measure, median, writeTier1Config } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
@@ -39,22 +39,8 @@ const settle = () => {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000);
 };
 
-/** Wall seconds and peak RSS (MB) of a command line, through GNU time. */
-
 function config(dir, extra = {}) {
-  const file = path.join(dir, 'maintenance.config.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      databases: { tier1: { path: 'tier1.db' } },
-      conversations: { database: 'tier1' },
-      patterns: { database: 'tier1', table: 'learned_patterns', confidenceColumn: 'confidence_score', lastUsedColumn: 'last_seen' },
-      events: { path: 'events.jsonl' },
-      logs: { dir: 'logs' },
-      ...extra,
-    }),
-  );
-  return file;
+  return writeTier1Config(path.join(dir, 'maintenance.config.json'), extra);
 }
 
 function fresh() {

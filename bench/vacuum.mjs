@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, measure, median } from './lib.mjs';
+import { arg, measure, median, writeTier1Config } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
@@ -38,16 +38,7 @@ function fresh() {
   // Let the disk settle after the copy (and the deletes before it): this VM's write speed
   // swings widely right after a burst, and every contender gets the same pause.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
-  fs.writeFileSync(
-    config,
-    JSON.stringify({
-      databases: { tier1: { path: 'tier1.db' } },
-      conversations: { database: 'tier1' },
-      patterns: { database: 'tier1', table: 'learned_patterns', confidenceColumn: 'confidence_score', lastUsedColumn: 'last_seen' },
-      events: { path: 'events.jsonl' },
-      logs: { dir: 'logs' },
-    }),
-  );
+  writeTier1Config(config);
 }
 
 
