@@ -64,6 +64,34 @@ describe('--metrics-file', () => {
     expect(get('dbm_metrics_generated_timestamp_seconds')).toBe(NOW.getTime() / 1000);
   });
 
+  it('the probes of the newest run that timed them: p50/p95 before and after, and which one failed', () => {
+    const demo = demoBrain();
+    const c = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
+    c.probes = [
+      { name: 'pattern search', database: 'tier2', sql: 'SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?', params: ['pattern'], runs: 5 },
+      { name: 'broken', database: 'tier1', sql: 'SELECT * FROM no_such_table' },
+    ];
+    fs.writeFileSync(demo.configPath, JSON.stringify(c));
+    const out = path.join(tempDir(), 'dbm.prom');
+    const r = cli(['--config', demo.configPath, '--run', '--json', '--metrics-file', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const [search] = JSON.parse(r.stdout).probes;
+    // a later action that times no probes does not hide them
+    expect(cli(['--config', demo.configPath, '--assess', '--metrics-file', out]).status).toBe(0);
+    const p = parsePrometheus(fs.readFileSync(out, 'utf8'));
+    const get = (labels: Record<string, string>, name = 'dbm_probe_latency_seconds'): number | undefined =>
+      p.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    const probe = { probe: 'pattern search', database: 'tier2' };
+    expect(get({ ...probe, phase: 'before', quantile: '0.5' })).toBe(search.before.p50Ms / 1000);
+    expect(get({ ...probe, phase: 'before', quantile: '0.95' })).toBe(search.before.p95Ms / 1000);
+    expect(get({ ...probe, phase: 'after', quantile: '0.5' })).toBe(search.after.p50Ms / 1000);
+    expect(get({ ...probe, phase: 'after', quantile: '0.95' })).toBe(search.after.p95Ms / 1000);
+    expect(get(probe, 'dbm_probe_error')).toBe(0);
+    expect(get({ probe: 'broken', database: 'tier1' }, 'dbm_probe_error')).toBe(1);
+    expect(p.samples.filter((s) => s.name === 'dbm_probe_latency_seconds' && s.labels['probe'] === 'broken')).toEqual([]);
+    expect(get({}, 'dbm_probe_run_timestamp_seconds')).toBe(NOW.getTime() / 1000);
+  });
+
   it('is never half-written: a reader polling the file while it is rewritten always sees a whole, valid file', async () => {
     const demo = demoBrain();
     const dir = tempDir();

@@ -7,7 +7,8 @@
  * connection assess uses: O(1), nothing written). Per task (from
  * the state database): when it last succeeded, how long its last run took, its last status.
  * From the newest run: when it ran, its exit code, and the rows archived, patterns pruned,
- * event lines compressed and logs rotated by it.
+ * event lines compressed and logs rotated by it. From the newest run that timed the configured
+ * probes: their p50/p95 before and after its maintenance, and whether a probe failed.
  */
 import type { ResolvedConfig } from '../config/load.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
@@ -82,6 +83,9 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
   const runTime = family('dbm_last_run_timestamp_seconds', 'When the newest recorded run started (unix seconds).');
   const runExit = family('dbm_last_run_exit_code', 'Exit code of the newest recorded run.');
   const moved = family('dbm_last_run_items', 'What the newest run moved, by kind: rows archived, patterns pruned, event lines compressed, logs rotated.');
+  const probeLatency = family('dbm_probe_latency_seconds', 'A configured probe query, timed before and after the maintenance of the newest run that timed probes, by quantile (0.5, 0.95).');
+  const probeError = family('dbm_probe_error', '1 when the probe query failed in the newest run that timed probes, else 0.');
+  const probeRun = family('dbm_probe_run_timestamp_seconds', 'When the newest run that timed probes started (unix seconds).');
   const state = StateDb.openReadOnly(rc.stateDir);
   if (state) {
     try {
@@ -103,13 +107,25 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
           { labels: { kind: 'logs_rotated' }, value: count('ROTATE_LOGS') },
         );
       }
+      const probed = state.latestProbes();
+      if (probed) {
+        probeRun.samples.push({ labels: {}, value: seconds(probed.startedAt) });
+        for (const p of probed.probes) {
+          probeError.samples.push({ labels: { probe: p.name, database: p.database }, value: p.error ? 1 : 0 });
+          for (const [phase, t] of [['before', p.before], ['after', p.after]] as const) {
+            if (!t) continue;
+            const labels = { probe: p.name, database: p.database, phase };
+            probeLatency.samples.push({ labels: { ...labels, quantile: '0.5' }, value: t.p50Ms / 1000 }, { labels: { ...labels, quantile: '0.95' }, value: t.p95Ms / 1000 });
+          }
+        }
+      }
     } finally {
       state.close();
     }
   }
   const generated = family('dbm_metrics_generated_timestamp_seconds', 'When this file was written (unix seconds).');
   generated.samples.push({ labels: {}, value: now.getTime() / 1000 });
-  return [size, wal, free, up, lastSuccess, lastDuration, lastStatus, runTime, runExit, moved, generated];
+  return [size, wal, free, up, lastSuccess, lastDuration, lastStatus, runTime, runExit, moved, probeLatency, probeError, probeRun, generated];
 }
 
 /** Writes the metrics to `file` atomically. */

@@ -191,6 +191,24 @@ export class StateDb {
     })();
   }
 
+  /** The probes of the newest run that timed any, and when that run started; null when no run did. */
+  latestProbes(): { startedAt: string; probes: HistoryRun['probes'] } | null {
+    if (this.schemaVersion() < 3) return null;
+    const run = this.db
+      .prepare('SELECT id, started_at AS startedAt FROM runs r WHERE EXISTS (SELECT 1 FROM probe_results p WHERE p.run_id = r.id) ORDER BY id DESC LIMIT 1')
+      .get() as { id: number; startedAt: string } | undefined;
+    return run ? { startedAt: run.startedAt, probes: this.probesOf(run.id) } : null;
+  }
+
+  private probesOf(runId: number): HistoryRun['probes'] {
+    if (this.schemaVersion() < 3) return [];
+    const rows = this.db
+      .prepare('SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id')
+      .all(runId) as Array<{ name: string; database: string; bp50: number | null; bp95: number | null; ap50: number | null; ap95: number | null; error: string | null }>;
+    const timing = (p50: number | null, p95: number | null): { p50Ms: number; p95Ms: number } | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
+    return rows.map((p) => ({ name: p.name, database: p.database, before: timing(p.bp50, p.bp95), after: timing(p.ap50, p.ap95), error: p.error }));
+  }
+
   recordLane(lane: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
     this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
@@ -240,24 +258,11 @@ export class StateDb {
               duration_ms AS durationMs, size_before AS sizeBefore, size_after AS sizeAfter, rows_affected AS rowsAffected, message
        FROM task_runs WHERE run_id = ? AND (? IS NULL OR database_name = ?) ORDER BY id`,
     );
-    const probes =
-      this.schemaVersion() >= 3
-        ? this.db.prepare(
-            'SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id',
-          )
-        : null;
-    const timing = (p50: number | null, p95: number | null): { p50Ms: number; p95Ms: number } | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
     return runs
       .map((r) => ({
         ...r,
         tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({ ...t, restored: t['restored'] === 1 })) as unknown as HistoryRun['tasks'],
-        probes: ((probes?.all(r.id) ?? []) as Array<{ name: string; database: string; bp50: number | null; bp95: number | null; ap50: number | null; ap95: number | null; error: string | null }>).map((p) => ({
-          name: p.name,
-          database: p.database,
-          before: timing(p.bp50, p.bp95),
-          after: timing(p.ap50, p.ap95),
-          error: p.error,
-        })),
+        probes: this.probesOf(r.id),
       }))
       .filter((r) => database === undefined || r.tasks.length > 0);
   }
