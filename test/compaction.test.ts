@@ -16,7 +16,9 @@ function graphBrain(rows: number, watermarks: ReadonlyArray<number | null>, job:
   const g = new Database(db);
   g.pragma('journal_mode = WAL');
   g.exec(`CREATE TABLE "GraphLog" (id INTEGER PRIMARY KEY, op TEXT NOT NULL, payload TEXT);
-          CREATE TABLE consumers (name TEXT PRIMARY KEY, last_id INTEGER)`);
+          CREATE TABLE consumers (name TEXT PRIMARY KEY, last_id INTEGER);
+          CREATE TABLE conversations (id INTEGER PRIMARY KEY, started_at TEXT);
+          CREATE TABLE patterns (id INTEGER PRIMARY KEY, confidence REAL, last_used TEXT)`);
   const ins = g.prepare(`INSERT INTO "GraphLog"(op, payload) VALUES ('upsert', ?)`);
   g.transaction(() => {
     for (let i = 1; i <= rows; i++) ins.run(`edge ${i}`);
@@ -28,6 +30,8 @@ function graphBrain(rows: number, watermarks: ReadonlyArray<number | null>, job:
     conversations: { database: 'graph' },
     patterns: { database: 'graph' },
     compaction: [{ name: 'graphlog', database: 'graph', table: 'GraphLog', idColumn: 'id', watermarks: [{ table: 'consumers', column: 'last_id' }], marginRows: 1000, ...job }],
+    // --scheduled runs the compaction lane alone
+    schedule: { daily: { enabled: false }, weekly: { enabled: false }, monthly: { enabled: false } },
   });
   return { dir, db, config };
 }
@@ -91,6 +95,71 @@ describe('--compact-logs: watermark-bounded compaction', () => {
     const r = cli(['--config', b.config, '--compact-logs', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(ids(b.db)).toEqual({ min: 1501, max: 6000, n: 4500 });
+  });
+
+  it("--scheduled VACUUMs a compacted database once per the job's vacuumEvery window, after a compaction that succeeded; a failed VACUUM is restored and retried", () => {
+    const b = graphBrain(20_000, [15_000], { vacuumEvery: 'weekly', batchRows: 2000 });
+    const scheduled = (at: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {
+      const r = cli(['--config', b.config, '--scheduled', '--json', ...extra], { env: { DB_MAINTENANCE_NOW: at, ...env } });
+      const lane = (JSON.parse(r.stdout).lanes as Array<{ lane: string; status: string; vacuums: unknown[]; maintenance: { plan: Array<{ type: string; database: string }>; results: Array<{ type: string; status: string; restored: boolean }> } | null }>).find((l) => l.lane === 'compaction')!;
+      return { r, lane };
+    };
+    const freePages = (): number => {
+      const g = new Database(b.db, { fileMustExist: true });
+      try {
+        return Number(g.pragma('freelist_count', { simple: true }));
+      } finally {
+        g.close();
+      }
+    };
+    const vacuum = (window: string, status: string) => [{ job: 'graphlog', database: 'graph', every: 'weekly', window, status }];
+
+    const before = snapshotTree(b.dir);
+    const dry = scheduled('2026-11-20T12:00:00Z', ['--dry-run']);
+    expect(dry.r.status, dry.r.stderr).toBe(0);
+    expect(dry.lane.vacuums).toEqual(vacuum('2026-W47', 'planned'));
+    expect(dry.lane.maintenance!.plan.map((p) => `${p.type} ${p.database}`)).toEqual(['VACUUM graph']);
+    expect(snapshotTree(b.dir)).toEqual(before);
+
+    // Friday: the compaction, then its VACUUM, which fails verification: restored, the lane failed ...
+    const failed = scheduled('2026-11-20T12:00:00Z', [], { DB_MAINTENANCE_INJECT: 'after:VACUUM:graph' });
+    expect(failed.r.status).toBe(6);
+    expect(failed.lane.status).toBe('failed');
+    expect(failed.lane.vacuums).toEqual(vacuum('2026-W47', 'failed'));
+    expect(failed.lane.maintenance!.results[0]).toMatchObject({ type: 'VACUUM', status: 'failed', restored: true });
+    expect(ids(b.db)).toEqual({ min: 14_001, max: 20_000, n: 6000 }); // the compaction itself stands
+    // ... and retried at the next invocation.
+    const retried = scheduled('2026-11-20T13:00:00Z');
+    expect(retried.r.status, retried.r.stderr).toBe(0);
+    expect(retried.lane.vacuums).toEqual(vacuum('2026-W47', 'ok'));
+    expect(freePages()).toBe(0);
+
+    // Saturday, consumers further on: compacted again, but this week's VACUUM is done.
+    const g = new Database(b.db);
+    g.prepare('UPDATE consumers SET last_id = 19000').run();
+    g.close();
+    const saturday = scheduled('2026-11-21T12:00:00Z');
+    expect(saturday.r.status, saturday.r.stderr).toBe(0);
+    expect(saturday.lane.vacuums).toEqual(vacuum('2026-W47', 'not-due'));
+    expect(saturday.lane.maintenance).toBeNull();
+    expect(ids(b.db).min).toBe(18_001);
+    expect(freePages()).toBeGreaterThan(0);
+
+    // Monday: a new ISO week, a new VACUUM.
+    const monday = scheduled('2026-11-23T12:00:00Z');
+    expect(monday.r.status, monday.r.stderr).toBe(0);
+    expect(monday.lane.vacuums).toEqual(vacuum('2026-W48', 'ok'));
+    expect(freePages()).toBe(0);
+  });
+
+  it('no VACUUM after a compaction that failed closed (it is tried again with the next compaction)', () => {
+    const b = graphBrain(3000, [null], { vacuumEvery: 'daily' });
+    const r = cli(['--config', b.config, '--scheduled', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const lane = JSON.parse(r.stdout).lanes.find((l: { lane: string }) => l.lane === 'compaction');
+    expect(lane.vacuums).toEqual([{ job: 'graphlog', database: 'graph', every: 'daily', window: '2026-11-20', status: 'not-run' }]);
+    expect(lane.maintenance).toBeNull();
+    expect(ids(b.db).n).toBe(3000);
   });
 
   it('a writer appending to the log throughout loses nothing', async () => {

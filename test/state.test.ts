@@ -20,6 +20,7 @@ describe('state database', () => {
       { version: 1, name: 'initial' },
       { version: 2, name: 'schedule' },
       { version: 3, name: 'probes' },
+      { version: 4, name: 'compaction_vacuum' },
     ]);
     s2.close();
   });
@@ -31,11 +32,15 @@ describe('state database', () => {
     old.prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`).run();
     old.close();
     const s = StateDb.open(dir);
-    expect(s.schemaVersion()).toBe(3);
+    expect(s.schemaVersion()).toBe(4);
     expect(s.history(10).map((r) => r.command)).toEqual(['--run']);
     expect(s.laneSucceeded('daily', '2026-11-20')).toBe(false);
     s.recordLane('daily', '2026-11-20', null, '2026-11-20T00:00:00Z', true);
     expect(s.laneSucceeded('daily', '2026-11-20')).toBe(true);
+    s.recordCompactionVacuum('graphlog', '2026-W47', null, '2026-11-20T00:00:00Z', false);
+    expect(s.compactionVacuumSucceeded('graphlog', '2026-W47')).toBe(false); // a failed one is not done
+    s.recordCompactionVacuum('graphlog', '2026-W47', null, '2026-11-20T01:00:00Z', true);
+    expect(s.compactionVacuumSucceeded('graphlog', '2026-W47')).toBe(true);
     s.close();
   });
 

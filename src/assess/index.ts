@@ -17,7 +17,8 @@ import type { Config } from '../config/schema.js';
 
 export interface AssessOptions {
   readonly rc: ResolvedConfig;
-  readonly dbName?: string | undefined;
+  /** --db NAME, or several names (--scheduled's compaction VACUUMs); all databases when absent. */
+  readonly dbName?: string | readonly string[] | undefined;
   readonly deep: boolean;
   readonly now: Date;
   readonly logger: Logger;

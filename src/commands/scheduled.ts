@@ -7,7 +7,8 @@
  *   daily:   compress events; ANALYZE where statistics are stale
  *   weekly:  archive conversations, rotate logs; VACUUM where fragmented
  *   monthly: prune patterns; FTS rebuild/optimize, REINDEX, VACUUM regardless of fragmentation
- *   compaction (daily): the configured append-only log tables, up to their consumers' watermarks
+ *   compaction (daily): the configured append-only log tables, up to their consumers' watermarks;
+ *     then a VACUUM of each job's database once per the job's own `vacuumEvery` window
  */
 import type { TaskType } from '../assess/types.js';
 import type { RetentionRequest } from '../archival/types.js';
@@ -21,7 +22,7 @@ import type { MaintenanceResult } from '../maintenance/types.js';
 import { formatProbes, formatRun } from '../report/run-report.js';
 import { runProbes, type ProbeResult } from '../maintenance/probes.js';
 import { formatRetention } from '../report/retention-report.js';
-import { decideLanes, type Lane, type LaneDecision } from '../schedule/cadence.js';
+import { decideLanes, windowOf, type Lane, type LaneDecision } from '../schedule/cadence.js';
 import { recordRunIn, StateDb } from '../state/state-db.js';
 import { nowFrom } from '../util/time.js';
 import { compactionWork, printItemProblems, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
@@ -48,6 +49,21 @@ export interface LaneReport extends LaneDecision {
   readonly exitCode: ExitCode;
   readonly retention: RetentionReport | null;
   readonly maintenance: RunReport | null;
+  /** The compaction lane: each job's VACUUM on its own cadence ([] in the other lanes). */
+  readonly vacuums: readonly CompactionVacuum[];
+}
+
+/** A compaction job's VACUUM (`vacuumEvery`), in the window `now` falls in. */
+export interface CompactionVacuum {
+  readonly job: string;
+  readonly database: string;
+  readonly every: 'daily' | 'weekly' | 'monthly';
+  readonly window: string;
+  /**
+   * not-due: done for this window; not-run: due, but the job's compaction did not succeed this
+   * time (tried again at the next invocation); else the status of the VACUUM (planned in a dry run).
+   */
+  readonly status: 'not-due' | 'not-run' | 'planned' | MaintenanceResult['status'];
 }
 
 export interface ScheduledReport {
@@ -73,8 +89,12 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
     const state = StateDb.openReadOnly(rc.stateDir);
     let decisions: LaneDecision[];
+    let vacuumDone: ReadonlySet<string>;
     try {
       decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false);
+      vacuumDone = new Set(
+        rc.config.compaction.filter((j) => j.vacuumEvery !== 'never' && state?.compactionVacuumSucceeded(j.name, windowOf(j.vacuumEvery, now, schedule.timeZone))).map((j) => j.name),
+      );
     } finally {
       state?.close();
     }
@@ -84,30 +104,37 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
     for (const d of decisions) {
       if (!d.due) {
-        lanes.push({ ...d, status: 'not-due', exitCode: EXIT.ok, retention: null, maintenance: null });
+        lanes.push({ ...d, status: 'not-due', exitCode: EXIT.ok, retention: null, maintenance: null, vacuums: [] });
         continue;
       }
       const plan = LANE_PLANS[d.lane];
       const req: RetentionRequest = { rc, now, dryRun, days: undefined, force: false, logger, env: io.env };
       const items = RETENTION_ITEMS.filter((i) => plan.retention.includes(i.flag));
       const retention = await runRetention(req, [...workFor(items, req), ...(plan.retention.includes('--compact-logs') ? compactionWork(req) : [])]);
-      const hasMaintenance = plan.planned.length > 0 || plan.forced.length > 0;
-      const maintenance = !hasMaintenance ? null : await runMaintenance({
-        rc,
-        dryRun,
-        forced: plan.forced,
-        only: plan.planned,
-        deep: false,
-        now,
-        logger,
-        env: io.env,
-        lockHeld: true,
-        record: false,
-        probes: false,
-      });
+      const maintain = (forced: readonly TaskType[], only: readonly TaskType[], dbName?: readonly string[]): Promise<RunReport> =>
+        runMaintenance({ rc, dbName, dryRun, forced, only, deep: false, now, logger, env: io.env, lockHeld: true, record: false, probes: false });
+      let maintenance: RunReport | null = null;
+      let vacuums: CompactionVacuum[] = [];
+      if (plan.planned.length > 0 || plan.forced.length > 0) {
+        maintenance = await maintain(plan.forced, plan.planned);
+      } else if (d.lane === 'compaction') {
+        // The compaction items are the jobs, in config order.
+        const compacted = new Set(rc.config.compaction.filter((_, i) => retention.report.items[i]?.status === 'ok').map((j) => j.name));
+        vacuums = rc.config.compaction.flatMap((j): CompactionVacuum[] =>
+          j.vacuumEvery === 'never'
+            ? []
+            : [{ job: j.name, database: j.database, every: j.vacuumEvery, window: windowOf(j.vacuumEvery, now, schedule.timeZone), status: vacuumDone.has(j.name) ? 'not-due' : compacted.has(j.name) ? 'planned' : 'not-run' }],
+        );
+        const databases = [...new Set(vacuums.filter((v) => v.status === 'planned').map((v) => v.database))];
+        if (databases.length > 0) {
+          maintenance = await maintain(['VACUUM'], [], databases);
+          const status = (db: string): CompactionVacuum['status'] => (dryRun ? 'planned' : (maintenance!.results.find((r) => r.database === db && r.type === 'VACUUM')?.status ?? 'failed'));
+          vacuums = vacuums.map((v) => (v.status === 'planned' ? { ...v, status: status(v.database) } : v));
+        }
+      }
       const exitCode = worstExitCode([retention.exitCode, maintenance ? runExitCode(maintenance) : EXIT.ok]);
       results.push(...retention.report.items, ...(maintenance?.results ?? []));
-      lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance });
+      lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance, vacuums });
     }
     const exitCode = worstExitCode(lanes.map((l) => l.exitCode));
     const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
@@ -134,7 +161,12 @@ function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: numb
   const state = StateDb.open(stateDir);
   try {
     state.db.transaction(() => {
-      for (const l of lanes) if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
+      for (const l of lanes) {
+        if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
+        for (const v of l.vacuums) {
+          if (v.status !== 'not-due' && v.status !== 'not-run' && v.status !== 'planned') state.recordCompactionVacuum(v.job, v.window, runId, now.toISOString(), v.status === 'ok');
+        }
+      }
     })();
   } finally {
     state.close();
@@ -146,6 +178,7 @@ function formatScheduled(r: ScheduledReport): string {
   for (const l of r.lanes) {
     out.push(`LANE ${l.lane} ${l.window}: ${l.status}${l.status === 'not-due' ? ` (${l.reason})` : ''}`);
     if (l.retention) out.push(formatRetention(l.retention).trimEnd());
+    for (const v of l.vacuums) out.push(`  VACUUM of ${v.database} for compaction job ${v.job} (${v.every}, ${v.window}): ${v.status}`);
     if (l.maintenance) out.push(formatRun(l.maintenance).trimEnd());
     out.push('');
   }

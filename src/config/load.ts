@@ -153,9 +153,13 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
   };
 }
 
-/** The databases selected by `--db NAME` (all when absent; a fleet's key selects all its members). */
-export function selectDatabases(rc: ResolvedConfig, dbName: string | undefined): readonly BrainDatabase[] {
+/**
+ * The databases selected by `--db NAME` (all when absent; a fleet's key selects all its members),
+ * or by several names (each selected as by --db, in the order given, each database once).
+ */
+export function selectDatabases(rc: ResolvedConfig, dbName: string | readonly string[] | undefined): readonly BrainDatabase[] {
   if (dbName === undefined) return rc.databases;
+  if (typeof dbName !== 'string') return [...new Set(dbName.flatMap((n) => selectDatabases(rc, n)))];
   if (rc.groups.has(dbName)) return rc.databases.filter((d) => d.name.startsWith(`${dbName}/`));
   const found = rc.databases.find((d) => d.name === dbName);
   if (!found) {

@@ -139,6 +139,12 @@ export const CompactionJobSchema = z.strictObject({
   watermarks: z.array(WatermarkSourceSchema).min(1, 'must name at least one watermark source').describe('Where the consumers record how far they have read.'),
   marginRows: count.default(1000).describe('Keep this many ids below the lowest watermark as a safety margin.'),
   batchRows: z.number().int().min(1).default(5000).describe('Rows deleted per transaction (the application keeps writing in between).'),
+  vacuumEvery: z
+    .enum(['never', 'daily', 'weekly', 'monthly'])
+    .default('never')
+    .describe(
+      "--scheduled VACUUMs the job's database (backup, verification, restore) once per this window, after a compaction that succeeded; 'never' leaves it to the weekly (where fragmented) and monthly lanes.",
+    ),
 });
 
 export const ProbeSchema = z.strictObject({

@@ -35,7 +35,8 @@ export type ProgressStarter = (label: string, estimatedSeconds: number) => () =>
 
 export interface RunRequest {
   readonly rc: ResolvedConfig;
-  readonly dbName?: string | undefined;
+  /** --db NAME, or several names (--scheduled's compaction VACUUMs); all databases when absent. */
+  readonly dbName?: string | readonly string[] | undefined;
   readonly dryRun: boolean;
   /** Operations requested by flags (--vacuum ...); empty for --run (the planned tasks). */
   readonly forced: readonly TaskType[];

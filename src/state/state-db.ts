@@ -209,6 +209,16 @@ export class StateDb {
     return rows.map((p) => ({ name: p.name, database: p.database, before: timing(p.bp50, p.bp95), after: timing(p.ap50, p.ap95), error: p.error }));
   }
 
+  /** Whether a successful VACUUM of compaction job `job`'s database is recorded for `window`. */
+  compactionVacuumSucceeded(job: string, window: string): boolean {
+    if (this.schemaVersion() < 4) return false;
+    return this.db.prepare("SELECT 1 FROM compaction_vacuums WHERE job = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(job, window) !== undefined;
+  }
+
+  recordCompactionVacuum(job: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
+    this.db.prepare('INSERT INTO compaction_vacuums(job, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(job, window, runId, startedAt, ok ? 'ok' : 'failed');
+  }
+
   recordLane(lane: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
     this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
