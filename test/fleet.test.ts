@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { TIER1_SCHEMA } from '../src/demo/schema.js';
 import { cli, ROOT, tempDir, writeConfig } from './helpers.js';
@@ -30,6 +31,7 @@ function fleet(n: number): { dir: string; config: string; tenant: (i: number) =>
     events: { path: 'events.jsonl' },
     logs: { dir: 'logs' },
     assess: { workers: 2 },
+    maintenance: { workers: 2 },
   });
   return { dir, config, tenant };
 }
@@ -62,6 +64,62 @@ describe('fleets: a glob of databases', () => {
     expect(fs.existsSync(result.backup)).toBe(true);
     const unknown = cli(['--config', f.config, '--assess', '--db', 'tenants/nope.db']);
     expect(unknown.status).toBe(2);
+  });
+
+  it('maintenance of 40 databases runs on 2 worker threads; a failing one is restored, a corrupt one reported, the others all done', () => {
+    const f = fleet(40);
+    fs.writeFileSync(f.tenant(11), Buffer.alloc(8192, 0x41)); // not SQLite at all
+    const r = cli(['--config', f.config, '--vacuum', '--db', 'tenants', '--json', '--verbose'], { env: { DB_MAINTENANCE_INJECT: 'after:VACUUM:tenants/t0007.db' } });
+    expect(r.status).toBe(3); // the corrupt database (3) outranks the failed task (6)
+    expect(r.stderr).toMatch(/"workers":2,"databases":39,"msg":"maintaining on worker threads"/);
+    expect(r.stderr).toMatch(/"mostAtOnce":2,"msg":"maintained on worker threads"/);
+    const report = JSON.parse(r.stdout) as { results: Array<{ database: string; status: string; restored: boolean; backup: string | null }>; problems: Array<{ database: string }> };
+    expect(report.problems.map((p) => p.database)).toEqual(['tenants/t0011.db']);
+    expect(report.results.map((x) => x.database)).toEqual(Array.from({ length: 40 }, (_, i) => `tenants/t${String(i).padStart(4, '0')}.db`).filter((n) => n !== 'tenants/t0011.db')); // in order
+    expect(report.results.filter((x) => x.status === 'ok')).toHaveLength(38);
+    expect(report.results.find((x) => x.database === 'tenants/t0007.db')).toMatchObject({ status: 'failed', restored: true });
+    for (let i = 0; i < 40; i++) {
+      if (i === 11) continue;
+      const db = new Database(f.tenant(i), { readonly: true });
+      expect(db.pragma('integrity_check', { simple: true }), `t${i}`).toBe('ok');
+      expect(db.prepare('SELECT count(*) FROM notes').pluck().get(), `t${i}`).toBe(30); // the restore undid the injected delete
+      db.close();
+    }
+    expect(report.results.filter((x) => x.backup && fs.existsSync(x.backup))).toHaveLength(39);
+  });
+
+  it('a maintenance worker thread that dies fails its database only; a new thread takes the rest', () => {
+    const f = fleet(20);
+    const r = cli(['--config', f.config, '--vacuum', '--db', 'tenants', '--json'], { env: { DB_MAINTENANCE_INJECT: 'worker-exit:tenants/t0005.db' } });
+    expect(r.status).toBe(6);
+    const results = JSON.parse(r.stdout).results as Array<{ database: string; status: string; message: string }>;
+    expect(results.filter((x) => x.status === 'ok')).toHaveLength(19);
+    expect(results.find((x) => x.database === 'tenants/t0005.db')).toMatchObject({ status: 'failed', message: expect.stringMatching(/worker thread maintaining tenants\/t0005\.db died \(the worker thread exited with code 70\)/) });
+    const db = new Database(f.tenant(5), { readonly: true });
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    db.close();
+  });
+
+  it('parallel maintenance starts a database only when its free space fits beside the ones running', async () => {
+    // In-process (the built code, whose worker threads load dist/): the free-space probe is injected.
+    const { runMaintenance } = (await import(path.join(ROOT, 'dist', 'maintenance', 'executor.js'))) as typeof import('../src/maintenance/executor.js');
+    const { loadConfig } = (await import(path.join(ROOT, 'dist', 'config', 'load.js'))) as typeof import('../src/config/load.js');
+    const f = fleet(20);
+    const size = fs.statSync(f.tenant(0)).size;
+    const cfg = JSON.parse(fs.readFileSync(f.config, 'utf8'));
+    fs.writeFileSync(f.config, JSON.stringify({ ...cfg, logging: { file: 'dbm.log' } })); // the workers' log lines go there
+    const rc = loadConfig(f.config);
+    const mostAtOnce = async (free: number): Promise<number> => {
+      const lines: string[] = [];
+      const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
+      const run = await runMaintenance({ rc, dbName: 'tenants', dryRun: false, forced: ['VACUUM'], deep: false, now: new Date(), logger, env: process.env, probe: () => ({ free, device: 'one-disk' }) });
+      expect(run.results.map((x) => x.status)).toEqual(Array(20).fill('ok'));
+      return JSON.parse(lines.find((l) => l.includes('maintained on worker threads'))!).mostAtOnce;
+    };
+    const margin = 16 * 1024 * 1024;
+    // One VACUUM needs its backup (1x), 2x beside the database and 1x in the temp directory: 4x.
+    expect(await mostAtOnce(margin + 4 * size + size)).toBe(1);
+    expect(await mostAtOnce(margin + 100 * size)).toBe(2);
   });
 
   it('a pattern that matches nothing is an empty fleet, not an error', () => {

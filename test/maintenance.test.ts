@@ -243,3 +243,26 @@ describe('--run', () => {
     expect(a.runs[0]!.tasks.map((t) => t.type)).toEqual(['VACUUM', 'ANALYZE']);
   });
 });
+
+describe('SpaceLedger (parallel maintenance)', () => {
+  it('reserves only what fits beside the reservations already made, per file system, until released', async () => {
+    const { SpaceLedger } = await import('../src/maintenance/preflight.js');
+    const MiB = 1024 * 1024;
+    const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env['TMPDIR'] ?? '/tmp'), 'dbm-ledger-'));
+    const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')];
+    fs.mkdirSync(a);
+    fs.mkdirSync(b);
+    const ledger = new SpaceLedger((d) => (d === a ? { free: 100 * MiB, device: 'A' } : { free: 1000 * MiB, device: 'B' }), 16 * MiB);
+    const first = ledger.tryReserve([{ dir: a, bytes: 30 * MiB, what: 'backup' }, { dir: a, bytes: 20 * MiB, what: 'VACUUM journal' }]);
+    expect(first).not.toBeNull();
+    expect(ledger.reservedOn('A')).toBe(50 * MiB);
+    expect(ledger.tryReserve([{ dir: a, bytes: 40 * MiB, what: 'backup' }])).toBeNull(); // 50 + 40 + 16 margin > 100
+    expect(ledger.reservedOn('A')).toBe(50 * MiB); // a refusal reserves nothing
+    expect(ledger.tryReserve([{ dir: b, bytes: 600 * MiB, what: 'backup' }])).not.toBeNull(); // another file system
+    expect(ledger.tryReserve([{ dir: a, bytes: 30 * MiB, what: 'backup' }])).not.toBeNull(); // 50 + 30 + 16 <= 100
+    ledger.release(first!);
+    expect(ledger.reservedOn('A')).toBe(30 * MiB);
+    expect(ledger.tryReserve([{ dir: a, bytes: 40 * MiB, what: 'backup' }])).not.toBeNull();
+    fs.rmSync(dir, { recursive: true });
+  });
+});

@@ -123,6 +123,13 @@ export const MaintenanceSchema = z.strictObject({
   backupDir: relPath.optional().describe('Where backups go. Default: <stateDir>/backups.'),
   keepBackups: z.number().int().min(1, 'must keep at least 1 backup').default(3).describe('Backups kept per database; an older one is removed only after a newer one verified.'),
   cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
+  workers: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe('Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.'),
 });
 
 export const WatermarkSourceSchema = z.strictObject({

@@ -25,7 +25,7 @@ import { recordRunIn, StateDb } from '../state/state-db.js';
 import { backupDirFor, commitBackup, createBackup, pruneBackups, removeStrayTempFiles, restoreBackup, type Backup } from './backup.js';
 import { RunLock } from './lock.js';
 import { EXECUTION_ORDER, OPERATIONS, type OpContext, type Operation, type OpOutcome } from './ops/index.js';
-import { checkFreeSpace, sqliteTempDir, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
+import { checkFreeSpace, spaceNeeds, statfsProbe, type FreeSpaceProbe, type SpaceNeed } from './preflight.js';
 import type { MaintenanceResult, PlannedStep } from './types.js';
 import { runProbes, type ProbeResult } from './probes.js';
 import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
@@ -113,31 +113,31 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
 
     const timeProbes = req.probes !== false && rc.config.probes.length > 0;
     const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
-    const results: MaintenanceResult[] = [];
-    const failedDbs = new Set<string>();
-    const backups = new Map<string, Backup>();
-    for (const task of tasks) {
-      const op = OPERATIONS[task.type];
-      const ctx = contextFor(task.database);
-      const target = rc.databases.find((d) => d.name === task.database);
-      if (!op || !ctx || !target) {
-        results.push(skipped(task, now, op ? 'the database could not be assessed' : NOT_BY_RUN));
-        continue;
-      }
-      if (failedDbs.has(task.database)) {
-        results.push(skipped(task, now, `not run: an earlier task on ${task.database} failed`));
-        continue;
-      }
-      const stop = req.progress?.(`${task.type} ${task.database}`, task.estimatedSeconds);
-      let result: MaintenanceResult;
+    const chains = chainsByDatabase(tasks.filter((t) => OPERATIONS[t.type] !== undefined));
+    const workers = Math.min(rc.config.maintenance.workers, chains.length);
+    let results: MaintenanceResult[];
+    if (workers > 1 && chains.length >= PARALLEL_MIN_DATABASES) {
+      // A fleet: each database's tasks in order on one of `workers` threads, several databases at once.
+      logger.debug({ workers, databases: chains.length }, 'maintaining on worker threads');
+      const { maintainInWorkers } = await import('./pool.js');
+      const estimate = tasks.reduce((a, t) => a + t.estimatedSeconds, 0) / workers;
+      const stop = req.progress?.(`${tasks.length} tasks on ${chains.length} databases, ${workers} at a time`, estimate);
+      let done: MaintenanceResult[];
       try {
-        result = await executeTask({ req, task, op, ctx, target, backups });
+        const perChain = await maintainInWorkers(
+          req,
+          chains.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: chainNeeds(req, c) })),
+          workers,
+        );
+        // The retention tasks the plan lists are reported as not run by --run, here.
+        done = [...perChain.flat(), ...(await runTasks(req, tasks.filter((t) => OPERATIONS[t.type] === undefined), contextFor))];
       } finally {
         stop?.();
       }
-      logger.info({ task: task.id, status: result.status, ms: result.durationMs }, result.message);
-      results.push(result);
-      if (result.status === 'failed' || result.status === 'refused') failedDbs.add(task.database);
+      const byTask = new Map(done.map((r) => [r.taskId, r]));
+      results = tasks.map((t) => byTask.get(t.id) ?? skipped(t, now, 'not run: its worker thread ended before it'));
+    } else {
+      results = await runTasks(req, tasks, contextFor);
     }
 
     const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
@@ -149,6 +149,69 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
   } finally {
     lock?.release();
   }
+}
+
+/** Fewer databases with work than this are maintained one after another: threads would not pay. */
+export const PARALLEL_MIN_DATABASES = 16;
+
+/**
+ * Runs tasks in order (all of a run's, or one database's on a worker thread); a failed or
+ * refused task skips the rest of its database's. One verified backup per database per call.
+ */
+export async function runTasks(req: RunRequest, tasks: readonly MaintenanceTask[], contextFor: (dbName: string) => OpContext | null): Promise<MaintenanceResult[]> {
+  const results: MaintenanceResult[] = [];
+  const failedDbs = new Set<string>();
+  const backups = new Map<string, Backup>();
+  for (const task of tasks) {
+    const op = OPERATIONS[task.type];
+    const ctx = contextFor(task.database);
+    const target = req.rc.databases.find((d) => d.name === task.database);
+    if (!op || !ctx || !target) {
+      results.push(skipped(task, req.now, op ? 'the database could not be assessed' : NOT_BY_RUN));
+      continue;
+    }
+    if (failedDbs.has(task.database)) {
+      results.push(skipped(task, req.now, `not run: an earlier task on ${task.database} failed`));
+      continue;
+    }
+    const stop = req.progress?.(`${task.type} ${task.database}`, task.estimatedSeconds);
+    let result: MaintenanceResult;
+    try {
+      result = await executeTask({ req, task, op, ctx, target, backups });
+    } finally {
+      stop?.();
+    }
+    req.logger.info({ task: task.id, status: result.status, ms: result.durationMs }, result.message);
+    results.push(result);
+    if (result.status === 'failed' || result.status === 'refused') failedDbs.add(task.database);
+  }
+  return results;
+}
+
+/** The tasks of each database, in the order of the run, databases in the order they first appear. */
+function chainsByDatabase(tasks: readonly MaintenanceTask[]): MaintenanceTask[][] {
+  const chains = new Map<string, MaintenanceTask[]>();
+  for (const t of tasks) {
+    const c = chains.get(t.database);
+    if (c) c.push(t);
+    else chains.set(t.database, [t]);
+  }
+  return [...chains.values()];
+}
+
+/** The free space one database's tasks need at most at once (its backup, and VACUUM's room if any task rewrites it). */
+function chainNeeds(req: RunRequest, chain: readonly MaintenanceTask[]): SpaceNeed[] {
+  const target = req.rc.databases.find((d) => d.name === chain[0]!.database);
+  const ops = chain.map((t) => OPERATIONS[t.type]).filter((op): op is Operation => op !== undefined);
+  if (!target || !ops.some((op) => op.guarded)) return [];
+  return spaceNeeds({
+    dbBytes: onDiskBytes(target.path),
+    backupDir: backupDirFor(req.rc.backupDir, target),
+    databaseDir: path.dirname(target.path),
+    needsBackup: true,
+    rewrites: ops.some((op) => op.rewritesDatabase),
+    env: req.env,
+  });
 }
 
 /** The exit code of a run: the worst of its problems and results (README "Exit codes"). */
@@ -225,12 +288,13 @@ function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
   };
 }
 
-function skipped(task: MaintenanceTask, now: Date, message: string): MaintenanceResult {
+/** The result of a task that did not run (or whose outcome is known without running it). */
+export function taskResult(task: MaintenanceTask, now: Date, status: MaintenanceResult['status'], message: string): MaintenanceResult {
   return {
     taskId: task.id,
     type: task.type,
     database: task.database,
-    status: 'skipped',
+    status,
     startedAt: now.toISOString(),
     restored: false,
     durationMs: 0,
@@ -241,6 +305,8 @@ function skipped(task: MaintenanceTask, now: Date, message: string): Maintenance
     backup: null,
   };
 }
+
+const skipped = (task: MaintenanceTask, now: Date, message: string): MaintenanceResult => taskResult(task, now, 'skipped', message);
 
 interface TaskRun {
   readonly req: RunRequest;
@@ -295,13 +361,14 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     }
 
     // 2. preflight
-    const dbBytes = onDiskBytes(target.path);
-    const needs: SpaceNeed[] = [];
-    if (!backup) needs.push({ dir: backupDirFor(req.rc.backupDir, target), bytes: dbBytes, what: 'backup' });
-    if (op.rewritesDatabase) {
-      needs.push({ dir: path.dirname(target.path), bytes: 2 * dbBytes, what: 'VACUUM journal' });
-      needs.push({ dir: sqliteTempDir(req.env), bytes: dbBytes, what: 'VACUUM temp copy' });
-    }
+    const needs = spaceNeeds({
+      dbBytes: onDiskBytes(target.path),
+      backupDir: backupDirFor(req.rc.backupDir, target),
+      databaseDir: path.dirname(target.path),
+      needsBackup: !backup,
+      rewrites: op.rewritesDatabase,
+      env: req.env,
+    });
     try {
       checkFreeSpace(needs, req.probe ?? statfsProbe);
     } catch (err) {
@@ -378,7 +445,7 @@ function verifyRestore(db: Database.Database, backup: Backup): string {
 }
 
 /**
- * Test hook (README "Testing hooks"): DB_MAINTENANCE_INJECT=after:TYPE[:DATABASE] deletes three
+ * Test hook (README "Development"): DB_MAINTENANCE_INJECT=after:TYPE[:DATABASE] deletes three
  * rows of the first non-empty table right after TYPE ran, so verification fails for real.
  */
 function injectFault(db: Database.Database, env: NodeJS.ProcessEnv, task: MaintenanceTask): void {

@@ -41,8 +41,25 @@ export interface SpaceNeed {
   readonly what: string;
 }
 
+const MARGIN = 16 * 1024 * 1024;
+
+/**
+ * What maintaining one database needs: its backup's size where backups go (unless this run has
+ * its backup already), and, for an operation that rewrites it (VACUUM), 2x next to it and 1x in
+ * SQLite's temp directory.
+ */
+export function spaceNeeds(o: { dbBytes: number; backupDir: string; databaseDir: string; needsBackup: boolean; rewrites: boolean; env: NodeJS.ProcessEnv }): SpaceNeed[] {
+  const needs: SpaceNeed[] = [];
+  if (o.needsBackup) needs.push({ dir: o.backupDir, bytes: o.dbBytes, what: 'backup' });
+  if (o.rewrites) {
+    needs.push({ dir: o.databaseDir, bytes: 2 * o.dbBytes, what: 'VACUUM journal' });
+    needs.push({ dir: sqliteTempDir(o.env), bytes: o.dbBytes, what: 'VACUUM temp copy' });
+  }
+  return needs;
+}
+
 /** Throws NO_SPACE (nothing changed) when the needs, summed per file system, exceed the free space. */
-export function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpaceProbe, margin = 16 * 1024 * 1024): void {
+export function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpaceProbe, margin = MARGIN): void {
   const byDevice = new Map<string, { free: number; dir: string; need: number; what: string[] }>();
   for (const n of needs) {
     const dir = existingAncestor(n.dir);
@@ -65,4 +82,51 @@ function existingAncestor(dir: string): string {
   let d = path.resolve(dir);
   while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
   return d;
+}
+
+/** Bytes promised per file system (device). */
+export type Reservation = ReadonlyMap<string, number>;
+
+/**
+ * The space promised to maintenance already running (databases maintained in parallel): new
+ * work starts only when its needs fit in what is free minus what is promised, so two VACUUMs
+ * that each fit alone cannot together fill the disk. Each task still runs its own preflight.
+ */
+export class SpaceLedger {
+  private readonly reserved = new Map<string, number>();
+
+  constructor(
+    private readonly probe: FreeSpaceProbe,
+    private readonly margin = MARGIN,
+  ) {}
+
+  /** Reserves `needs` when they fit beside what is reserved already; null when they do not. */
+  tryReserve(needs: readonly SpaceNeed[]): Reservation | null {
+    const afterReserved: FreeSpaceProbe = (dir) => {
+      const p = this.probe(dir);
+      return { free: p.free - (this.reserved.get(p.device) ?? 0), device: p.device };
+    };
+    try {
+      checkFreeSpace(needs, afterReserved, this.margin);
+    } catch (err) {
+      if (err instanceof DbmError && err.code === 'NO_SPACE') return null;
+      throw err;
+    }
+    const r = new Map<string, number>();
+    for (const n of needs) {
+      const { device } = this.probe(existingAncestor(n.dir));
+      r.set(device, (r.get(device) ?? 0) + n.bytes);
+    }
+    for (const [device, b] of r) this.reserved.set(device, (this.reserved.get(device) ?? 0) + b);
+    return r;
+  }
+
+  release(r: Reservation): void {
+    for (const [device, b] of r) this.reserved.set(device, (this.reserved.get(device) ?? 0) - b);
+  }
+
+  /** Bytes reserved on `device` now. */
+  reservedOn(device: string): number {
+    return this.reserved.get(device) ?? 0;
+  }
 }
