@@ -2,7 +2,10 @@
 // A fleet on one host: --assess over 1,000 small tenant databases with 1 and with 2 worker
 // threads, measured side by side (interleaved rounds, medians), with peak RSS.
 //
-//   npm run build && node bench/fleet.mjs [--tenants 1000] [--rounds 3]
+//   npm run build && node bench/fleet.mjs [--tenants 1000] [--rounds 3] [--maintain]
+//
+// --maintain measures `--vacuum --db tenants` instead (every tenant backed up, VACUUMed,
+// verified; maintenance.workers 1 vs 2), the parallel maintenance of the fleet; no target.
 //
 // Each tenant is a small brain database (seed 001's tier1 schema: conversations, messages with
 // an external-content FTS5 index, agent_interactions, routing_decisions; 40 conversations,
@@ -20,6 +23,8 @@ const bin = path.join(root, 'bin', 'db-maintenance.js');
 const Database = createRequire(import.meta.url)('better-sqlite3');
 const tenants = arg('--tenants', 1000);
 const rounds = arg('--rounds', 3);
+const maintain = process.argv.includes('--maintain');
+const action = maintain ? ['--vacuum', '--db', 'tenants'] : ['--assess'];
 const dir = path.join(root, 'bench', '.data', `fleet-${tenants}`);
 const NOW = '2026-11-20T12:00:00.000Z';
 
@@ -61,6 +66,7 @@ function config(workers) {
       events: { path: 'events.jsonl' },
       logs: { dir: 'logs' },
       assess: { workers },
+      maintenance: { workers, keepBackups: 1 },
       stateDir: `.state-${workers}`,
     }),
   );
@@ -69,14 +75,17 @@ function config(workers) {
 
 function measure(workers) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, '--config', config(workers), '--assess', '--json'], {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, bin, '--config', config(workers), ...action, '--json'], {
     encoding: 'utf8',
     maxBuffer: 256 << 20,
     env: { ...process.env, DB_MAINTENANCE_NOW: NOW },
   });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   const report = JSON.parse(r.stdout);
-  if (report.databases.length !== tenants + 1) throw new Error(`assessed ${report.databases.length} databases, expected ${tenants + 1}`);
+  if (maintain) {
+    const ok = report.results.filter((x) => x.status === 'ok').length;
+    if (ok !== tenants) throw new Error(`${ok} of ${tenants} databases maintained: ${r.stderr.slice(0, 500)}`);
+  } else if (report.databases.length !== tenants + 1) throw new Error(`assessed ${report.databases.length} databases, expected ${tenants + 1}`);
   return { s, rss: Number(r.stderr.trim().split('\n').pop()) / 1024, problems: report.problems.length };
 }
 
@@ -92,6 +101,7 @@ for (let r = 0; r < rounds; r++) {
   rss.push(a.rss, b.rss);
   console.log(`  round ${r + 1}: 1 worker ${a.s.toFixed(2)} s (${a.rss.toFixed(0)} MB), 2 workers ${b.s.toFixed(2)} s (${b.rss.toFixed(0)} MB), problems ${a.problems}/${b.problems}`);
 }
-console.log(`\n| --assess over ${tenants} tenant databases | 1 worker | 2 workers | 2 / 1 (target <= 0.65x) | peak RSS (target <= 200 MB) |`);
+const what = maintain ? `--vacuum (backup, VACUUM, verify) of ${tenants} tenant databases` : `--assess over ${tenants} tenant databases`;
+console.log(`\n| ${what} | 1 worker | 2 workers | 2 / 1${maintain ? '' : ' (target <= 0.65x)'} | peak RSS${maintain ? '' : ' (target <= 200 MB)'} |`);
 console.log('|---|---|---|---|---|');
 console.log(`| medians of ${rounds} | ${median(one).toFixed(2)} s | ${median(two).toFixed(2)} s | ${(median(two) / median(one)).toFixed(2)}x | ${Math.max(...rss).toFixed(0)} MB |`);
