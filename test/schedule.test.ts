@@ -1,19 +1,30 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { decideLanes, LANES, windowOf, type Lane } from '../src/schedule/cadence.js';
+import { decideLanes, LANES, localTime, windowOf, type Lane, type WindowStart } from '../src/schedule/cadence.js';
 import { cli, demoBrain } from './helpers.js';
 
 const HOUR = 3_600_000;
 
 /** Invokes the lanes every `stepMs` from `from` to `to`; returns the runs of each lane, with their windows. */
-function simulate(opts: { from: string; to: string; stepMs: number; timeZone: string; fail?: (lane: Lane, at: Date) => boolean; clock?: (at: Date) => Date }): Record<Lane, string[]> {
+function simulate(opts: {
+  from: string;
+  to: string;
+  stepMs: number;
+  timeZone: string;
+  fail?: (lane: Lane, at: Date) => boolean;
+  clock?: (at: Date) => Date;
+  start?: Partial<Record<Lane, WindowStart>>;
+  /** Also receives each run's time. */
+  at?: (lane: Lane, at: Date) => void;
+}): Record<Lane, string[]> {
   const done = new Set<string>();
   const runs: Record<Lane, string[]> = { daily: [], weekly: [], monthly: [], compaction: [] };
   for (let t = Date.parse(opts.from); t <= Date.parse(opts.to); t += opts.stepMs) {
     const now = opts.clock ? opts.clock(new Date(t)) : new Date(t);
-    for (const d of decideLanes(now, opts.timeZone, () => true, (l, w) => done.has(`${l}|${w}`))) {
+    for (const d of decideLanes(now, opts.timeZone, () => true, (l, w) => done.has(`${l}|${w}`), (l) => opts.start?.[l] ?? {})) {
       if (!d.due) continue;
       runs[d.lane].push(d.window);
+      opts.at?.(d.lane, now);
       if (!opts.fail?.(d.lane, now)) done.add(`${d.lane}|${d.window}`);
     }
   }
@@ -44,6 +55,40 @@ describe('--scheduled cadence: due and not due', () => {
     expect(runs.monthly).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11']);
     expect(runs.weekly[0]).toBe('2026-W05');
     expect(runs.weekly.at(-1)).toBe('2026-W49');
+  });
+
+  it('windows that start later: daily from 02:00, weekly from Sunday 03:00, monthly from the 15th 04:00', () => {
+    const ny = 'America/New_York';
+    expect(windowOf('daily', new Date('2026-11-21T06:30:00Z'), ny, { hour: 2 })).toBe('2026-11-20'); // 01:30 local: still yesterday's window
+    expect(windowOf('daily', new Date('2026-11-21T07:30:00Z'), ny, { hour: 2 })).toBe('2026-11-21'); // 02:30 local
+    expect(windowOf('weekly', new Date('2026-11-22T02:59:00Z'), 'UTC', { day: 7, hour: 3 })).toBe('2026-W46'); // the window from Sunday Nov 15 03:00
+    expect(windowOf('weekly', new Date('2026-11-22T03:00:00Z'), 'UTC', { day: 7, hour: 3 })).toBe('2026-W47');
+    expect(windowOf('monthly', new Date('2026-12-14T23:00:00Z'), 'UTC', { day: 15 })).toBe('2026-11');
+    expect(windowOf('monthly', new Date('2026-12-15T00:00:00Z'), 'UTC', { day: 15 })).toBe('2026-12');
+    expect(windowOf('monthly', new Date('2027-03-01T12:00:00Z'), 'UTC', { day: 28 })).toBe('2027-02'); // February's window (from the 28th) until March 28
+
+    // Hourly (at :30) for ten months across both DST changes: every window once, and each run in the first hour of its window.
+    const local: Record<Lane, string[]> = { daily: [], weekly: [], monthly: [], compaction: [] };
+    const runs = simulate({
+      from: '2026-02-01T00:30:00Z',
+      to: '2026-11-30T23:30:00Z',
+      stepMs: HOUR,
+      timeZone: ny,
+      start: { daily: { hour: 2 }, weekly: { day: 7, hour: 3 }, monthly: { day: 15, hour: 4 } },
+      at: (lane, at) => {
+        const t = localTime(at, ny);
+        local[lane].push(`${lane === 'weekly' ? new Date(Date.UTC(t.year, t.month - 1, t.day)).getUTCDay() : t.day}@${t.hour}`);
+      },
+    });
+    for (const lane of LANES) expect(new Set(runs[lane]).size, lane).toBe(runs[lane].length);
+    const first = (xs: string[]): string[] => xs.slice(1); // the first invocation runs the window it lands in, whatever the hour
+    // 02:30 every day, except the spring-forward day (no 02:30 on 2026-03-08: 03:30 instead)
+    expect(first(local.daily).filter((x) => !x.endsWith('@2'))).toEqual(['8@3']);
+    expect(runs.daily).toContain('2026-03-08');
+    expect(runs.daily).toContain('2026-11-01');
+    expect(new Set(first(local.weekly))).toEqual(new Set(['0@3'])); // Sundays (getUTCDay 0) at 03:30
+    expect(new Set(first(local.monthly))).toEqual(new Set(['15@4']));
+    expect(runs.monthly).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11']);
   });
 
   it('on the 25-hour day, the repeated hour (01:00-02:00 twice) does not run the daily lane twice', () => {
@@ -112,6 +157,26 @@ describe('--scheduled, the command', () => {
 
     const history = JSON.parse(cli(['--config', cfgPath, '--history', '--json']).stdout) as { runs: Array<{ command: string; exitCode: number }> };
     expect(history.runs.map((r) => `${r.command} ${r.exitCode}`)).toEqual(['--scheduled 0', '--scheduled 3', '--scheduled 0']);
+  });
+
+  it('schedule.LANE.startDay / startHour from the config move the windows; an impossible start day is a config error', () => {
+    const demo = demoBrain();
+    const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
+    fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, schedule: { daily: { startHour: 2 }, weekly: { startDay: 'sunday', startHour: 3 }, monthly: { enabled: false }, compaction: { enabled: false } } }));
+    const lanes = (at: string): string[] => {
+      const r = cli(['--config', demo.configPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: at } });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout).lanes.filter((l: { status: string }) => l.status !== 'not-due').map((l: { lane: string; window: string }) => `${l.lane} ${l.window}`);
+    };
+    expect(lanes('2026-11-20T12:00:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W46']); // Friday: the week that began Sunday Nov 15 03:00
+    expect(lanes('2026-11-21T01:00:00Z')).toEqual([]); // before 02:00: still Friday's daily window
+    expect(lanes('2026-11-21T02:00:00Z')).toEqual(['daily 2026-11-21']);
+    expect(lanes('2026-11-22T02:00:00Z')).toEqual(['daily 2026-11-22']); // Sunday, before 03:00
+    expect(lanes('2026-11-22T03:00:00Z')).toEqual(['weekly 2026-W47']);
+    fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, schedule: { monthly: { startDay: 31 } } }));
+    const bad = cli(['--config', demo.configPath, '--scheduled']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/schedule\.monthly\.startDay.*1 to 28/);
   });
 
   it('--dry-run shows what is due and changes nothing; an unknown time zone is a config error', () => {

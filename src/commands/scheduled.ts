@@ -22,7 +22,8 @@ import type { MaintenanceResult } from '../maintenance/types.js';
 import { formatProbes, formatRun } from '../report/run-report.js';
 import { runProbes, type ProbeResult } from '../maintenance/probes.js';
 import { formatRetention } from '../report/retention-report.js';
-import { decideLanes, windowOf, type Lane, type LaneDecision } from '../schedule/cadence.js';
+import { decideLanes, windowOf, type Lane, type LaneDecision, type WindowStart } from '../schedule/cadence.js';
+import { WEEKDAYS, type Config } from '../config/schema.js';
 import { recordRunIn, StateDb } from '../state/state-db.js';
 import { nowFrom } from '../util/time.js';
 import { compactionWork, printItemProblems, RETENTION_ITEMS, runRetention, workFor, type RetentionReport } from './retention.js';
@@ -91,9 +92,9 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     let decisions: LaneDecision[];
     let vacuumDone: ReadonlySet<string>;
     try {
-      decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false);
+      decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false, (l) => windowStart(schedule, l));
       vacuumDone = new Set(
-        rc.config.compaction.filter((j) => j.vacuumEvery !== 'never' && state?.compactionVacuumSucceeded(j.name, windowOf(j.vacuumEvery, now, schedule.timeZone))).map((j) => j.name),
+        rc.config.compaction.filter((j) => j.vacuumEvery !== 'never' && state?.compactionVacuumSucceeded(j.name, windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery)))).map((j) => j.name),
       );
     } finally {
       state?.close();
@@ -123,7 +124,7 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
         vacuums = rc.config.compaction.flatMap((j): CompactionVacuum[] =>
           j.vacuumEvery === 'never'
             ? []
-            : [{ job: j.name, database: j.database, every: j.vacuumEvery, window: windowOf(j.vacuumEvery, now, schedule.timeZone), status: vacuumDone.has(j.name) ? 'not-due' : compacted.has(j.name) ? 'planned' : 'not-run' }],
+            : [{ job: j.name, database: j.database, every: j.vacuumEvery, window: windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery)), status: vacuumDone.has(j.name) ? 'not-due' : compacted.has(j.name) ? 'planned' : 'not-run' }],
         );
         const databases = [...new Set(vacuums.filter((v) => v.status === 'planned').map((v) => v.database))];
         if (databases.length > 0) {
@@ -155,6 +156,13 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
   } finally {
     lock?.release();
   }
+}
+
+/** Where the windows of `lane` start (config schedule.LANE.startDay / startHour). */
+function windowStart(schedule: Config['schedule'], lane: Lane): WindowStart {
+  if (lane === 'weekly') return { day: WEEKDAYS.indexOf(schedule.weekly.startDay) + 1, hour: schedule.weekly.startHour };
+  if (lane === 'monthly') return { day: schedule.monthly.startDay, hour: schedule.monthly.startHour };
+  return { hour: schedule[lane].startHour };
 }
 
 function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: number | null, now: Date): void {

@@ -162,8 +162,9 @@ export const ProbeSchema = z.strictObject({
   runs: z.number().int().min(1).max(1000).default(20).describe('Timed runs (after one warm-up) for p50/p95.'),
 });
 
-const lane = (what: string) =>
-  z.strictObject({ enabled: z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`) }).prefault({});
+const enabled = (what: string) => z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`);
+const startHour = z.number().int().min(0).max(23).default(0).describe('Local hour (0-23, schedule.timeZone) at which its windows start.');
+export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 
 export const ScheduleSchema = z
   .strictObject({
@@ -173,10 +174,22 @@ export const ScheduleSchema = z
       .default('UTC')
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
       .describe('IANA time zone whose calendar days, ISO weeks and months are the windows of the lanes (e.g. Europe/Berlin).'),
-    daily: lane('daily (ANALYZE where stale, compress events)'),
-    weekly: lane('weekly (VACUUM where fragmented, archive conversations, rotate logs)'),
-    monthly: lane('monthly (FTS rebuild/optimize, REINDEX, prune patterns, full VACUUM)'),
-    compaction: lane('compaction (watermark-bounded compaction of the configured log tables, daily)'),
+    daily: z.strictObject({ enabled: enabled('daily (ANALYZE where stale, compress events)'), startHour }).prefault({}),
+    weekly: z
+      .strictObject({
+        enabled: enabled('weekly (VACUUM where fragmented, archive conversations, rotate logs)'),
+        startDay: z.enum(WEEKDAYS).default('monday').describe('Day on which its weekly windows start.'),
+        startHour,
+      })
+      .prefault({}),
+    monthly: z
+      .strictObject({
+        enabled: enabled('monthly (FTS rebuild/optimize, REINDEX, prune patterns, full VACUUM)'),
+        startDay: z.number().int().min(1, 'must be a day of the month from 1 to 28').max(28, 'must be a day of the month from 1 to 28 (every month has it)').default(1).describe('Day of the month (1-28) on which its windows start.'),
+        startHour,
+      })
+      .prefault({}),
+    compaction: z.strictObject({ enabled: enabled('compaction (watermark-bounded compaction of the configured log tables, daily)'), startHour }).prefault({}),
   })
   .describe('--scheduled: each lane runs once per window, decided from the last successful run in the state database.');
 

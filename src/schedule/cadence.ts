@@ -2,7 +2,8 @@
  * When a lane of `--scheduled` is due.
  *
  * Time is cut into calendar windows in the configured time zone: a local date (daily), an ISO
- * week (weekly), a local month (monthly). A lane is due when no *successful* run of it is
+ * week (weekly), a local month (monthly), each starting at midnight of its first day or at the
+ * configured start (e.g. weekly from Sunday 03:00). A lane is due when no *successful* run of it is
  * recorded for the window `now` falls in. So a missed window runs at the next invocation (it is
  * a new window with no success), a failed run is retried at the next one, and DST never makes a
  * window twice or skips one (a local date is one window whether the day has 23, 24 or 25
@@ -19,17 +20,22 @@ interface LocalDate {
   readonly day: number;
 }
 
+interface LocalTime extends LocalDate {
+  readonly hour: number;
+  readonly minute: number;
+}
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The calendar date of `at` in `timeZone` (an IANA name such as Europe/Berlin, or UTC). */
-export function localDate(at: Date, timeZone: string): LocalDate {
+/** The wall-clock date and time of `at` in `timeZone` (an IANA name such as Europe/Berlin, or UTC). */
+export function localTime(at: Date, timeZone: string): LocalTime {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  return { year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']) };
+  return { year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']), hour: Number(parts['hour']), minute: Number(parts['minute']) };
 }
 
 /** Whether `timeZone` is a zone this Node knows. */
@@ -57,9 +63,29 @@ function isoWeek(d: LocalDate): string {
   return `${year}-W${pad(week)}`;
 }
 
-/** The window of `lane` that `now` falls in, as a stable key: "2026-11-20", "2026-W47", "2026-11". */
-export function windowOf(lane: Lane, now: Date, timeZone: string): string {
-  const d = localDate(now, timeZone);
+/**
+ * Where a lane's windows start, in local wall-clock time: `hour` (0-23) of the first day, and
+ * for weekly the ISO weekday (1 Monday ... 7 Sunday), for monthly the day of the month (1-28).
+ * Default: midnight of the calendar day, of Monday, of the 1st.
+ */
+export interface WindowStart {
+  readonly day?: number;
+  readonly hour?: number;
+}
+
+/**
+ * The window of `lane` that `now` falls in, as a stable key: "2026-11-20", "2026-W47",
+ * "2026-11" (the day, ISO week or month in which the window starts). A window starting later
+ * than midnight is found by moving the wall-clock time back by the start offset, in wall-clock
+ * arithmetic (never in elapsed time), so each local day, week or month is still one window
+ * whatever DST does: a start hour that a spring-forward day skips begins that day's window at
+ * the first hour after it, and a repeated hour belongs to one window.
+ */
+export function windowOf(lane: Lane, now: Date, timeZone: string, start: WindowStart = {}): string {
+  const t = localTime(now, timeZone);
+  const days = lane === 'weekly' ? (start.day ?? 1) - 1 : lane === 'monthly' ? (start.day ?? 1) - 1 : 0;
+  const shifted = new Date(Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * 86_400_000 - (start.hour ?? 0) * 3_600_000);
+  const d: LocalDate = { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
   if (lane === 'daily' || lane === 'compaction') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
   if (lane === 'weekly') return isoWeek(d);
   return `${d.year}-${pad(d.month)}`;
@@ -74,11 +100,18 @@ export interface LaneDecision {
 
 /**
  * Which lanes are due at `now`. `succeeded(lane, window)` says whether a successful run of the
- * lane is recorded for that window; `enabled(lane)` whether the config runs the lane at all.
+ * lane is recorded for that window; `enabled(lane)` whether the config runs the lane at all;
+ * `start(lane)` where its windows start.
  */
-export function decideLanes(now: Date, timeZone: string, enabled: (lane: Lane) => boolean, succeeded: (lane: Lane, window: string) => boolean): LaneDecision[] {
+export function decideLanes(
+  now: Date,
+  timeZone: string,
+  enabled: (lane: Lane) => boolean,
+  succeeded: (lane: Lane, window: string) => boolean,
+  start: (lane: Lane) => WindowStart = () => ({}),
+): LaneDecision[] {
   return LANES.map((lane) => {
-    const window = windowOf(lane, now, timeZone);
+    const window = windowOf(lane, now, timeZone, start(lane));
     if (!enabled(lane)) return { lane, window, due: false, reason: `disabled (schedule.${lane}.enabled)` };
     if (succeeded(lane, window)) return { lane, window, due: false, reason: `done for ${window}` };
     return { lane, window, due: true, reason: `no successful run for ${window}` };
