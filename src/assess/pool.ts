@@ -1,7 +1,7 @@
 /**
- * Assessing many databases on worker threads. Databases go out in small chunks from a shared
- * queue (one slow database does not hold up a fixed share; few messages), two chunks ahead per
- * worker so no worker waits for the next; results come back in order. A worker that dies
+ * Assessing many databases on worker threads. Databases go out in chunks from a shared queue,
+ * shrinking as it empties (one slow database does not hold up a fixed share; few messages),
+ * two chunks ahead per worker so no worker waits for the next; results come back in order. A worker that dies
  * reports its unfinished databases as internal problems; the others go on.
  */
 import { Worker } from 'node:worker_threads';
@@ -11,21 +11,23 @@ import type { DbAssessment } from './index.js';
 
 export async function assessInWorkers(targets: readonly BrainDatabase[], config: Config, now: Date, deep: boolean, workers: number): Promise<DbAssessment[]> {
   const results: Array<DbAssessment | undefined> = new Array(targets.length);
-  const chunk = Math.max(1, Math.min(32, Math.ceil(targets.length / (workers * 8))));
+  // Guided chunks: large while much is left (few messages), shrinking towards the end so the
+  // workers finish together instead of one waiting on the other's last big chunk.
+  const chunkAt = (from: number): number => Math.max(1, Math.min(32, Math.ceil((targets.length - from) / (workers * 4))));
   let next = 0;
   const url = new URL('./worker.js', import.meta.url);
   const runWorker = (): Promise<void> =>
     new Promise((resolve) => {
       const w = new Worker(url, { workerData: { config, now: now.toISOString(), deep } });
-      const pending = new Set<number>();
+      const pending = new Map<number, number>(); // chunk start -> end
       const feed = (): void => {
         if (next >= targets.length) {
           if (pending.size === 0) void w.terminate();
           return;
         }
         const from = next;
-        next = Math.min(targets.length, next + chunk);
-        pending.add(from);
+        next = Math.min(targets.length, next + chunkAt(from));
+        pending.set(from, next);
         w.postMessage({ from, targets: targets.slice(from, next) });
       };
       w.on('message', (m: { from: number; results: DbAssessment[] }) => {
@@ -34,8 +36,8 @@ export async function assessInWorkers(targets: readonly BrainDatabase[], config:
         feed();
       });
       w.on('error', (err) => {
-        for (const from of pending) {
-          for (let i = from; i < Math.min(targets.length, from + chunk); i++) results[i] ??= crashed(targets[i]!, err);
+        for (const [from, end] of pending) {
+          for (let i = from; i < end; i++) results[i] ??= crashed(targets[i]!, err);
         }
       });
       w.on('exit', () => resolve());
