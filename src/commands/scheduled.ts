@@ -90,12 +90,14 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
     // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
     const state = StateDb.openReadOnly(rc.stateDir);
     let decisions: LaneDecision[];
-    let vacuumDone: ReadonlySet<string>;
+    let vacuumPlan: CompactionVacuum[];
     try {
       decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false, (l) => windowStart(schedule, l));
-      vacuumDone = new Set(
-        rc.config.compaction.filter((j) => j.vacuumEvery !== 'never' && state?.compactionVacuumSucceeded(j.name, windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery)))).map((j) => j.name),
-      );
+      vacuumPlan = rc.config.compaction.flatMap((j): CompactionVacuum[] => {
+        if (j.vacuumEvery === 'never') return [];
+        const window = windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery));
+        return [{ job: j.name, database: j.database, every: j.vacuumEvery, window, status: state?.compactionVacuumSucceeded(j.name, window) ? 'not-due' : 'planned' }];
+      });
     } finally {
       state?.close();
     }
@@ -119,18 +121,15 @@ export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<Exi
       if (plan.planned.length > 0 || plan.forced.length > 0) {
         maintenance = await maintain(plan.forced, plan.planned);
       } else if (d.lane === 'compaction') {
-        // The compaction items are the jobs, in config order.
+        // The compaction items are the jobs, in config order: a job's VACUUM follows only a compaction that succeeded.
         const compacted = new Set(rc.config.compaction.filter((_, i) => retention.report.items[i]?.status === 'ok').map((j) => j.name));
-        vacuums = rc.config.compaction.flatMap((j): CompactionVacuum[] =>
-          j.vacuumEvery === 'never'
-            ? []
-            : [{ job: j.name, database: j.database, every: j.vacuumEvery, window: windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery)), status: vacuumDone.has(j.name) ? 'not-due' : compacted.has(j.name) ? 'planned' : 'not-run' }],
-        );
+        vacuums = vacuumPlan.map((v) => (v.status === 'planned' && !compacted.has(v.job) ? { ...v, status: 'not-run' } : v));
         const databases = [...new Set(vacuums.filter((v) => v.status === 'planned').map((v) => v.database))];
         if (databases.length > 0) {
-          maintenance = await maintain(['VACUUM'], [], databases);
-          const status = (db: string): CompactionVacuum['status'] => (dryRun ? 'planned' : (maintenance!.results.find((r) => r.database === db && r.type === 'VACUUM')?.status ?? 'failed'));
+          const run = await maintain(['VACUUM'], [], databases);
+          const status = (db: string): CompactionVacuum['status'] => (dryRun ? 'planned' : (run.results.find((r) => r.database === db && r.type === 'VACUUM')?.status ?? 'failed'));
           vacuums = vacuums.map((v) => (v.status === 'planned' ? { ...v, status: status(v.database) } : v));
+          maintenance = run;
         }
       }
       const exitCode = worstExitCode([retention.exitCode, maintenance ? runExitCode(maintenance) : EXIT.ok]);
