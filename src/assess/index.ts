@@ -88,7 +88,7 @@ export function assess(opts: AssessOptions): Assessment {
   return finish(opts, started, selected.map((t) => assessOne(t, opts.rc.config, opts.now, opts.deep)));
 }
 
-/** Fewer databases than this are assessed on the main thread: starting workers would cost more. */
+/** Fewer databases than this are assessed (and maintained) on the main thread: starting workers would cost more. */
 export const PARALLEL_MIN_DATABASES = 16;
 
 /**

@@ -1,8 +1,8 @@
 /**
  * Assessing many databases on worker threads. Databases go out in chunks from a shared queue,
  * shrinking as it empties (one slow database does not hold up a fixed share; few messages),
- * two chunks ahead per worker so no worker waits for the next; results come back in order. A worker that dies
- * reports its unfinished databases as internal problems; the others go on.
+ * two chunks ahead per worker so no worker waits for the next; results come back in order.
+ * A worker that dies reports its unfinished databases as internal problems; the others go on.
  */
 import { Worker } from 'node:worker_threads';
 import type { BrainDatabase } from '../config/load.js';

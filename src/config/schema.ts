@@ -14,6 +14,7 @@ const relPath = z.string().min(1, 'must be a non-empty path');
 const days = z.number().positive('must be a positive number of days');
 const ratio = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const count = z.number().int('must be a whole number').min(0, 'must be 0 or more');
+const workers = z.number().int().min(1).max(64).default(2);
 
 export const DatabaseEntrySchema = z.strictObject({
   path: relPath.describe('SQLite database file, relative to the config file.'),
@@ -107,13 +108,7 @@ export const AssessSchema = z.strictObject({
     .default(16384)
     .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
   ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
-  workers: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .default(2)
-    .describe('Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.'),
+  workers: workers.describe('Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.'),
 });
 
 export const MaintenanceSchema = z.strictObject({
@@ -123,13 +118,7 @@ export const MaintenanceSchema = z.strictObject({
   backupDir: relPath.optional().describe('Where backups go. Default: <stateDir>/backups.'),
   keepBackups: z.number().int().min(1, 'must keep at least 1 backup').default(3).describe('Backups kept per database; an older one is removed only after a newer one verified.'),
   cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
-  workers: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .default(2)
-    .describe('Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.'),
+  workers: workers.describe('Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.'),
 });
 
 export const WatermarkSourceSchema = z.strictObject({

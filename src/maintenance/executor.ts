@@ -14,7 +14,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { assessParallel } from '../assess/index.js';
+import { assessParallel, PARALLEL_MIN_DATABASES } from '../assess/index.js';
 import { makeTask, planHistoryFrom, type PlanHistory } from '../assess/plan.js';
 import type { Assessment, MaintenanceTask, TaskType } from '../assess/types.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
@@ -117,7 +117,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     const workers = Math.min(rc.config.maintenance.workers, chains.length);
     let results: MaintenanceResult[];
     if (workers > 1 && chains.length >= PARALLEL_MIN_DATABASES) {
-      // A fleet: each database's tasks in order on one of `workers` threads, several databases at once.
+      // A fleet (the same threshold as assessment's): each database's tasks in order on one of `workers` threads, several databases at once.
       logger.debug({ workers, databases: chains.length }, 'maintaining on worker threads');
       const { maintainInWorkers } = await import('./pool.js');
       const estimate = tasks.reduce((a, t) => a + t.estimatedSeconds, 0) / workers;
@@ -150,9 +150,6 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     lock?.release();
   }
 }
-
-/** Fewer databases with work than this are maintained one after another: threads would not pay. */
-export const PARALLEL_MIN_DATABASES = 16;
 
 /**
  * Runs tasks in order (all of a run's, or one database's on a worker thread); a failed or

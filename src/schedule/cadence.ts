@@ -83,7 +83,7 @@ export interface WindowStart {
  */
 export function windowOf(lane: Lane, now: Date, timeZone: string, start: WindowStart = {}): string {
   const t = localTime(now, timeZone);
-  const days = lane === 'weekly' ? (start.day ?? 1) - 1 : lane === 'monthly' ? (start.day ?? 1) - 1 : 0;
+  const days = lane === 'weekly' || lane === 'monthly' ? (start.day ?? 1) - 1 : 0;
   const shifted = new Date(Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * 86_400_000 - (start.hour ?? 0) * 3_600_000);
   const d: LocalDate = { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
   if (lane === 'daily' || lane === 'compaction') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
