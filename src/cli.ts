@@ -1,54 +1,14 @@
 /**
- * The command-line program. Flags map to one action; every error goes through one funnel
- * that prints a single line on stderr and returns a documented exit code (README "Exit codes").
- * Only commander is loaded up front: each action imports what it needs, so `--help` is fast.
+ * The command-line program. Flags map to one action (the declared rules of
+ * src/commands/rules.ts); every error goes through one funnel that prints a single line on
+ * stderr and returns a documented exit code (README "Exit codes"). Each action imports what it
+ * needs when it runs.
  */
 import { Command, CommanderError, Option } from 'commander';
+import type { CliIo, CliOptions } from './commands/context.js';
+import { ACTIONS, NO_ACTION, RULES, rulesHelp, type ActionName } from './commands/rules.js';
 import { DbmError, EXIT, formatError, worstExitCode, type ExitCode } from './errors.js';
-
-export interface CliIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  readonly isTTY: boolean;
-  readonly stderrIsTTY: boolean;
-}
-
-export interface CliOptions {
-  config?: string;
-  db?: string;
-  json?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  assess?: boolean;
-  deep?: boolean;
-  run?: boolean;
-  dryRun?: boolean;
-  vacuum?: boolean;
-  analyze?: boolean;
-  reindex?: boolean;
-  rebuildFts?: boolean;
-  checkpoint?: boolean;
-  history?: boolean;
-  archive?: boolean;
-  days?: string;
-  restoreConversation?: string;
-  compressEvents?: boolean;
-  rotateLogs?: boolean;
-  prunePatterns?: boolean;
-  force?: boolean;
-  enforceRetention?: boolean;
-  scheduled?: boolean;
-  printSchedule?: string;
-  metricsFile?: string;
-  doctor?: boolean;
-  compactLogs?: boolean;
-  initDemo?: string;
-  scale?: string;
-  seed?: string;
-  ftsDrift?: boolean;
-}
+import { SCHEDULE_KINDS } from './schedule/entries.js';
 
 export const EXAMPLES = `
 Examples:
@@ -103,7 +63,7 @@ export function buildProgram(): Command {
     .option('--checkpoint', 'WAL checkpoint (TRUNCATE); a busy, partial checkpoint is reported as such')
     .option('--history', 'past runs and their task results from the state database')
     .option('--archive', 'move conversations older than conversations.archiveAfterDays (except the newest keepNewest) to the archive database')
-    .option('--days <n>', 'with one of --archive, --compress-events, --rotate-logs, --prune-patterns: the age in days instead of the config')
+    .option('--days <n>', 'with one of --archive, --compress-events, --rotate-logs, --prune-patterns: the age in days instead of the config', parseDays)
     .option('--restore-conversation <id>', 'move one archived conversation (its key) and its child rows back into the live database')
     .option('--compress-events', 'move event lines older than events.compressAfterDays into monthly gzip archives')
     .option('--rotate-logs', 'gzip logs not written for logs.rotateAfterDays, delete expired archives')
@@ -114,12 +74,12 @@ export function buildProgram(): Command {
     .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
     .option('--doctor', 'check that a scheduled run can work here: runtime, SQLite features, config, paths, lock, disk, last run')
     .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
-    .option('--print-schedule <kind>', 'print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks)')
+    .option('--print-schedule <kind>', `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks) (choices: ${SCHEDULE_KINDS.join(', ')})`, parseScheduleKind)
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
-    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').default('1'))
-    .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').default('42'))
+    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').argParser(parseScale).default(1))
+    .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').argParser(parseSeed).default(42))
     .option('--fts-drift', 'with --init-demo: make the tier1 FTS index drift from its content')
-    .addHelpText('after', EXAMPLES)
+    .addHelpText('after', `${EXAMPLES}${rulesHelp()}`)
     .helpOption('-h, --help', 'show this help')
     .version(VERSION, '-V, --version', 'print the version')
     .allowExcessArguments(false);
@@ -165,69 +125,61 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   return code;
 }
 
+// Value checks, run by commander as it parses: a DbmError goes through the funnel as it is.
+function parseDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new DbmError('USAGE', `--days must be a positive number of days, not "${value}"`);
+  return n;
+}
+
+function parseScale(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || n > 100_000) {
+    throw new DbmError('USAGE', `--scale must be a positive number (got "${value}")`, { hint: 'e.g. --scale 1 for about 5 MB, --scale 240 for about 1 GB' });
+  }
+  return n;
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new DbmError('USAGE', `--seed must be a whole number from 0 to 4294967295 (got "${value}")`);
+  return n;
+}
+
+function parseScheduleKind(value: string): string {
+  if (!(SCHEDULE_KINDS as readonly string[]).includes(value)) throw new DbmError('USAGE', `--print-schedule takes one of ${SCHEDULE_KINDS.join(', ')}, not "${value}"`);
+  return value;
+}
+
+/** The one action the flags name, once the declared rules hold. */
+function actionOf(opts: CliOptions): ActionName {
+  const given = ACTIONS.filter((a) => a.given(opts));
+  if (given.length === 0) throw new DbmError('USAGE', NO_ACTION, { hint: 'see db-maintenance --help' });
+  if (given.length > 1) throw new DbmError('USAGE', `choose one action, not ${given.map((a) => a.label).join(' and ')}`);
+  const broken = RULES.find((r) => r.broken(opts));
+  if (broken) throw new DbmError('USAGE', broken.message, broken.hint ? { hint: broken.hint } : {});
+  return given[0]!.name;
+}
+
 async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const operation = Boolean(opts.run || opts.vacuum || opts.analyze || opts.reindex || opts.rebuildFts || opts.checkpoint);
-  const retention = Boolean(
-    opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.compactLogs || opts.restoreConversation !== undefined,
-  );
-  const actions = [
-    opts.assess && '--assess',
-    operation && '--run',
-    retention && 'a retention action',
-    opts.scheduled && '--scheduled',
-    opts.printSchedule !== undefined && '--print-schedule',
-    opts.doctor && '--doctor',
-    opts.history && '--history',
-    opts.initDemo !== undefined && '--init-demo',
-  ].filter(Boolean);
-  if (actions.length === 0) {
-    throw new DbmError('USAGE', 'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history or --init-demo DIR', {
-      hint: 'see db-maintenance --help',
-    });
+  switch (actionOf(opts)) {
+    case 'doctor':
+      return (await import('./commands/doctor.js')).doctorCommand(opts, io);
+    case 'print-schedule':
+      return (await import('./commands/print-schedule.js')).printScheduleCommand(opts, io);
+    case 'scheduled':
+      return (await import('./commands/scheduled.js')).scheduledCommand(opts, io);
+    case 'retention':
+      return (await import('./commands/retention.js')).retentionCommand(opts, io);
+    case 'init-demo':
+      return (await import('./commands/init-demo.js')).initDemoCommand(opts, io);
+    case 'run':
+      return (await import('./commands/run.js')).runCommand(opts, io);
+    case 'history':
+      return (await import('./commands/history.js')).historyCommand(opts, io);
+    case 'assess':
+      return (await import('./commands/assess.js')).assessCommand(opts, io);
   }
-  if (actions.length > 1) throw new DbmError('USAGE', `choose one action, not ${actions.join(' and ')}`);
-  if (opts.deep && !(opts.assess || operation)) throw new DbmError('USAGE', '--deep goes with --assess or --run');
-  if (opts.dryRun && !(operation || retention || opts.scheduled)) throw new DbmError('USAGE', '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action or --scheduled');
-  if (opts.days !== undefined && !retention) throw new DbmError('USAGE', '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns');
-  if (opts.force && !(opts.prunePatterns || opts.enforceRetention)) throw new DbmError('USAGE', '--force goes with --prune-patterns or --enforce-retention');
-  if (opts.restoreConversation !== undefined && (opts.archive || opts.compressEvents || opts.rotateLogs || opts.prunePatterns || opts.enforceRetention || opts.compactLogs)) {
-    throw new DbmError('USAGE', '--restore-conversation goes alone (with --dry-run at most)');
-  }
-  if (opts.db !== undefined && retention) throw new DbmError('USAGE', '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)');
-  if (opts.metricsFile !== undefined && (opts.initDemo !== undefined || opts.printSchedule !== undefined || opts.doctor)) {
-    throw new DbmError('USAGE', '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history');
-  }
-  if (opts.doctor) {
-    const { doctorCommand } = await import('./commands/doctor.js');
-    return doctorCommand(opts, io);
-  }
-  if (opts.printSchedule !== undefined) {
-    const { printScheduleCommand } = await import('./commands/print-schedule.js');
-    return printScheduleCommand(opts, io);
-  }
-  if (opts.scheduled) {
-    if (opts.db !== undefined) throw new DbmError('USAGE', '--db does not go with --scheduled: it maintains the whole brain');
-    const { scheduledCommand } = await import('./commands/scheduled.js');
-    return scheduledCommand(opts, io);
-  }
-  if (retention) {
-    const { retentionCommand } = await import('./commands/retention.js');
-    return retentionCommand(opts, io);
-  }
-  if (opts.initDemo !== undefined) {
-    const { initDemoCommand } = await import('./commands/init-demo.js');
-    return initDemoCommand(opts, io);
-  }
-  if (operation) {
-    const { runCommand } = await import('./commands/run.js');
-    return runCommand(opts, io);
-  }
-  if (opts.history) {
-    const { historyCommand } = await import('./commands/history.js');
-    return historyCommand(opts, io);
-  }
-  const { assessCommand } = await import('./commands/assess.js');
-  return assessCommand(opts, io);
 }
 
 /** The one error funnel: one line on stderr, a documented exit code. */
@@ -237,7 +189,7 @@ function funnel(err: unknown, io: CliIo): ExitCode {
     return err.exitCode;
   }
   const e = err as Error;
-  io.stderr(`error: internal error: ${e?.message ?? String(err)} (please report it; run with --verbose for details)\n`);
+  io.stderr(`error: internal error: ${e?.message ?? String(err)} (please report it; set DB_MAINTENANCE_DEBUG=1 to print its stack trace)\n`);
   if (io.env['DB_MAINTENANCE_DEBUG']) io.stderr(`${e?.stack ?? ''}\n`);
   return EXIT.internal;
 }

@@ -32,6 +32,10 @@ export type ErrorCode =
   | 'DB_CORRUPT'
   | 'DB_BUSY'
   | 'DB_ERROR'
+  | 'FILE_UNREADABLE'
+  | 'FILE_NOT_REGULAR'
+  | 'FILE_UNWRITABLE'
+  | 'FILE_ERROR'
   | 'STATE_DB'
   | 'DEMO_TARGET_EXISTS'
   | 'LOCKED'
@@ -54,6 +58,10 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   DB_NOT_SQLITE: EXIT.database,
   DB_CORRUPT: EXIT.database,
   DB_ERROR: EXIT.database,
+  FILE_UNREADABLE: EXIT.database,
+  FILE_NOT_REGULAR: EXIT.database,
+  FILE_UNWRITABLE: EXIT.database,
+  FILE_ERROR: EXIT.database,
   STATE_DB: EXIT.database,
   DB_BUSY: EXIT.busy,
   LOCKED: EXIT.locked,

@@ -112,7 +112,7 @@ describe('fleets: a glob of databases', () => {
     const mostAtOnce = async (free: number): Promise<number> => {
       const lines: string[] = [];
       const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(l) });
-      const run = await runMaintenance({ rc, dbName: 'tenants', dryRun: false, forced: ['VACUUM'], deep: false, now: new Date(), logger, env: process.env, probe: () => ({ free, device: 'one-disk' }) });
+      const run = await runMaintenance({ rc, dbName: 'tenants', dryRun: false, requested: ['VACUUM'], deep: false, now: new Date(), logger, env: process.env, probe: () => ({ free, device: 'one-disk' }) });
       expect(run.results.map((x) => x.status)).toEqual(Array(20).fill('ok'));
       return JSON.parse(lines.find((l) => l.includes('maintained on worker threads'))!).mostAtOnce;
     };

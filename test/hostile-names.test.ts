@@ -61,7 +61,7 @@ describe('hostile names: quotes, spaces and semicolons in tables, columns and FT
     const report = await runMaintenance({
       rc: loadConfig(config),
       dryRun: false,
-      forced: ['VACUUM', 'ANALYZE', 'REINDEX', 'REBUILD_FTS'],
+      requested: ['VACUUM', 'ANALYZE', 'REINDEX', 'REBUILD_FTS'],
       deep: false,
       now: NOW,
       logger: silentLogger(),

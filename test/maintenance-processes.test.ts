@@ -13,6 +13,9 @@ import { exited, startCli } from './process-helpers.js';
 import { NOW, cli, readJson, snapshotTree, tempDir, writeConfig } from './helpers.js';
 import { DB_FILES, copyBrainAtRest, dumpUserRows, integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 
+// A campaign of 20 real runs and kills: its time depends on the machine's load, not on what it checks.
+const CAMPAIGN_TIMEOUT_MS = 180_000;
+
 const require = createRequire(import.meta.url);
 const SQLITE = require.resolve('better-sqlite3');
 
@@ -155,7 +158,7 @@ describe('crash safety: SIGKILL at random moments during --run', () => {
     // (the span was measured once, possibly while other test files loaded the machine)
     expect(killedMidRun, `only ${killedMidRun}/20 kills landed mid-run (span ${span} ms, delays ${killedAt.join(',')})`).toBeGreaterThanOrEqual(10);
     console.log(`crash trials: ${killedMidRun}/20 killed mid-run (run span ${span} ms), ${leftTempFiles} left temp files behind`);
-  });
+  }, CAMPAIGN_TIMEOUT_MS);
 });
 
 describe('disk full', () => {

@@ -14,6 +14,9 @@ import { NOW, cli, tempDir } from './helpers.js';
 import { integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 import { allEventLines, ids, miniBrain, type MiniBrain } from './retention-helpers.js';
 
+// A campaign of 20 real runs and kills: its time depends on the machine's load, not on what it checks.
+const CAMPAIGN_TIMEOUT_MS = 180_000;
+
 const require = createRequire(import.meta.url);
 const SQLITE = require.resolve('better-sqlite3');
 const DAY = 86_400_000;
@@ -118,7 +121,7 @@ describe('crash safety of retention: SIGKILL at random moments, then a re-run', 
       expect(integrityCheck(arc)).toBe('ok');
     }
     expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  });
+  }, CAMPAIGN_TIMEOUT_MS);
 
   it('--compress-events, 20 trials: every line exactly once in the live file or an archive (gzip -dc)', async () => {
     const span = spanOf(eventsTemplate, ['--compress-events']);
@@ -139,7 +142,7 @@ describe('crash safety of retention: SIGKILL at random moments, then a re-run', 
       expect(fs.readdirSync(dir).filter((f) => f.includes('.dbm-')), where).toEqual([]);
     }
     expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  });
+  }, CAMPAIGN_TIMEOUT_MS);
 
   it('--rotate-logs, 20 trials: every log exactly once, as itself or inside one archive', async () => {
     const span = spanOf(logsTemplate, ['--rotate-logs']);
@@ -166,7 +169,7 @@ describe('crash safety of retention: SIGKILL at random moments, then a re-run', 
       expect(fs.readdirSync(path.join(dir, 'logs')).every((f) => f.endsWith('.log.gz')), where).toBe(true);
     }
     expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  });
+  }, CAMPAIGN_TIMEOUT_MS);
 });
 
 describe('live processes', () => {

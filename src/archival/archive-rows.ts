@@ -13,6 +13,7 @@ import { listFtsTables, type FtsTable } from '../db/fts5.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
+import { escapeRegExp } from '../util/format.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import { attach, countRows, deleteExactly, discoverMoveSet, ensureArchiveSchema, moveBatch, openForMove, setKeys, type MoveSet } from './mover.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
@@ -188,7 +189,7 @@ export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boole
     .prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
     .pluck()
     .all(fts.contentTable) as string[];
-  const esc = fts.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const esc = escapeRegExp(fts.name);
   const nameRe = `(?:"${esc.replace(/"/g, '""')}"|\`${esc}\`|\\[${esc}\\]|${esc})`;
   const cmd = new RegExp(`INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`, 'i');
   return triggers.some((t) => /\b(?:AFTER|BEFORE)\s+DELETE\b/i.test(t) && cmd.test(t));

@@ -1,6 +1,6 @@
 /**
  * `--compact-logs`: append-only log (CDC) tables compacted up to what every consumer has read
- * (seed 004). Rows with id <= min(all consumer watermarks) - marginRows are deleted in batches
+ * (each consumer records the last id it processed in a watermark table). Rows with id <= min(all consumer watermarks) - marginRows are deleted in batches
  * of `batchRows`, each its own short transaction, so the application keeps appending. The
  * watermarks are read again before every batch and the bound only ever goes down, so a consumer
  * that appears (or falls back) meanwhile is respected.
@@ -11,7 +11,7 @@
 import type Database from 'better-sqlite3';
 import type { CompactionJobSchema } from '../config/schema.js';
 import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
-import { ruleDatabase } from '../config/load.js';
+import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { openForMove, attach } from './mover.js';
@@ -63,7 +63,7 @@ export function compactLog(rc: ResolvedConfig, job: CompactionJob, dryRun: boole
     const aliases = new Map<string, string>([[job.database, 'main']]);
     for (const w of job.watermarks) {
       if (!w.database || aliases.has(w.database)) continue;
-      const other = rc.databases.find((d) => d.name === w.database);
+      const other = databaseNamed(rc, w.database);
       if (!other) continue; // lowestWatermark refuses it
       const alias = `wm${aliases.size}`;
       attach(db, other.path, alias);

@@ -1,14 +1,11 @@
 /** `--archive`: conversations older than the cut-off, except the newest `keepNewest`, move to the archive database. */
 import { eligibleConversationsSql } from '../assess/retention.js';
-import { archivePathFor, ruleDatabase, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { archivePathFor, conversationsDatabase } from '../config/select.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows, restoreRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
-
-export function conversationsDatabase(rc: ResolvedConfig): BrainDatabase {
-  return ruleDatabase(rc, 'conversations', rc.config.conversations.database);
-}
 
 export function conversationArchivePath(rc: ResolvedConfig): string {
   return archivePathFor(rc, rc.config.conversations.archivePath, conversationsDatabase(rc), 'conversation_archive.db');

@@ -15,21 +15,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { DbmError } from '../errors.js';
-import { fsyncDir } from '../util/fs-atomic.js';
-import { DAY_MS } from '../util/time.js';
+import { escapeRegExp } from '../util/format.js';
+import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
+import { DAY_MS, fileStamp } from '../util/time.js';
 import { gzipFile } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
-const TMP = '.tmp-';
-
-function stampOf(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-08-01T10:15:00.000Z
-  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}-${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 async function sha256OfFile(file: string, gunzip: boolean): Promise<string> {
   const hash = createHash('sha256');
@@ -58,8 +49,8 @@ function listDir(dir: string): string[] | null {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ENOTDIR') throw new DbmError('DB_IS_DIRECTORY', `logs.dir ${dir} is not a directory`, { hint: 'fix logs.dir in the config' });
-    throw new DbmError('DB_UNREADABLE', `logs directory ${dir} cannot be read: ${code}`, { hint: 'check its permissions' });
+    if (code === 'ENOTDIR') throw new DbmError('FILE_NOT_REGULAR', `logs.dir ${dir} is not a directory`, { hint: 'fix logs.dir in the config' });
+    throw new DbmError('FILE_UNREADABLE', `logs directory ${dir} cannot be read: ${code}`, { hint: 'check its permissions' });
   }
 }
 
@@ -75,7 +66,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   const candidates: Candidate[] = [];
   for (const name of names) {
     const file = path.join(dir, name);
-    if (name.startsWith('.') && name.includes(TMP) && name.includes('.gz')) {
+    if (name.startsWith('.') && name.includes(TEMP_MARKER) && name.includes('.gz')) {
       if (!req.dryRun) {
         fs.rmSync(file, { force: true });
         removedStrays.push(file);
@@ -100,7 +91,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   let bytesIn = 0;
   for (const c of candidates) {
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
-    const base = `${stem}-${stampOf(c.stat.mtimeMs)}`;
+    const base = `${stem}-${fileStamp(c.stat.mtimeMs, 'dashed')}`;
     if (req.dryRun) {
       files.push(path.join(dir, freeName(dir, base, cfg.extension)));
       removed.push(c.file);
@@ -117,7 +108,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       rotated++;
       continue;
     }
-    const tmp = path.join(dir, `.${base}${cfg.extension}.gz${TMP}${process.pid}`);
+    const tmp = tempPathFor(path.join(dir, `${base}${cfg.extension}.gz`), { hidden: true });
     try {
       bytesIn += await gzipFile(c.file, tmp, cfg.gzipLevel);
       const after = fs.lstatSync(c.file);
@@ -142,7 +133,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   }
 
   // Archive retention: by age, then by count per log name.
-  const archiveRe = new RegExp(`^(.*)-(\\d{8}-\\d{6})(?:-\\d+)?${escapeRe(cfg.extension)}\\.gz$`);
+  const archiveRe = new RegExp(`^(.*)-(\\d{8}-\\d{6})(?:-\\d+)?${escapeRegExp(cfg.extension)}\\.gz$`);
   const archives: ArchiveFile[] = [];
   for (const name of listDir(dir) ?? []) {
     const m = archiveRe.exec(name);

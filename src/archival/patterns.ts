@@ -5,15 +5,12 @@
  * refuses to take more than `maxPruneShare` of the table unless --force.
  */
 import { eligiblePatternsWhere } from '../assess/retention.js';
-import { archivePathFor, ruleDatabase, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { archivePathFor, patternsDatabase } from '../config/select.js';
 import { quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
-
-export function patternsDatabase(rc: ResolvedConfig): BrainDatabase {
-  return ruleDatabase(rc, 'patterns', rc.config.patterns.database);
-}
 
 export function patternArchivePath(rc: ResolvedConfig): string {
   return archivePathFor(rc, rc.config.patterns.archivePath, patternsDatabase(rc), 'pattern_archive.db');

@@ -1,8 +1,9 @@
-/** What each retention item reports (the `items` of `--enforce-retention --json`, README "JSON output"). */
+/** What retention is asked and what each item reports (the `items` of `--enforce-retention --json`, docs/json-output.md). */
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/load.js';
 import type { MaintenanceResult, ResultStatus } from '../maintenance/types.js';
 import type { FreeSpaceProbe } from '../maintenance/preflight.js';
+import type { TaskType } from '../task-types.js';
 
 export interface RetentionRequest {
   readonly rc: ResolvedConfig;
@@ -39,4 +40,12 @@ export interface RetentionResult extends MaintenanceResult {
 
 export function outcome(status: ResultStatus, message: string, count: number, extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed'>> = {}): RetentionOutcome {
   return { status, message, count, counts: extra.counts ?? {}, files: extra.files ?? [], removed: extra.removed ?? [] };
+}
+
+/** One unit of retention work as the engine runs it (src/retention/engine.ts). */
+export interface RetentionWork {
+  readonly type: TaskType;
+  /** What it works on: a database name and file, or 'events' / 'logs'. */
+  readonly target: { readonly name: string; readonly path: string | null };
+  readonly run: () => RetentionOutcome | Promise<RetentionOutcome>;
 }

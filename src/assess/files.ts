@@ -25,14 +25,14 @@ export function checkEvents(opts: EventsOptions): EventsHealth {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       return { ...base, exists: false, bytes: 0, olderLines: 0, olderBytes: 0, method: 'binary-search', malformedLines: null };
     }
-    throw new DbmError('DB_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`);
+    throw new DbmError('FILE_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`);
   }
-  if (!st.isFile()) throw new DbmError('DB_IS_DIRECTORY', `events file ${opts.path} is not a regular file`, { hint: 'fix events.path in the config' });
+  if (!st.isFile()) throw new DbmError('FILE_NOT_REGULAR', `events file ${opts.path} is not a regular file`, { hint: 'fix events.path in the config' });
   let fd: number;
   try {
     fd = fs.openSync(opts.path, 'r');
   } catch (err) {
-    throw new DbmError('DB_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`, {
+    throw new DbmError('FILE_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`, {
       hint: 'check permissions',
     });
   }
@@ -195,7 +195,7 @@ export function checkLogs(opts: LogsOptions): LogsHealth {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { dir: opts.dir, exists: false, files: 0, eligible: [] };
-    throw new DbmError('DB_UNREADABLE', `logs directory ${opts.dir} cannot be read: ${code}`, { hint: 'fix logs.dir in the config' });
+    throw new DbmError('FILE_UNREADABLE', `logs directory ${opts.dir} cannot be read: ${code}`, { hint: 'fix logs.dir in the config' });
   }
   const cutoff = opts.now.getTime() - opts.rotateAfterDays * DAY_MS;
   const eligible: Array<LogsHealth['eligible'][number]> = [];

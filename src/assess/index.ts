@@ -5,15 +5,14 @@
  */
 import type { Logger } from 'pino';
 import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.js';
-import { selectDatabases, type BrainDatabase, type ResolvedConfig } from '../config/load.js';
-import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
+import type { ResolvedConfig } from '../config/load.js';
+import { selectDatabases } from '../config/select.js';
+import type { Assessment } from '../report/json.js';
 import { StateDb } from '../state/state-db.js';
-import { checkDatabase } from './database-health.js';
+import { assessOne, type DbAssessment } from './assess-one.js';
 import { checkEvents, checkLogs } from './files.js';
 import { planHistoryFrom, planTasks } from './plan.js';
-import { countConversations, countPatterns } from './retention.js';
-import type { Assessment, DatabaseHealth, RetentionHealth } from './types.js';
-import type { Config } from '../config/schema.js';
+import type { AssessmentProblem, DatabaseHealth, RetentionHealth } from './types.js';
 
 export interface AssessOptions {
   readonly rc: ResolvedConfig;
@@ -24,62 +23,6 @@ export interface AssessOptions {
   readonly logger: Logger;
   /** Record a statistics snapshot in the state database (default true). */
   readonly record?: boolean;
-}
-
-type Problem = Assessment['problems'][number];
-
-/** What one database's assessment contributes; plain data (it crosses worker threads). */
-export interface DbAssessment {
-  readonly health: DatabaseHealth;
-  readonly problems: Problem[];
-  readonly conversations: RetentionHealth['conversations'];
-  readonly patterns: RetentionHealth['patterns'];
-  readonly ms: number;
-}
-
-/** Assesses one database (read-only). Never throws: what goes wrong is in `problems`. */
-export function assessOne(target: BrainDatabase, config: Config, now: Date, deep: boolean): DbAssessment {
-  const t0 = Date.now();
-  const problems: Problem[] = [];
-  const problem = (err: unknown): void => {
-    const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
-    problems.push({ database: target.name, code: e.code, message: formatError(e), exitCode: e.exitCode });
-  };
-  let conversations: RetentionHealth['conversations'] = null;
-  let patterns: RetentionHealth['patterns'] = null;
-  let health: DatabaseHealth;
-  try {
-    health = withConnection(target, config.assess.busyTimeoutMs, (conn, facts) => {
-      const h = checkDatabase(conn, target, facts, { deep, config });
-      if (h.quickCheck?.status === 'failed') {
-        problem(
-          new DbmError('DB_CORRUPT', `database ${target.name} (${target.path}) is corrupt: quick_check reports ${h.quickCheck.messages[0]}`, {
-            hint: 'restore it from a backup; run --assess --deep --json for the full list',
-          }),
-        );
-      }
-      if (target.name === config.conversations.database) {
-        try {
-          conversations = countConversations(conn.db, config.conversations, now, deep);
-        } catch (err) {
-          problem(retentionError(target, err, 'counting conversations'));
-        }
-      }
-      if (target.name === config.patterns.database) {
-        try {
-          patterns = countPatterns(conn.db, config.patterns, now);
-        } catch (err) {
-          problem(retentionError(target, err, 'counting patterns'));
-        }
-      }
-      return h;
-    });
-  } catch (err) {
-    const e = sqliteError(target, err, 'assessing it');
-    problem(e);
-    health = { name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } };
-  }
-  return { health, problems, conversations, patterns, ms: Date.now() - t0 };
 }
 
 export function assess(opts: AssessOptions): Assessment {
@@ -109,7 +52,7 @@ export async function assessParallel(opts: AssessOptions): Promise<Assessment> {
 function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessment[]): Assessment {
   const { rc, now, logger } = opts;
   const config = rc.config;
-  const problems: Problem[] = [];
+  const problems: AssessmentProblem[] = [];
   const problem = (database: string, err: unknown): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
     problems.push({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
@@ -181,27 +124,9 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   };
 }
 
-/** The exit code an assessment ends with: the worst problem's, else 0. */
 /** The exit code an assessment ends with: the worst problem's (README "Exit codes"), else 0. */
 export function assessmentExitCode(a: Assessment): ExitCode {
   return worstExitCode(a.problems.map((p) => p.exitCode as ExitCode));
-}
-
-function withConnection<T>(target: BrainDatabase, timeoutMs: number, fn: (conn: ReadConnection, facts: ReturnType<typeof inspectDatabaseFile>) => T): T {
-  const facts = inspectDatabaseFile(target);
-  const conn = new ReadConnection(target, facts, timeoutMs);
-  try {
-    return fn(conn, facts);
-  } catch (err) {
-    throw sqliteError(target, err, 'assessing it');
-  } finally {
-    conn.close();
-  }
-}
-
-function retentionError(target: BrainDatabase, err: unknown, doing: string): DbmError {
-  if (err instanceof DbmError) return new DbmError(err.code, `database ${target.name}: ${err.message}`, { hint: err.hint });
-  return sqliteError(target, err, doing);
 }
 
 function recordSnapshot(stateDir: string, at: string, databases: readonly DatabaseHealth[], logger: Logger): void {

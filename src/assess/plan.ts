@@ -1,46 +1,19 @@
 /**
- * Planning: health signals -> prioritized maintenance tasks. The one planner: `--assess`
- * shows its output and (later) `--run --dry-run` and `--run` use the same code.
+ * Planning: health signals -> prioritized maintenance tasks. The one planner: `--assess` shows
+ * its output, `--run --dry-run` and `--run` (and the lanes of `--scheduled`) use the same tasks,
+ * in the one order of the task registry (src/tasks.ts: priority, rank, database).
  */
 import type { Config } from '../config/schema.js';
 import { bytes } from '../util/format.js';
 import { lastRunKey, type StateDb } from '../state/state-db.js';
-import type { DatabaseHealth, EventsHealth, LogsHealth, MaintenanceTask, Priority, RetentionHealth, TaskType } from './types.js';
-
-/** Bytes (or items) per second assumed before there is history for a task. */
-const HEURISTIC_RATE: Record<TaskType, number> = {
-  VACUUM: 40e6,
-  ANALYZE: 150e6,
-  REINDEX: 60e6,
-  REBUILD_FTS: 15e6,
-  OPTIMIZE_FTS: 30e6,
-  CHECKPOINT: 200e6,
-  ARCHIVE_CONVERSATIONS: 500,
-  PRUNE_PATTERNS: 5000,
-  COMPRESS_EVENTS: 40e6,
-  ROTATE_LOGS: 40e6,
-  RESTORE_CONVERSATION: 500,
-  COMPACT_LOG: 50000,
-};
-
-const PRIORITY: Record<TaskType, Priority> = {
-  REBUILD_FTS: 1,
-  VACUUM: 2,
-  CHECKPOINT: 2,
-  REINDEX: 2,
-  ANALYZE: 3,
-  OPTIMIZE_FTS: 3,
-  ARCHIVE_CONVERSATIONS: 4,
-  PRUNE_PATTERNS: 4,
-  COMPRESS_EVENTS: 4,
-  ROTATE_LOGS: 4,
-  RESTORE_CONVERSATION: 4,
-  COMPACT_LOG: 4,
-};
+import { compareTasks, TASKS } from '../tasks.js';
+import type { Priority, TaskType } from '../task-types.js';
+import type { Assessment } from '../report/json.js';
+import type { DatabaseHealth, EventsHealth, LogsHealth, MaintenanceTask, RetentionHealth } from './types.js';
 
 export interface PlanHistory {
   lastRun(database: string, type: TaskType): string | null;
-  /** Measured throughput in the unit of HEURISTIC_RATE, or null without history. */
+  /** Measured throughput in the unit of the registry's heuristicRate, or null without history. */
   throughput(database: string, type: TaskType): number | null;
 }
 
@@ -70,13 +43,13 @@ export function makeTask(
   extra: { reclaimableBytes?: number; priority?: Priority } = {},
 ): MaintenanceTask {
   const measured = history.throughput(database, type);
-  const rate = measured ?? HEURISTIC_RATE[type];
+  const rate = measured ?? TASKS[type].heuristicRate;
   const { priority, ...rest } = extra;
   return {
     id: `${database}:${type}`,
     type,
     database,
-    priority: priority ?? PRIORITY[type],
+    priority: priority ?? TASKS[type].priority,
     reason,
     estimatedSeconds: Math.max(0.1, Math.round((workUnits / rate) * 10) / 10),
     estimateSource: measured === null ? 'heuristic' : 'history',
@@ -171,5 +144,29 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     const bytes = logs.eligible.reduce((s, f) => s + f.bytes, 0);
     add('ROTATE_LOGS', 'logs', `${logs.eligible.length} log files due: ${logs.eligible.map((f) => `${f.file} (${f.why})`).join(', ')}`, bytes);
   }
-  return tasks.sort((a, b) => a.priority - b.priority || a.database.localeCompare(b.database) || a.type.localeCompare(b.type));
+  return tasks.sort(compareTasks);
+}
+
+/**
+ * Tasks for operations requested whatever the assessment says (the operation flags, the monthly
+ * lane), on every selected database the assessment could read. A requested task keeps the
+ * priority the plan gave it when it is also due.
+ */
+export function requestedTasks(a: Pick<Assessment, 'databases' | 'tasks'>, types: readonly TaskType[], history: PlanHistory): MaintenanceTask[] {
+  const out: MaintenanceTask[] = [];
+  for (const h of a.databases) {
+    if (h.status !== 'ok') continue;
+    for (const type of types) {
+      const planned = a.tasks.find((t) => t.database === h.name && t.type === type);
+      const flag = TASKS[type].flag ?? type;
+      const reason = planned ? `requested with ${flag}; also due: ${planned.reason}` : `requested with ${flag}`;
+      out.push(
+        makeTask(type, h.name, reason, type === 'CHECKPOINT' ? (h.walBytes ?? 0) : (h.fileBytes ?? 0), history, {
+          priority: planned?.priority ?? 2,
+          ...(type === 'VACUUM' && h.reclaimableBytes !== undefined ? { reclaimableBytes: h.reclaimableBytes } : {}),
+        }),
+      );
+    }
+  }
+  return out.sort(compareTasks);
 }

@@ -7,7 +7,7 @@
 import { Worker } from 'node:worker_threads';
 import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import type { DbAssessment } from './index.js';
+import { assessOne, type DbAssessment } from './assess-one.js';
 
 export async function assessInWorkers(targets: readonly BrainDatabase[], config: Config, now: Date, deep: boolean, workers: number): Promise<DbAssessment[]> {
   const results: Array<DbAssessment | undefined> = new Array(targets.length);
@@ -48,7 +48,6 @@ export async function assessInWorkers(targets: readonly BrainDatabase[], config:
   // Anything no worker got to (all of them died early): assessed here, on the main thread.
   const missing = results.map((r, i) => (r === undefined ? i : -1)).filter((i) => i >= 0);
   if (missing.length) {
-    const { assessOne } = await import('./index.js');
     for (const i of missing) results[i] = assessOne(targets[i]!, config, now, deep);
   }
   return results as DbAssessment[];

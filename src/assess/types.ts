@@ -1,23 +1,5 @@
-/** The shapes of an assessment: the `--json` contract (README "JSON output"). */
-
-export const TASK_TYPES = [
-  'VACUUM',
-  'ANALYZE',
-  'REINDEX',
-  'REBUILD_FTS',
-  'OPTIMIZE_FTS',
-  'CHECKPOINT',
-  'ARCHIVE_CONVERSATIONS',
-  'PRUNE_PATTERNS',
-  'COMPRESS_EVENTS',
-  'ROTATE_LOGS',
-  'RESTORE_CONVERSATION',
-  'COMPACT_LOG',
-] as const;
-export type TaskType = (typeof TASK_TYPES)[number];
-
-/** 1 is the most urgent. */
-export type Priority = 1 | 2 | 3 | 4;
+/** The parts of an assessment: the `--json` contract (docs/json-output.md; the document is `Assessment` in src/report/json.ts). */
+import type { Priority, TaskType } from '../task-types.js';
 
 export interface MaintenanceTask {
   readonly id: string;
@@ -136,17 +118,10 @@ export interface RetentionHealth {
   readonly patterns: null | RetentionCount;
 }
 
-export interface Assessment {
-  readonly version: 1;
-  readonly command: 'assess';
-  readonly generatedAt: string;
-  readonly configPath: string;
-  readonly deep: boolean;
-  readonly durationMs: number;
-  readonly databases: readonly DatabaseHealth[];
-  readonly events: EventsHealth | null;
-  readonly logs: LogsHealth | null;
-  readonly retention: RetentionHealth | null;
-  readonly tasks: readonly MaintenanceTask[];
-  readonly problems: ReadonlyArray<{ readonly database: string; readonly code: string; readonly message: string; readonly exitCode: number }>;
+/** A problem an assessment found: one line for stderr, and the exit code it stands for. */
+export interface AssessmentProblem {
+  readonly database: string;
+  readonly code: string;
+  readonly message: string;
+  readonly exitCode: number;
 }

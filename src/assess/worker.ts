@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { assessOne } from './index.js';
+import { assessOne } from './assess-one.js';
 
 const { config, now, deep } = workerData as { config: Config; now: string; deep: boolean };
 const at = new Date(now);

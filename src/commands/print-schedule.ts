@@ -1,88 +1,13 @@
-/**
- * `--print-schedule cron|systemd|windows`: a ready entry that runs `--scheduled` hourly, with
- * the absolute paths of node, of this tool and of the config (cron and Task Scheduler start
- * elsewhere, with a minimal PATH), and the config's directory as the working directory.
- */
+/** `--print-schedule cron|systemd|windows`: an hourly `--scheduled` entry for this installation and config. */
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { CliIo, CliOptions } from '../cli.js';
-import { configPathFrom, loadConfig } from '../config/load.js';
-import { DbmError, EXIT, type ExitCode } from '../errors.js';
-
-export const SCHEDULE_KINDS = ['cron', 'systemd', 'windows'] as const;
-export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
-
-/** bin/db-maintenance.js of this installation (dist/commands/ -> ../../bin). */
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'db-maintenance.js');
-
-export interface ScheduleTarget {
-  readonly node: string;
-  readonly bin: string;
-  readonly config: string;
-  readonly workDir: string;
-  readonly logFile: string;
-}
-
-/** POSIX shell single quoting. */
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-/** systemd command-line quoting; `%` is a specifier there and must be doubled. */
-const sd = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
-/** A path in a systemd directive that is not a command line. */
-const sdPath = (s: string): string => s.replace(/%/g, '%%');
-/** Windows command-line quoting for one argument inside schtasks' /TR string. */
-const win = (s: string): string => `\\"${s}\\"`;
-
-export function scheduleEntry(kind: ScheduleKind, t: ScheduleTarget): string {
-  if (kind === 'cron') {
-    return [
-      '# db-maintenance: every hour at minute 17, the lanes of --scheduled that are due (crontab -e)',
-      `17 * * * * cd ${sh(t.workDir)} && mkdir -p ${sh(path.dirname(t.logFile))} && ${sh(t.node)} ${sh(t.bin)} --config ${sh(t.config)} --scheduled --quiet >> ${sh(t.logFile)} 2>&1`,
-      '',
-    ].join('\n');
-  }
-  if (kind === 'systemd') {
-    return [
-      '# /etc/systemd/system/db-maintenance.service',
-      '[Unit]',
-      'Description=db-maintenance: the due lanes of --scheduled',
-      'After=local-fs.target',
-      '',
-      '[Service]',
-      'Type=oneshot',
-      `WorkingDirectory=${sdPath(t.workDir)}`,
-      `ExecStart=${sd(t.node)} ${sd(t.bin)} --config ${sd(t.config)} --scheduled --quiet`,
-      'Nice=10',
-      'IOSchedulingClass=idle',
-      '',
-      '# /etc/systemd/system/db-maintenance.timer',
-      '[Unit]',
-      'Description=Run db-maintenance --scheduled hourly',
-      '',
-      '[Timer]',
-      'OnCalendar=hourly',
-      'RandomizedDelaySec=300',
-      'Persistent=true',
-      '',
-      '[Install]',
-      'WantedBy=timers.target',
-      '',
-      '# then: systemctl daemon-reload && systemctl enable --now db-maintenance.timer',
-      '',
-    ].join('\n');
-  }
-  return [
-    'REM db-maintenance: every hour, the lanes of --scheduled that are due (run in cmd.exe as the user that owns the brain)',
-    `schtasks /Create /F /TN "db-maintenance" /SC HOURLY /ST 00:17 /TR "cmd /c cd /d ${win(t.workDir)} && ${win(t.node)} ${win(t.bin)} --config ${win(t.config)} --scheduled --quiet"`,
-    '',
-  ].join('\n');
-}
+import { loadConfig } from '../config/load.js';
+import { EXIT, type ExitCode } from '../errors.js';
+import { BIN, scheduleEntry, type ScheduleKind } from '../schedule/entries.js';
+import { configPathOf, type CliIo, type CliOptions } from './context.js';
 
 export function printScheduleCommand(opts: CliOptions, io: CliIo): ExitCode {
-  const kind = opts.printSchedule as ScheduleKind;
-  if (!SCHEDULE_KINDS.includes(kind)) {
-    throw new DbmError('USAGE', `--print-schedule takes one of ${SCHEDULE_KINDS.join(', ')}, not "${opts.printSchedule}"`);
-  }
-  const rc = loadConfig(configPathFrom(opts.config, io.env, io.cwd)); // a valid config, or a clear error now rather than at 3 a.m.
+  const kind = opts.printSchedule as ScheduleKind; // checked by its option parser (src/cli.ts)
+  const rc = loadConfig(configPathOf(opts, io)); // a valid config, or a clear error now rather than at 3 a.m.
   io.stdout(
     scheduleEntry(kind, {
       node: process.execPath,

@@ -1,4 +1,4 @@
-/** Schemas of the demo brain: seed 001's memory tables (tier1) and seed 000's knowledge graph (tier2). */
+/** Schemas of the demo brain: an agent-memory schema (tier1: sessions, conversations, messages with FTS5) and a knowledge graph of patterns (tier2). */
 
 export const TIER1_SCHEMA = `
 CREATE TABLE sessions (

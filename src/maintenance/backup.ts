@@ -9,11 +9,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { BrainDatabase } from '../config/load.js';
 import { DbmError } from '../errors.js';
-import { fsyncDir } from '../util/fs-atomic.js';
+import { escapeRegExp } from '../util/format.js';
+import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
+import { fileStamp } from '../util/time.js';
 import { tableCounts } from './verify.js';
 
 const ALL_PAGES = 0x7fffffff;
-const TMP_MARK = '.tmp-';
 
 export interface Backup {
   /** The verified copy: the temp file until commitBackup() renames it into place. */
@@ -36,9 +37,6 @@ export function backupDirFor(root: string, db: BrainDatabase): string {
   return path.join(root, fileSafe(db.name));
 }
 
-function stamp(now: Date): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
 
 /**
  * Snapshot the live database into a temp file next to `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
@@ -49,9 +47,9 @@ function stamp(now: Date): string {
  */
 export function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Backup {
   fs.mkdirSync(dir, { recursive: true });
-  let final = path.join(dir, `${fileSafe(target.name)}-${stamp(now)}.db`);
-  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${fileSafe(target.name)}-${stamp(now)}-${i}.db`);
-  const tmp = `${final}${TMP_MARK}${process.pid}`;
+  let final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}.db`);
+  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}-${i}.db`);
+  const tmp = tempPathFor(final);
   let counts: Map<string, number>;
   let dataVersion: number;
   const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
@@ -129,7 +127,7 @@ export function listBackups(dir: string, name: string): string[] {
   } catch {
     return [];
   }
-  const re = new RegExp(`^${fileSafe(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}T\\d{6}Z(-\\d+)?\\.db$`);
+  const re = new RegExp(`^${escapeRegExp(fileSafe(name))}-\\d{8}T\\d{6}Z(-\\d+)?\\.db$`);
   return files.filter((f) => re.test(f)).sort();
 }
 
@@ -151,7 +149,7 @@ export function removeStrayTempFiles(root: string): string[] {
       continue;
     }
     for (const f of files) {
-      if (f.includes(TMP_MARK)) {
+      if (f.includes(TEMP_MARKER)) {
         fs.rmSync(path.join(dir, f), { force: true });
         removed.push(path.join(dir, f));
       }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { processAlive } from '../util/process.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -71,7 +72,7 @@ export class RunLock {
  */
 export function namedHolder(stateDir: string): { holder: LockHolder; alive: boolean } | null {
   const holder = readHolder(path.join(stateDir, 'run.lock.json'));
-  return holder ? { holder, alive: holder.host !== os.hostname() || isAlive(holder.pid) } : null;
+  return holder ? { holder, alive: holder.host !== os.hostname() || processAlive(holder.pid) } : null;
 }
 
 /**
@@ -82,19 +83,10 @@ function currentHolder(infoPath: string): LockHolder | null {
   let holder: LockHolder | null = null;
   for (let i = 0; i < 20; i++) {
     holder = readHolder(infoPath);
-    if (holder && (holder.host !== os.hostname() || isAlive(holder.pid))) return holder;
+    if (holder && (holder.host !== os.hostname() || processAlive(holder.pid))) return holder;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
   }
   return holder;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function readHolder(infoPath: string): LockHolder | null {

@@ -7,23 +7,27 @@
  * tasks of the database it had (SQLite rolls back what was unfinished) and is replaced.
  */
 import { Worker } from 'node:worker_threads';
-import type { MaintenanceTask } from '../assess/types.js';
-import { taskResult, type RunRequest } from './executor.js';
-import type { OpContext } from './ops/index.js';
 import { SpaceLedger, statfsProbe, type Reservation, type SpaceNeed } from './preflight.js';
-import type { MaintenanceResult } from './types.js';
-import type { ChainMessage, WorkerData } from './worker.js';
+import { taskResult, type MaintenanceResult, type RunRequest } from './types.js';
+import type { DatabaseResults, DatabaseTasks, WorkerData } from './worker-protocol.js';
 
-export interface Chain {
-  readonly tasks: readonly MaintenanceTask[];
-  readonly ctx: OpContext | null;
+/** One database's tasks, and the free space they need at most at once. */
+export interface DatabaseJob extends DatabaseTasks {
   readonly needs: readonly SpaceNeed[];
 }
 
-export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[], workers: number): Promise<MaintenanceResult[][]> {
-  const results: MaintenanceResult[][] = new Array(chains.length);
+export async function maintainInWorkers(req: RunRequest, jobs: readonly DatabaseJob[], workers: number): Promise<MaintenanceResult[][]> {
+  const results: MaintenanceResult[][] = new Array(jobs.length);
   const ledger = new SpaceLedger(req.probe ?? statfsProbe);
-  const data: WorkerData = { rc: req.rc, now: req.now.toISOString(), deep: req.deep, forced: req.forced, env: req.env, logLevel: req.logger.level };
+  const data: WorkerData = {
+    rc: req.rc,
+    command: req.command ?? 'maintenance',
+    now: req.now.toISOString(),
+    deep: req.deep,
+    requested: req.requested,
+    env: req.env,
+    logLevel: req.logger.level,
+  };
   const url = new URL('./worker.js', import.meta.url);
   let next = 0;
   let running = 0;
@@ -38,8 +42,8 @@ export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[
   /** The next database to start, once its space fits (or nothing else runs); null when none is left. */
   const take = async (): Promise<{ index: number; reservation: Reservation | null } | null> => {
     for (;;) {
-      if (next >= chains.length) return null;
-      const reservation = ledger.tryReserve(chains[next]!.needs);
+      if (next >= jobs.length) return null;
+      const reservation = ledger.tryReserve(jobs[next]!.needs);
       if (reservation || running === 0) {
         running++;
         mostAtOnce = Math.max(mostAtOnce, running);
@@ -49,14 +53,14 @@ export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[
     }
   };
 
-  const send = (w: Worker, chain: Chain): Promise<MaintenanceResult[]> =>
+  const send = (w: Worker, job: DatabaseJob): Promise<MaintenanceResult[]> =>
     new Promise((resolve, reject) => {
       const done = (): void => {
         w.off('message', onMessage);
         w.off('error', onError);
         w.off('exit', onExit);
       };
-      const onMessage = (m: { results: MaintenanceResult[] }): void => {
+      const onMessage = (m: DatabaseResults): void => {
         done();
         resolve(m.results);
       };
@@ -71,7 +75,7 @@ export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[
       w.on('message', onMessage);
       w.on('error', onError);
       w.on('exit', onExit);
-      const m: ChainMessage = { tasks: chain.tasks, ctx: chain.ctx };
+      const m: DatabaseTasks = { tasks: job.tasks, ctx: job.ctx };
       w.postMessage(m);
     });
 
@@ -79,14 +83,14 @@ export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[
     let w = new Worker(url, { workerData: data });
     try {
       for (let job = await take(); job; job = await take()) {
-        const chain = chains[job.index]!;
+        const todo = jobs[job.index]!;
         try {
-          results[job.index] = await send(w, chain); // the worker logged each result
+          results[job.index] = await send(w, todo); // the worker logged each result
         } catch (err) {
-          const db = chain.tasks[0]?.database ?? '?';
+          const db = todo.tasks[0]?.database ?? '?';
           const why = `internal error: the worker thread maintaining ${db} died (${(err as Error).message}); SQLite rolls back what it left unfinished; check it with --assess --deep --db ${db}`;
-          results[job.index] = chain.tasks.map((t) => taskResult(t, req.now, 'failed', why));
-          req.logger.error({ database: chain.tasks[0]?.database, err: (err as Error).message }, 'a maintenance worker thread died; starting another');
+          results[job.index] = todo.tasks.map((t) => taskResult(t, req.now.toISOString(), 'failed', why));
+          req.logger.error({ database: todo.tasks[0]?.database, err: (err as Error).message }, 'a maintenance worker thread died; starting another');
           void w.terminate();
           w = new Worker(url, { workerData: data });
         } finally {
@@ -100,6 +104,6 @@ export async function maintainInWorkers(req: RunRequest, chains: readonly Chain[
     }
   };
   await Promise.all(Array.from({ length: workers }, runWorker));
-  req.logger.debug({ workers, databases: chains.length, mostAtOnce }, 'maintained on worker threads');
+  req.logger.debug({ workers, databases: jobs.length, mostAtOnce }, 'maintained on worker threads');
   return results;
 }

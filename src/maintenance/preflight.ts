@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { DbmError } from '../errors.js';
 import { bytes } from '../util/format.js';
+import { existingAncestor } from '../util/fs-atomic.js';
 
 /** Free bytes available to us on the file system holding `dir`. Injectable for tests. */
 export type FreeSpaceProbe = (dir: string) => { free: number; device: string };
@@ -78,11 +78,6 @@ export function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpaceProb
   }
 }
 
-function existingAncestor(dir: string): string {
-  let d = path.resolve(dir);
-  while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
-  return d;
-}
 
 /** Bytes promised per file system (device). */
 export type Reservation = ReadonlyMap<string, number>;

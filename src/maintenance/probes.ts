@@ -1,5 +1,5 @@
 /**
- * The performance probe (seed 000's "Performance Impact" table): configured queries, e.g. an FTS
+ * The performance probe: configured queries, e.g. an FTS
  * search on tier2, timed before and after a run's maintenance, reported as p50/p95 before ->
  * after. Each probe runs `runs` times after one warm-up, on a connection that cannot write
  * (`query_only`; read-only when a -wal exists): a probe that tries to write is an error of
@@ -8,24 +8,13 @@
  */
 import type { z } from 'zod';
 import type { ResolvedConfig } from '../config/load.js';
+import { databaseNamed } from '../config/select.js';
 import type { ProbeSchema } from '../config/schema.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
+import type { ProbeResult, Timing } from './types.js';
 
 export type Probe = z.output<typeof ProbeSchema>;
 
-export interface Timing {
-  readonly p50Ms: number;
-  readonly p95Ms: number;
-  readonly rows: number;
-}
-
-export interface ProbeResult {
-  readonly name: string;
-  readonly database: string;
-  readonly before: Timing | null;
-  readonly after: Timing | null;
-  readonly error: string | null;
-}
 
 /** The q-quantile (0..1) of `xs` by the nearest-rank method. */
 export function quantile(xs: readonly number[], q: number): number {
@@ -34,7 +23,7 @@ export function quantile(xs: readonly number[], q: number): number {
 }
 
 function timeProbe(rc: ResolvedConfig, probe: Probe): Timing {
-  const target = rc.databases.find((d) => d.name === probe.database);
+  const target = databaseNamed(rc, probe.database);
   if (!target) throw new Error(`probe "${probe.name}": database "${probe.database}" is not in the config`);
   const conn = new ReadConnection(target, inspectDatabaseFile(target), rc.config.assess.busyTimeoutMs);
   try {

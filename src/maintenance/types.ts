@@ -1,5 +1,11 @@
-/** What maintenance operations report: the `results` of `--run --json` (README "JSON output"). */
-import type { TaskType } from '../assess/types.js';
+/**
+ * What maintenance reports and is asked: the `results` and `plan` of `--run --json`
+ * (docs/json-output.md), the probe timings, and the request the executor and the safety net take.
+ */
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/load.js';
+import type { TaskType } from '../task-types.js';
+import type { FreeSpaceProbe } from './preflight.js';
 
 /**
  * ok: done and verified. partial: ran but did not complete (a busy checkpoint).
@@ -26,6 +32,33 @@ export interface MaintenanceResult {
   readonly backup: string | null;
 }
 
+/** What a result measured besides its status and message (all zero / none when a task did not run). */
+export type Measured = Partial<Pick<MaintenanceResult, 'restored' | 'durationMs' | 'sizeBefore' | 'sizeAfter' | 'rowsAffected' | 'backup'>>;
+
+/** The one builder of a task's result, for maintenance and retention alike. */
+export function taskResult(
+  task: { readonly id: string; readonly type: TaskType; readonly database: string },
+  startedAt: string,
+  status: ResultStatus,
+  message: string,
+  measured: Measured = {},
+): MaintenanceResult {
+  return {
+    taskId: task.id,
+    type: task.type,
+    database: task.database,
+    status,
+    startedAt,
+    restored: measured.restored ?? false,
+    durationMs: measured.durationMs ?? 0,
+    sizeBefore: measured.sizeBefore ?? 0,
+    sizeAfter: measured.sizeAfter ?? 0,
+    rowsAffected: measured.rowsAffected ?? 0,
+    message,
+    backup: measured.backup ?? null,
+  };
+}
+
 /** One step of the plan, as `--run --dry-run` shows it. */
 export interface PlannedStep {
   readonly taskId: string;
@@ -39,4 +72,53 @@ export interface PlannedStep {
   readonly estimateSource: 'history' | 'heuristic';
   /** Why --run would not execute it (retention tasks belong to their own commands). */
   readonly notRunBecause: string | null;
+}
+
+/** p50/p95 of a probe's timed runs. */
+export interface ProbeTiming {
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+}
+
+/** A probe's timing as measured: with the rows its query returned. */
+export interface Timing extends ProbeTiming {
+  readonly rows: number;
+}
+
+/** A configured probe, timed before and after a run (the history keeps the timings without the row counts). */
+export interface ProbeResult<T extends ProbeTiming = Timing> {
+  readonly name: string;
+  readonly database: string;
+  readonly before: T | null;
+  readonly after: T | null;
+  readonly error: string | null;
+}
+
+/** Shows that a long operation is alive; returns the function that stops showing it. */
+export type ProgressStarter = (label: string, estimatedSeconds: number) => () => void;
+
+/** What to maintain and how: `--run`, the operations requested by flags, and the lanes of `--scheduled`. */
+export interface RunRequest {
+  readonly rc: ResolvedConfig;
+  /** What the run is called in the run lock and the history (the CLI passes `--run`, `--vacuum --analyze`, ...; default 'maintenance'). */
+  readonly command?: string;
+  /** One database name, or several (the compaction lane's VACUUMs); all databases when absent. */
+  readonly dbName?: string | readonly string[] | undefined;
+  readonly dryRun: boolean;
+  /** Operations requested whatever the assessment says; empty: the planned tasks. */
+  readonly requested: readonly TaskType[];
+  readonly deep: boolean;
+  readonly now: Date;
+  readonly logger: Logger;
+  readonly env: NodeJS.ProcessEnv;
+  readonly probe?: FreeSpaceProbe;
+  readonly progress?: ProgressStarter;
+  /** Of the planned tasks, only these types (a lane of --scheduled). */
+  readonly only?: readonly TaskType[];
+  /** The caller holds the run lock already (--scheduled). */
+  readonly lockHeld?: boolean;
+  /** Record the run in the state database (default); --scheduled records its own. */
+  readonly record?: boolean;
+  /** Time the configured probes before and after (default); --scheduled times its own. */
+  readonly probes?: boolean;
 }

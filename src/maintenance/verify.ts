@@ -75,8 +75,10 @@ export function quickCheckAll(db: Database.Database): string[] {
   return problemsOf(db, 'quick_check(10)').map((m) => `quick_check: ${m}`);
 }
 
+const quickCheckPragma = (table: string): string => `quick_check(${quoteIdent(table)})`;
+
 function quickCheckTable(db: Database.Database, table: string): string[] {
-  return problemsOf(db, `quick_check(${quoteIdent(table)})`).map((m) => `quick_check(${table}): ${m}`);
+  return problemsOf(db, quickCheckPragma(table)).map((m) => `quick_check(${table}): ${m}`);
 }
 
 function problemsOf(db: Database.Database, pragma: string): string[] {
@@ -90,12 +92,11 @@ const next = new Int32Array(workerData.next);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true, timeout: workerData.timeoutMs });
 const out = [];
 try {
-  for (let i = Atomics.add(next, 0, 1); i < workerData.tables.length; i = Atomics.add(next, 0, 1)) {
-    const t = workerData.tables[i];
-    const q = '"' + t.replace(/"/g, '""') + '"';
-    for (const r of db.pragma('quick_check(' + q + ')')) {
+  for (let i = Atomics.add(next, 0, 1); i < workerData.checks.length; i = Atomics.add(next, 0, 1)) {
+    const { table, pragma } = workerData.checks[i];
+    for (const r of db.pragma(pragma)) {
       const m = String(Object.values(r)[0]);
-      if (m !== 'ok' && out.length < 10) out.push('quick_check(' + t + '): ' + m);
+      if (m !== 'ok' && out.length < 10) out.push('quick_check(' + table + '): ' + m);
     }
   }
 } finally { db.close(); }
@@ -115,9 +116,11 @@ async function quickCheckTablesParallel(
 ): Promise<string[]> {
   const tables = ['sqlite_schema', ...ordinaryTables(db, { internal: true })].sort((x, y) => (counts.get(y) ?? 0) - (counts.get(x) ?? 0));
   const next = new Int32Array(new SharedArrayBuffer(4));
+  // The worker gets the pragmas ready-made: identifiers are quoted in one place (db/sql.ts).
+  const checks = tables.map((table) => ({ table, pragma: quickCheckPragma(table) }));
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { driver: requireFromHere.resolve('better-sqlite3'), file, tables, timeoutMs, next: next.buffer },
+    workerData: { driver: requireFromHere.resolve('better-sqlite3'), file, checks, timeoutMs, next: next.buffer },
   });
   const fromWorker = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: string[]) => resolve(m));

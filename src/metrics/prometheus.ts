@@ -13,6 +13,8 @@
 import type { ResolvedConfig } from '../config/load.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
 import { StateDb } from '../state/state-db.js';
+import { TASKS } from '../tasks.js';
+import { TASK_TYPES, type TaskType } from '../task-types.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 
 interface Sample {
@@ -99,13 +101,11 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
       if (newest) {
         runTime.samples.push({ labels: {}, value: seconds(newest.startedAt) });
         runExit.samples.push({ labels: {}, value: newest.exitCode ?? -1 });
-        const count = (type: string): number => newest.tasks.filter((t) => t.type === type && t.status === 'ok').reduce((a, t) => a + t.rowsAffected, 0);
-        moved.samples.push(
-          { labels: { kind: 'conversations_archived' }, value: count('ARCHIVE_CONVERSATIONS') },
-          { labels: { kind: 'patterns_pruned' }, value: count('PRUNE_PATTERNS') },
-          { labels: { kind: 'event_lines_compressed' }, value: count('COMPRESS_EVENTS') },
-          { labels: { kind: 'logs_rotated' }, value: count('ROTATE_LOGS') },
-        );
+        const count = (type: TaskType): number => newest.tasks.filter((t) => t.type === type && t.status === 'ok').reduce((a, t) => a + t.rowsAffected, 0);
+        for (const type of TASK_TYPES) {
+          const kind = TASKS[type].metric;
+          if (kind) moved.samples.push({ labels: { kind }, value: count(type) });
+        }
       }
       const probed = state.latestProbes();
       if (probed) {

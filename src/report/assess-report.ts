@@ -1,5 +1,6 @@
 /** The human form of an assessment. (`--json` prints the Assessment object itself.) */
-import type { Assessment, DatabaseHealth } from '../assess/types.js';
+import type { DatabaseHealth } from '../assess/types.js';
+import type { Assessment } from './json.js';
 import { bytes, percent, seconds, table } from '../util/format.js';
 
 const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;

@@ -4,7 +4,7 @@
  * Under cron (no TTY) nothing is printed; the logs say what happened.
  */
 import { spawn } from 'node:child_process';
-import type { ProgressStarter } from '../maintenance/executor.js';
+import type { ProgressStarter } from '../maintenance/types.js';
 
 const TICKER = `
 const [label, est] = process.argv.slice(1);

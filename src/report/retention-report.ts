@@ -1,5 +1,5 @@
 /** Human form of a retention run (`--archive`, `--compress-events`, ..., `--enforce-retention`). */
-import type { RetentionReport } from '../commands/retention.js';
+import type { RetentionReport } from './json.js';
 import { seconds, table } from '../util/format.js';
 
 export function formatRetention(r: RetentionReport): string {

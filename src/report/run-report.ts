@@ -1,6 +1,7 @@
 /** Human forms of a maintenance run and of the run history. */
-import type { RunReport } from '../maintenance/executor.js';
+import type { ProbeResult, ProbeTiming } from '../maintenance/types.js';
 import type { HistoryRun } from '../state/state-db.js';
+import type { RunReport } from './json.js';
 import { bytes, seconds, table } from '../util/format.js';
 
 export function formatRun(r: RunReport): string {
@@ -40,10 +41,10 @@ export function formatRun(r: RunReport): string {
   return `${out.join('\n')}\n`;
 }
 
-const ms = (t: { p50Ms: number; p95Ms: number } | null): string => (t ? `p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms` : 'n/a');
+const ms = (t: ProbeTiming | null): string => (t ? `p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms` : 'n/a');
 
-/** "PROBES" lines: p50/p95 before -> after, as seed 000's "Performance Impact" table. */
-export function formatProbes(probes: ReadonlyArray<{ name: string; database: string; before: { p50Ms: number; p95Ms: number } | null; after: { p50Ms: number; p95Ms: number } | null; error: string | null }>): string[] {
+/** "PROBES" lines: p50/p95 of each probe before -> after the maintenance. */
+export function formatProbes(probes: ReadonlyArray<ProbeResult<ProbeTiming>>): string[] {
   if (probes.length === 0) return [];
   return [
     'PROBES (before -> after)',

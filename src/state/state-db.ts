@@ -9,11 +9,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
-import type { DatabaseHealth, TaskType } from '../assess/types.js';
-import type { MaintenanceResult } from '../maintenance/types.js';
-import type { ProbeResult } from '../maintenance/probes.js';
+import type { DatabaseHealth } from '../assess/types.js';
+import type { MaintenanceResult, ProbeResult, ProbeTiming } from '../maintenance/types.js';
+import type { TaskType } from '../task-types.js';
 
 export const STATE_DB_FILE = 'state.db';
+
+/** The schema version (PRAGMA user_version) from which each part of the state database exists: migrations/NNN_*.sql. */
+export const SCHEMA_VERSION = {
+  /** 001_initial: runs, task_runs, stats_snapshots. */
+  history: 1,
+  /** 002_schedule: schedule_runs (the lanes of --scheduled). */
+  schedule: 2,
+  /** 003_probes: probe_results. */
+  probes: 3,
+  /** 004_compaction_vacuum: compaction_vacuums. */
+  compactionVacuums: 4,
+} as const;
 
 /** migrations/ of the installed package (dist/state/ -> ../../migrations). */
 export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
@@ -122,7 +134,7 @@ export class StateDb {
   /** Last successful run of each (database, task type). */
   lastRuns(): Map<string, string> {
     const out = new Map<string, string>();
-    if (this.schemaVersion() < 1) return out;
+    if (this.schemaVersion() < SCHEMA_VERSION.history) return out;
     const rows = this.db
       .prepare("SELECT database_name AS d, task_type AS t, max(started_at) AS at FROM task_runs WHERE status = 'ok' GROUP BY database_name, task_type")
       .all() as Array<{ d: string; t: string; at: string }>;
@@ -132,7 +144,7 @@ export class StateDb {
 
   /** Median throughput (bytes per second of size_before) of the last successful runs, or null. */
   throughput(database: string, type: TaskType): number | null {
-    if (this.schemaVersion() < 1) return null;
+    if (this.schemaVersion() < SCHEMA_VERSION.history) return null;
     const rows = this.db
       .prepare(
         "SELECT size_before * 1000.0 / max(duration_ms, 1) AS bps FROM task_runs WHERE status = 'ok' AND database_name = ? AND task_type = ? AND size_before > 0 ORDER BY started_at DESC LIMIT 5",
@@ -169,7 +181,7 @@ export class StateDb {
 
   /** The WAL size recorded by the previous snapshot of `database`, for growth reporting. */
   previousWalBytes(database: string): { at: string; walBytes: number } | null {
-    if (this.schemaVersion() < 1) return null;
+    if (this.schemaVersion() < SCHEMA_VERSION.history) return null;
     const row = this.db
       .prepare('SELECT taken_at AS at, wal_bytes AS walBytes FROM stats_snapshots WHERE database_name = ? ORDER BY taken_at DESC, id DESC LIMIT 1')
       .get(database) as { at: string; walBytes: number } | undefined;
@@ -178,7 +190,7 @@ export class StateDb {
 
   /** Whether a successful run of `lane` is recorded for `window` (see src/schedule/cadence.ts). */
   laneSucceeded(lane: string, window: string): boolean {
-    if (this.schemaVersion() < 2) return false;
+    if (this.schemaVersion() < SCHEMA_VERSION.schedule) return false;
     return this.db.prepare("SELECT 1 FROM schedule_runs WHERE lane = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(lane, window) !== undefined;
   }
 
@@ -193,7 +205,7 @@ export class StateDb {
 
   /** The probes of the newest run that timed any, and when that run started; null when no run did. */
   latestProbes(): { startedAt: string; probes: HistoryRun['probes'] } | null {
-    if (this.schemaVersion() < 3) return null;
+    if (this.schemaVersion() < SCHEMA_VERSION.probes) return null;
     const run = this.db
       .prepare('SELECT id, started_at AS startedAt FROM runs r WHERE EXISTS (SELECT 1 FROM probe_results p WHERE p.run_id = r.id) ORDER BY id DESC LIMIT 1')
       .get() as { id: number; startedAt: string } | undefined;
@@ -201,17 +213,17 @@ export class StateDb {
   }
 
   private probesOf(runId: number): HistoryRun['probes'] {
-    if (this.schemaVersion() < 3) return [];
+    if (this.schemaVersion() < SCHEMA_VERSION.probes) return [];
     const rows = this.db
       .prepare('SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id')
       .all(runId) as Array<{ name: string; database: string; bp50: number | null; bp95: number | null; ap50: number | null; ap95: number | null; error: string | null }>;
-    const timing = (p50: number | null, p95: number | null): { p50Ms: number; p95Ms: number } | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
+    const timing = (p50: number | null, p95: number | null): ProbeTiming | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
     return rows.map((p) => ({ name: p.name, database: p.database, before: timing(p.bp50, p.bp95), after: timing(p.ap50, p.ap95), error: p.error }));
   }
 
   /** Whether a successful VACUUM of compaction job `job`'s database is recorded for `window`. */
   compactionVacuumSucceeded(job: string, window: string): boolean {
-    if (this.schemaVersion() < 4) return false;
+    if (this.schemaVersion() < SCHEMA_VERSION.compactionVacuums) return false;
     return this.db.prepare("SELECT 1 FROM compaction_vacuums WHERE job = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(job, window) !== undefined;
   }
 
@@ -225,7 +237,7 @@ export class StateDb {
 
   /** Per (database, task type): the last result of any status, and the time of the last success. */
   taskSummaries(): TaskSummary[] {
-    if (this.schemaVersion() < 1) return [];
+    if (this.schemaVersion() < SCHEMA_VERSION.history) return [];
     return this.db
       .prepare(
         `SELECT t.database_name AS database, t.task_type AS type, t.status AS lastStatus, t.duration_ms AS lastDurationMs, t.started_at AS lastStartedAt,
@@ -259,7 +271,7 @@ export class StateDb {
 
   /** The newest runs, newest first, each with its task results. */
   history(limit: number, database?: string): HistoryRun[] {
-    if (this.schemaVersion() < 1) return [];
+    if (this.schemaVersion() < SCHEMA_VERSION.history) return [];
     const runs = this.db
       .prepare('SELECT id, command, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, host, pid FROM runs ORDER BY id DESC LIMIT ?')
       .all(limit) as Array<Omit<HistoryRun, 'tasks'>>;
@@ -333,7 +345,7 @@ export interface HistoryRun {
   readonly pid: number;
   readonly tasks: ReadonlyArray<MaintenanceResult & { readonly startedAt: string }>;
   /** The performance probes of the run (timings without the row counts). */
-  readonly probes: ReadonlyArray<{ name: string; database: string; before: { p50Ms: number; p95Ms: number } | null; after: { p50Ms: number; p95Ms: number } | null; error: string | null }>;
+  readonly probes: ReadonlyArray<ProbeResult<ProbeTiming>>;
 }
 
 export function lastRunKey(database: string, type: string): string {

@@ -32,3 +32,8 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
       .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
+
+/** `s` as a literal inside a regular expression. */
+export function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -41,3 +41,14 @@ export function nowFrom(env: NodeJS.ProcessEnv): Date {
 }
 
 export const DAY_MS = 86_400_000;
+
+/**
+ * A UTC time in a file name: `20260801T101500Z` (backups), or `20260801-101500` (rotated logs).
+ * Both forms are part of file names already on disk: never change them.
+ */
+export function fileStamp(at: Date | number, form: 'compact' | 'dashed'): string {
+  const iso = new Date(at).toISOString(); // 2026-08-01T10:15:00.000Z
+  const date = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}`;
+  const time = `${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}`;
+  return form === 'compact' ? `${date}T${time}Z` : `${date}-${time}`;
+}

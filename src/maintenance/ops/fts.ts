@@ -17,7 +17,7 @@ function actionFor(t: FtsHealth, ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE
   if (isBroken(t)) return t.kind === 'contentless' ? null : 'rebuild';
   if (t.status === 'bloated') return 'optimize';
   // Asked for explicitly (--rebuild-fts) on a healthy index: merging is safe and cheap.
-  return ctx.forced || type === 'OPTIMIZE_FTS' ? 'optimize' : null;
+  return ctx.requested || type === 'OPTIMIZE_FTS' ? 'optimize' : null;
 }
 
 function statement(t: FtsHealth, action: Exclude<Action, null>): string {

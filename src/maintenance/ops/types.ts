@@ -1,11 +1,12 @@
 import type Database from 'better-sqlite3';
-import type { FtsHealth, TaskType } from '../../assess/types.js';
+import type { FtsHealth } from '../../assess/types.js';
+import type { TaskType } from '../../task-types.js';
 
 export interface OpContext {
   /** The database's FTS5 indexes as the assessment found them (name, kind, status). */
   readonly fts: readonly FtsHealth[];
-  /** Requested by a flag (--vacuum, ...) rather than planned from the assessment. */
-  readonly forced: boolean;
+  /** Requested whatever the assessment says (an operation flag, the monthly lane) rather than planned from it. */
+  readonly requested: boolean;
 }
 
 export interface OpOutcome {

@@ -1,0 +1,109 @@
+/**
+ * The CLI layer's own leaf module: what the program (src/cli.ts) hands every command, and what
+ * every command does the same way: load the config, make the logger, read the clock, print the
+ * result (`--json` or the human form) and the failure lines on stderr.
+ */
+import type { Logger } from 'pino';
+import type { RetentionResult } from '../archival/types.js';
+import type { AssessmentProblem } from '../assess/types.js';
+import { configPathFrom, loadConfig, type ResolvedConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import type { MaintenanceResult } from '../maintenance/types.js';
+import { nowFrom } from '../util/time.js';
+
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly isTTY: boolean;
+  readonly stderrIsTTY: boolean;
+}
+
+/** The parsed flags (commander's attribute names; values already checked by their parsers). */
+export interface CliOptions {
+  config?: string;
+  db?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  assess?: boolean;
+  deep?: boolean;
+  run?: boolean;
+  dryRun?: boolean;
+  vacuum?: boolean;
+  analyze?: boolean;
+  reindex?: boolean;
+  rebuildFts?: boolean;
+  checkpoint?: boolean;
+  history?: boolean;
+  archive?: boolean;
+  days?: number;
+  restoreConversation?: string;
+  compressEvents?: boolean;
+  rotateLogs?: boolean;
+  prunePatterns?: boolean;
+  force?: boolean;
+  enforceRetention?: boolean;
+  scheduled?: boolean;
+  printSchedule?: string;
+  metricsFile?: string;
+  doctor?: boolean;
+  compactLogs?: boolean;
+  initDemo?: string;
+  scale?: number;
+  seed?: number;
+  ftsDrift?: boolean;
+}
+
+export interface CommandContext {
+  readonly rc: ResolvedConfig;
+  /** Made on first use: a command that logs nothing creates no log file. */
+  readonly logger: Logger;
+  readonly now: Date;
+  /** Prints `doc` as JSON with --json, else its human form. */
+  print<T>(doc: T, human: (doc: T) => string): void;
+}
+
+/** The config file the flags and environment name. */
+export function configPathOf(opts: CliOptions, io: CliIo): string {
+  return configPathFrom(opts.config, io.env, io.cwd);
+}
+
+export function commandContext(opts: CliOptions, io: CliIo): CommandContext {
+  const rc = loadConfig(configPathOf(opts, io));
+  let logger: Logger | undefined;
+  return {
+    rc,
+    get logger(): Logger {
+      logger ??= createLogger({ level: rc.config.logging.level, file: rc.logFile, verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
+      return logger;
+    },
+    now: nowFrom(io.env),
+    print: (doc, human) => io.stdout(opts.json ? printJson(doc) : human(doc)),
+  };
+}
+
+/** A `--json` document as printed: two-space indented, one trailing newline. */
+export function printJson(doc: unknown): string {
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/**
+ * The one printer of failure lines on stderr: each problem's message, then one line per
+ * maintenance task that failed, did not complete or was refused, and per retention item that
+ * failed or was refused (an error) or was skipped (a warning).
+ */
+export function printFailures(
+  io: CliIo,
+  what: { problems?: readonly AssessmentProblem[]; maintenance?: readonly MaintenanceResult[]; retention?: readonly RetentionResult[] },
+): void {
+  for (const p of what.problems ?? []) io.stderr(`${p.message}\n`);
+  for (const r of what.maintenance ?? []) {
+    if (r.status === 'failed' || r.status === 'partial' || r.status === 'refused') io.stderr(`error: ${r.type} on ${r.database} ${r.status}: ${r.message}\n`);
+  }
+  for (const r of what.retention ?? []) {
+    if (r.status === 'failed' || r.status === 'refused') io.stderr(`error: ${r.type} ${r.status}: ${r.message}\n`);
+    else if (r.status === 'skipped') io.stderr(`warning: ${r.type} skipped: ${r.message}\n`);
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Fault-injection hooks for the tests (docs/development.md), read from DB_MAINTENANCE_INJECT:
+ *
+ *   after:TYPE[:DATABASE]   deletes three rows of the first non-empty table right after TYPE ran
+ *                           (on DATABASE only, if given), so that verification fails for real
+ *   worker-exit:DATABASE    ends the maintenance worker thread that is sent DATABASE's tasks
+ *
+ * Unset (always, outside the tests), every hook does nothing.
+ */
+import type Database from 'better-sqlite3';
+import type { MaintenanceTask } from '../assess/types.js';
+import { quoteIdent } from '../db/sql.js';
+import { tableCounts } from './verify.js';
+
+export const INJECT_ENV = 'DB_MAINTENANCE_INJECT';
+
+/** `after:TYPE[:DATABASE]`: delete three rows so that the verification after `task` fails. */
+export function injectFaultAfter(db: Database.Database, env: NodeJS.ProcessEnv, task: MaintenanceTask): void {
+  const spec = env[INJECT_ENV];
+  if (!spec) return;
+  const [when, type, dbName] = spec.split(':');
+  if (when !== 'after' || type !== task.type || (dbName && dbName !== task.database)) return;
+  for (const [table, n] of tableCounts(db)) {
+    if (n === 0) continue;
+    const q = quoteIdent(table);
+    try {
+      db.prepare(`DELETE FROM ${q} WHERE rowid IN (SELECT rowid FROM ${q} LIMIT 3)`).run();
+      return;
+    } catch {
+      // a WITHOUT ROWID table: try the next
+    }
+  }
+}
+
+/** `worker-exit:DATABASE`: whether the worker thread sent `database`'s tasks is to end. */
+export function workerShouldExit(env: NodeJS.ProcessEnv, database: string | undefined): boolean {
+  return env[INJECT_ENV] === `worker-exit:${database}`;
+}

@@ -1,0 +1,223 @@
+/**
+ * The safety net: the one path every change to a database takes, on the main thread and on
+ * the fleet's worker threads alike.
+ *
+ *   1. one run at a time (the run lock, exit 5 for a second instance);
+ *   2. free-space preflight (refuse before anything changes);
+ *   3. a consistent backup through SQLite, verified, older ones pruned only after;
+ *   4. the operation;
+ *   5. verification (quick_check, FTS consistency, row counts);
+ *   6. on failure, restore through SQLite and verify again;
+ *   7. the run recorded in the state database.
+ *
+ * The executor (executor.ts) decides what runs where; this module decides how it runs.
+ */
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { MaintenanceTask } from '../assess/types.js';
+import type { BrainDatabase } from '../config/load.js';
+import { databaseNamed } from '../config/select.js';
+import { onDiskBytes, type WriteCapable } from '../db/open.js';
+import { DbmError } from '../errors.js';
+import { recordRunIn, type RunRecord } from '../state/state-db.js';
+import { operationOf } from '../tasks.js';
+import { backupDirFor, commitBackup, createBackup, pruneBackups, restoreBackup, type Backup } from './backup.js';
+import { injectFaultAfter } from './inject.js';
+import { RunLock } from './lock.js';
+import type { OpContext, Operation, OpOutcome } from './ops/types.js';
+import { checkFreeSpace, spaceNeeds, statfsProbe } from './preflight.js';
+import { taskResult, type MaintenanceResult, type Measured, type ProbeResult, type RunRequest } from './types.js';
+import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
+
+/** Why a retention task in a plan is not run by --run. */
+export const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its own flag), not by --run';
+
+/** 1. The run lock, unless this is a dry run or the caller holds it already; null then. */
+export function acquireRunLock(req: RunRequest): RunLock | null {
+  return req.dryRun || req.lockHeld ? null : RunLock.acquire(req.rc.stateDir, req.command ?? 'maintenance', req.now);
+}
+
+/**
+ * 7. The run and its results (maintenance, retention, or both for --scheduled) in the state
+ * database; returns the run's id, or null when it could not be recorded (logged, not thrown:
+ * the run happened).
+ */
+export function recordRun(
+  req: Pick<RunRequest, 'rc' | 'command' | 'now' | 'logger'>,
+  exitCode: number,
+  results: readonly MaintenanceResult[],
+  probes: readonly ProbeResult[],
+): number | null {
+  const run: RunRecord = { command: req.command ?? 'maintenance', startedAt: req.now.toISOString(), finishedAt: new Date().toISOString(), exitCode };
+  return recordRunIn(req.rc.stateDir, run, results, probes, req.logger);
+}
+
+/** The result of a task that did not run. */
+export function skipped(task: MaintenanceTask, now: Date, message: string): MaintenanceResult {
+  return taskResult(task, now.toISOString(), 'skipped', message);
+}
+
+/**
+ * Runs tasks in order (all of a run's, or one database's on a worker thread); a failed or
+ * refused task skips the rest of its database's. One verified backup per database per call.
+ */
+export async function runTasks(req: RunRequest, tasks: readonly MaintenanceTask[], contextFor: (dbName: string) => OpContext | null): Promise<MaintenanceResult[]> {
+  const results: MaintenanceResult[] = [];
+  const failedDbs = new Set<string>();
+  const backups = new Map<string, Backup>();
+  for (const task of tasks) {
+    const op = operationOf(task.type);
+    const ctx = contextFor(task.database);
+    const target = databaseNamed(req.rc, task.database);
+    if (!op || !ctx || !target) {
+      results.push(skipped(task, req.now, op ? 'the database could not be assessed' : NOT_BY_RUN));
+      continue;
+    }
+    if (failedDbs.has(task.database)) {
+      results.push(skipped(task, req.now, `not run: an earlier task on ${task.database} failed`));
+      continue;
+    }
+    const stop = req.progress?.(`${task.type} ${task.database}`, task.estimatedSeconds);
+    let result: MaintenanceResult;
+    try {
+      result = await executeTask({ req, task, op, ctx, target, backups });
+    } finally {
+      stop?.();
+    }
+    req.logger.info({ task: task.id, status: result.status, ms: result.durationMs }, result.message);
+    results.push(result);
+    if (result.status === 'failed' || result.status === 'refused') failedDbs.add(task.database);
+  }
+  return results;
+}
+
+interface TaskRun {
+  readonly req: RunRequest;
+  readonly task: MaintenanceTask;
+  readonly op: Operation;
+  readonly ctx: OpContext;
+  readonly target: BrainDatabase;
+  /** This run's verified backup of each database (one per database per run). */
+  readonly backups: Map<string, Backup>;
+}
+
+/** Steps 2 to 6 for one task. Never throws: what went wrong is the result. */
+async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
+  const { req, task, op, ctx, target, backups } = run;
+  const cfg = req.rc.config;
+  const t0 = Date.now();
+  const startedAt = new Date().toISOString();
+  const sizeBefore = onDiskBytes(target.path);
+  let tPhase = t0;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    req.logger.debug({ task: task.id, phase: name, ms: now - tPhase }, 'phase done');
+    tPhase = now;
+  };
+  let backup: Backup | null = backups.get(target.name) ?? null;
+  const result = (status: MaintenanceResult['status'], message: string, extra: Pick<Measured, 'restored' | 'rowsAffected'> = {}): MaintenanceResult =>
+    taskResult(task, startedAt, status, message, {
+      ...extra,
+      durationMs: Date.now() - t0,
+      sizeBefore,
+      sizeAfter: onDiskBytes(target.path),
+      backup: backup?.path ?? null,
+    });
+
+  let db: Database.Database;
+  try {
+    db = new Database(target.path, { fileMustExist: true, timeout: cfg.maintenance.busyTimeoutMs });
+    db.pragma(`cache_size = -${cfg.maintenance.cacheSizeMiB * 1024}`);
+  } catch (err) {
+    return result('failed', `cannot open ${target.name}: ${(err as Error).message}; nothing was changed`);
+  }
+  const conn: WriteCapable = { db, withWriteTransactionAllowed: (fn) => fn(db) };
+  try {
+    if (!op.guarded) {
+      const out = op.run(db, ctx);
+      return result(out.status, out.message, { rowsAffected: out.rowsAffected });
+    }
+
+    // 2. preflight
+    const needs = spaceNeeds({
+      dbBytes: onDiskBytes(target.path),
+      backupDir: backupDirFor(req.rc.backupDir, target),
+      databaseDir: path.dirname(target.path),
+      needsBackup: !backup,
+      rewrites: op.rewritesDatabase,
+      env: req.env,
+    });
+    try {
+      checkFreeSpace(needs, req.probe ?? statfsProbe);
+    } catch (err) {
+      if (err instanceof DbmError && err.code === 'NO_SPACE') return result('refused', err.message);
+      throw err;
+    }
+
+    // 3. backup, verified before anything changes
+    const createdNow = !backup;
+    if (!backup) {
+      try {
+        backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
+      } catch (err) {
+        return result('failed', `${(err as Error).message}; nothing was changed`);
+      }
+      backups.set(target.name, backup);
+      phase('backup');
+    }
+
+    // 4. the operation, 5. verification
+    const before: ContentSnapshot = takeSnapshot(db, ctx.fts, createdNow ? backup : undefined);
+    phase('snapshot');
+    let outcome: OpOutcome | null = null;
+    let opError: Error | null = null;
+    try {
+      outcome = op.run(db, ctx);
+      injectFaultAfter(db, req.env, task);
+    } catch (err) {
+      opError = err as Error;
+    }
+    phase('operation');
+    const check = await verify(conn, target.path, before, {
+      rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
+      touchedFts: new Set(outcome?.touchedFts ?? []),
+      ftsSampleRows: cfg.assess.ftsSampleRows,
+      fullQuickCheck: req.deep,
+      busyTimeoutMs: cfg.maintenance.busyTimeoutMs,
+    });
+    phase('verification');
+    const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
+    if (check.ok) {
+      // Only now does the backup get its final name, and older ones make room for it.
+      await commitBackup(backup);
+      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
+      if (outcome && !opError) return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
+      // SQLite rolled the failed statement back; verification shows the database as it was.
+      return result('failed', `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`);
+    }
+
+    // 6. restore through SQLite, then verify the restore
+    const why = opError ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}` : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
+    try {
+      await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
+    } catch (err) {
+      return result('failed', `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}`);
+    }
+    const restoredState = verifyRestore(db, backup);
+    return result('failed', `${why}; restored from the backup (${restoredState})`, { restored: true });
+  } catch (err) {
+    // Keep the verified backup under its final name: it is the state before this task.
+    if (backup && !backup.committed) await commitBackup(backup).catch(() => undefined);
+    return result('failed', `${task.type} could not run: ${(err as Error).message}`);
+  } finally {
+    db.close();
+  }
+}
+
+function verifyRestore(db: Database.Database, backup: Backup): string {
+  const qc = quickCheckAll(db);
+  if (qc.length > 0) return `after restore ${qc.slice(0, 3).join('; ')}`;
+  const now = tableCounts(db);
+  const differ = [...backup.counts].filter(([t, n]) => now.get(t) !== n).map(([t]) => t);
+  return differ.length === 0 ? 'verified: quick_check ok, every row count equals the backup' : `quick_check ok; row counts of ${differ.join(', ')} differ from the backup: other connections wrote since`;
+}

@@ -1,0 +1,26 @@
+/**
+ * The names of the task types: the values of `type` in every `--json` document (docs/json-output.md).
+ * A leaf module (it imports nothing) so that every layer can name a task type; what each type
+ * is and does is declared once, in the task registry (src/tasks.ts).
+ *
+ * The order is the registry's: the flags that request operations are listed (and a forced run
+ * is named) in this order, and the retention items of `--enforce-retention` run in this order.
+ */
+export const TASK_TYPES = [
+  'VACUUM',
+  'ANALYZE',
+  'REINDEX',
+  'REBUILD_FTS',
+  'CHECKPOINT',
+  'OPTIMIZE_FTS',
+  'ARCHIVE_CONVERSATIONS',
+  'COMPRESS_EVENTS',
+  'ROTATE_LOGS',
+  'PRUNE_PATTERNS',
+  'RESTORE_CONVERSATION',
+  'COMPACT_LOG',
+] as const;
+export type TaskType = (typeof TASK_TYPES)[number];
+
+/** 1 is the most urgent. */
+export type Priority = 1 | 2 | 3 | 4;

@@ -1,0 +1,122 @@
+/**
+ * The task registry: everything the tool knows about each task type, in one place. The planner
+ * (assess/plan.ts) takes priorities, estimates and the one task ordering from it; the executor
+ * takes the operation that runs a maintenance task; the retention engine the work of a
+ * retention task; the CLI the flag that requests it; the metrics the label that counts it.
+ * docs/architecture.md walks through adding a task type.
+ */
+import type { RetentionRequest, RetentionWork } from './archival/types.js';
+import { analyze } from './maintenance/ops/analyze.js';
+import { checkpoint } from './maintenance/ops/checkpoint.js';
+import { optimizeFts, rebuildFts } from './maintenance/ops/fts.js';
+import { reindex } from './maintenance/ops/reindex.js';
+import type { Operation } from './maintenance/ops/types.js';
+import { vacuum } from './maintenance/ops/vacuum.js';
+import { archiveWork, compactionWork, eventsWork, logsWork, patternsWork, restoreWork } from './retention/work.js';
+import { TASK_TYPES, type Priority, type TaskType } from './task-types.js';
+
+export interface RetentionSpec {
+  /** Its key in the `summary` of a retention report (and so of `--json`). */
+  readonly summaryKey: string;
+  /** One of the items `--enforce-retention` runs (in registry order). */
+  readonly enforced: boolean;
+  /** The work it stands for: one item, one per compaction job, or the one conversation to restore. */
+  readonly work: (req: RetentionRequest, restoreId?: string) => RetentionWork[];
+}
+
+export interface TaskSpec {
+  /** The priority it is planned with (1 is the most urgent). */
+  readonly priority: Priority;
+  /** Work units per second assumed before the history has measured it: bytes, or items for retention. */
+  readonly heuristicRate: number;
+  /** Among tasks of the same priority, the order they run in: repair before compaction, statistics last. */
+  readonly rank: number;
+  /** The flag that requests it (an operation) or selects it (a retention item); null for none. */
+  readonly flag: string | null;
+  /** The maintenance operation that runs it behind the safety net; absent for retention tasks. */
+  readonly operation?: Operation;
+  /** How the retention engine runs it; absent for maintenance tasks. */
+  readonly retention?: RetentionSpec;
+  /** Its `kind` in the dbm_last_run_items metric (what its last run moved); null when not counted. */
+  readonly metric: string | null;
+}
+
+/** Retention tasks share one rank: after every operation, in database order. */
+const RETENTION_RANK = 6;
+
+export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
+  VACUUM: { priority: 2, heuristicRate: 40e6, rank: 3, flag: '--vacuum', operation: vacuum, metric: null },
+  ANALYZE: { priority: 3, heuristicRate: 150e6, rank: 5, flag: '--analyze', operation: analyze, metric: null },
+  REINDEX: { priority: 2, heuristicRate: 60e6, rank: 2, flag: '--reindex', operation: reindex, metric: null },
+  REBUILD_FTS: { priority: 1, heuristicRate: 15e6, rank: 0, flag: '--rebuild-fts', operation: rebuildFts, metric: null },
+  CHECKPOINT: { priority: 2, heuristicRate: 200e6, rank: 4, flag: '--checkpoint', operation: checkpoint, metric: null },
+  OPTIMIZE_FTS: { priority: 3, heuristicRate: 30e6, rank: 1, flag: null, operation: optimizeFts, metric: null },
+  ARCHIVE_CONVERSATIONS: {
+    priority: 4,
+    heuristicRate: 500,
+    rank: RETENTION_RANK,
+    flag: '--archive',
+    retention: { summaryKey: 'conversations_archived', enforced: true, work: archiveWork },
+    metric: 'conversations_archived',
+  },
+  COMPRESS_EVENTS: {
+    priority: 4,
+    heuristicRate: 40e6,
+    rank: RETENTION_RANK,
+    flag: '--compress-events',
+    // Two names for one count, both kept for compatibility: the summary key of the JSON and the metric label.
+    retention: { summaryKey: 'events_compressed', enforced: true, work: eventsWork },
+    metric: 'event_lines_compressed',
+  },
+  ROTATE_LOGS: {
+    priority: 4,
+    heuristicRate: 40e6,
+    rank: RETENTION_RANK,
+    flag: '--rotate-logs',
+    retention: { summaryKey: 'logs_rotated', enforced: true, work: logsWork },
+    metric: 'logs_rotated',
+  },
+  PRUNE_PATTERNS: {
+    priority: 4,
+    heuristicRate: 5000,
+    rank: RETENTION_RANK,
+    flag: '--prune-patterns',
+    retention: { summaryKey: 'patterns_pruned', enforced: true, work: patternsWork },
+    metric: 'patterns_pruned',
+  },
+  RESTORE_CONVERSATION: {
+    priority: 4,
+    heuristicRate: 500,
+    rank: RETENTION_RANK,
+    flag: '--restore-conversation',
+    retention: { summaryKey: 'conversations_restored', enforced: false, work: restoreWork },
+    metric: null,
+  },
+  COMPACT_LOG: {
+    priority: 4,
+    heuristicRate: 50000,
+    rank: RETENTION_RANK,
+    flag: '--compact-logs',
+    retention: { summaryKey: 'log_rows_compacted', enforced: false, work: compactionWork },
+    metric: null,
+  },
+};
+
+/** The operation of a maintenance task type (undefined for a retention task). */
+export function operationOf(type: TaskType): Operation | undefined {
+  return TASKS[type].operation;
+}
+
+/** The task types that have a maintenance operation and a flag that requests it, in registry order. */
+export const REQUESTABLE_OPERATIONS: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].operation && TASKS[t].flag);
+
+/** The retention items of `--enforce-retention`, in the order they run. */
+export const ENFORCED_RETENTION: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].retention?.enforced);
+
+/** The retention task types that can be selected by a flag, in registry order. */
+export const RETENTION_TYPES: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].retention);
+
+/** The one task ordering, of plans and runs alike: priority, then rank, then database, then type. */
+export function compareTasks(a: { priority: number; type: TaskType; database: string }, b: { priority: number; type: TaskType; database: string }): number {
+  return a.priority - b.priority || TASKS[a.type].rank - TASKS[b.type].rank || a.database.localeCompare(b.database) || a.type.localeCompare(b.type);
+}
