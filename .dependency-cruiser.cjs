@@ -22,7 +22,8 @@ module.exports = {
     {
       name: 'commands-do-not-import-commands',
       severity: 'error',
-      comment: 'A command is a thin layer over the library; what commands share lives in src/commands/context.ts, rules.ts or the library.',
+      comment:
+        'A command is a thin layer over the library; what commands share lives in src/commands/context.ts, rules.ts or the library.',
       from: { path: '^src/commands/(?!(context|rules)\\.ts)' },
       to: { path: '^src/commands/(?!(context|rules)\\.ts)' },
     },

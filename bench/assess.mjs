@@ -43,14 +43,19 @@ function median(cmd, args, n = runs, opts = {}) {
 if (!fs.existsSync(path.join(brain, '.db-maintenance-demo'))) {
   fs.mkdirSync(dataDir, { recursive: true });
   console.error(`generating the demo brain (scale ${scale}) in ${brain} ...`);
-  const g = time(process.execPath, [bin, '--init-demo', brain, '--scale', String(scale), '--seed', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const g = time(process.execPath, [bin, '--init-demo', brain, '--scale', String(scale), '--seed', '1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   console.error(`  took ${(g.ms / 1000).toFixed(1)} s`);
 }
 const sizes = Object.fromEntries(
-  ['tier1/conversations.db', 'tier2/knowledge_graph.db', 'tier3/development_context.db', 'state/app_state.db', 'events.jsonl'].map((f) => [
-    f,
-    fs.statSync(path.join(brain, f)).size,
-  ]),
+  [
+    'tier1/conversations.db',
+    'tier2/knowledge_graph.db',
+    'tier3/development_context.db',
+    'state/app_state.db',
+    'events.jsonl',
+  ].map((f) => [f, fs.statSync(path.join(brain, f)).size]),
 );
 const totalBytes = Object.values(sizes).reduce((a, b) => a + b, 0);
 

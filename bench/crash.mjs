@@ -22,13 +22,22 @@ const Database = require(path.join(root, 'node_modules', 'better-sqlite3'));
 const bin = path.join(root, 'bin', 'db-maintenance.js');
 const trials = arg('--trials', 200);
 const scale = arg('--scale', 2);
-const files = ['tier1/conversations.db', 'tier2/knowledge_graph.db', 'tier3/development_context.db', 'state/app_state.db'];
+const files = [
+  'tier1/conversations.db',
+  'tier2/knowledge_graph.db',
+  'tier3/development_context.db',
+  'state/app_state.db',
+];
 const argsFor = (i) => (i % 2 === 0 ? ['--run'] : ['--vacuum', '--analyze']);
 const env = { ...process.env, DB_MAINTENANCE_NOW: '2026-11-20T12:00:00.000Z' };
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'dbm-crash-'));
 const template = path.join(work, 'template');
-spawnSync(process.execPath, [bin, '--init-demo', template, '--scale', String(scale), '--seed', String(arg('--seed', 1)), '--fts-drift'], { env, stdio: 'ignore' });
+spawnSync(
+  process.execPath,
+  [bin, '--init-demo', template, '--scale', String(scale), '--seed', String(arg('--seed', 1)), '--fts-drift'],
+  { env, stdio: 'ignore' },
+);
 
 function userRows(file) {
   const db = new Database(file, { fileMustExist: true });
@@ -36,18 +45,30 @@ function userRows(file) {
   const virt = db.prepare("SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL TABLE%'").pluck().all();
   const shadow = new Set(virt.flatMap((f) => ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${f}_${s}`)));
   const tables = db
-    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+    .prepare(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+    )
     .pluck()
     .all()
     .filter((t) => !shadow.has(t));
   const out = {};
-  for (const t of tables) out[t] = db.prepare(`SELECT * FROM "${t.replace(/"/g, '""')}"`).raw().all().map((r) => JSON.stringify(r)).sort().join('\n');
+  for (const t of tables)
+    out[t] = db
+      .prepare(`SELECT * FROM "${t.replace(/"/g, '""')}"`)
+      .raw()
+      .all()
+      .map((r) => JSON.stringify(r))
+      .sort()
+      .join('\n');
   db.close();
   return JSON.stringify(out);
 }
 function integrity(file) {
   const db = new Database(file, { fileMustExist: true });
-  const r = db.pragma('integrity_check').map((x) => x.integrity_check).join('; ');
+  const r = db
+    .pragma('integrity_check')
+    .map((x) => x.integrity_check)
+    .join('; ');
   db.close();
   return r;
 }
@@ -59,7 +80,10 @@ const copy = (name) => {
 };
 
 let t0 = Date.now();
-spawnSync(process.execPath, [bin, '--config', path.join(copy('probe'), 'maintenance.config.json'), ...argsFor(0)], { env, stdio: 'ignore' });
+spawnSync(process.execPath, [bin, '--config', path.join(copy('probe'), 'maintenance.config.json'), ...argsFor(0)], {
+  env,
+  stdio: 'ignore',
+});
 const span = Math.max(300, Date.now() - t0);
 
 const stats = { trials: 0, killedMidRun: 0, leftTempFiles: 0, failures: [] };
@@ -85,7 +109,8 @@ for (let i = 0; i < trials; i++) {
   }
   const rerun = spawnSync(process.execPath, [bin, '--config', config, '--run'], { env, encoding: 'utf8' });
   if (rerun.status !== 0) fail(`re-run exit ${rerun.status}: ${rerun.stderr.trim()}`);
-  if (fs.readdirSync(dir, { recursive: true }).some((f) => String(f).includes('.tmp-'))) fail('temp files survive the re-run');
+  if (fs.readdirSync(dir, { recursive: true }).some((f) => String(f).includes('.tmp-')))
+    fail('temp files survive the re-run');
   fs.rmSync(dir, { recursive: true, force: true });
   if ((i + 1) % 20 === 0) console.error(`${i + 1}/${trials} trials, ${stats.failures.length} failures`);
 }

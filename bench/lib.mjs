@@ -9,14 +9,19 @@ export function arg(name, dflt) {
   return typeof dflt === 'string' ? process.argv[i + 1] : Number(process.argv[i + 1]);
 }
 
-/** A config for a brain whose only database is tier1.db beside it (seed 001's schema). */
+/** A config for a brain whose only database is tier1.db beside it (the demo brain's tier1 schema). */
 export function writeTier1Config(file, extra = {}) {
   fs.writeFileSync(
     file,
     JSON.stringify({
       databases: { tier1: { path: 'tier1.db' } },
       conversations: { database: 'tier1' },
-      patterns: { database: 'tier1', table: 'learned_patterns', confidenceColumn: 'confidence_score', lastUsedColumn: 'last_seen' },
+      patterns: {
+        database: 'tier1',
+        table: 'learned_patterns',
+        confidenceColumn: 'confidence_score',
+        lastUsedColumn: 'last_seen',
+      },
       events: { path: 'events.jsonl' },
       logs: { dir: 'logs' },
       ...extra,

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { writeTier1Config } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
@@ -23,12 +24,11 @@ const NOW = '2026-11-20T12:00:00.000Z';
 const DAY = 86_400_000;
 const env = { ...process.env, DB_MAINTENANCE_NOW: NOW };
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dbm-retention-crash-'));
-const config = { databases: { tier1: { path: 'tier1.db' } }, conversations: { database: 'tier1', batchSize: 10 }, patterns: { database: 'tier1', table: 'learned_patterns', confidenceColumn: 'confidence_score', lastUsedColumn: 'last_seen' }, events: { path: 'events.jsonl' }, logs: { dir: 'logs' } };
 
 function template() {
   const dir = path.join(base, 'template');
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'maintenance.config.json'), JSON.stringify(config));
+  writeTier1Config(path.join(dir, 'maintenance.config.json'), { conversations: { database: 'tier1', batchSize: 10 } });
   const db = new Database(path.join(dir, 'tier1.db'));
   db.pragma('journal_mode = WAL');
   db.exec(TIER1_SCHEMA);
@@ -37,41 +37,56 @@ function template() {
   const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content) VALUES (?, 'user', ?)`);
   db.transaction(() => {
     for (let c = 0; c < 620; c++) {
-      const id = Number(conv.run(`c${c}`, new Date(Date.parse(NOW) - (200 - c / 10) * DAY).toISOString()).lastInsertRowid);
+      const id = Number(
+        conv.run(`c${c}`, new Date(Date.parse(NOW) - (200 - c / 10) * DAY).toISOString()).lastInsertRowid,
+      );
       for (let m = 0; m < 4; m++) msg.run(id, `message ${m} of conversation ${c} topic${m}`);
     }
   })();
   db.close();
   const lines = [];
   for (let n = 0; n < 80_000; n++) {
-    lines.push(JSON.stringify({ timestamp: new Date(Date.parse('2026-07-01T00:00:00Z') + n * 60_000).toISOString(), i: n, payload: 'p'.repeat(n % 50) }));
+    lines.push(
+      JSON.stringify({
+        timestamp: new Date(Date.parse('2026-07-01T00:00:00Z') + n * 60_000).toISOString(),
+        i: n,
+        payload: 'p'.repeat(n % 50),
+      }),
+    );
     if (n % 10_000 === 5) lines.push(`malformed ${n}`);
   }
   fs.writeFileSync(path.join(dir, 'events.jsonl'), `${lines.join('\n')}\n`);
   for (let f = 0; f < 6; f++) {
     const file = path.join(dir, 'logs', `svc${f}.log`);
-    fs.writeFileSync(file, `${Array.from({ length: 40_000 }, (_, k) => `svc${f} line ${k} ${'x'.repeat(k % 40)}`).join('\n')}\n`);
+    fs.writeFileSync(
+      file,
+      `${Array.from({ length: 40_000 }, (_, k) => `svc${f} line ${k} ${'x'.repeat(k % 40)}`).join('\n')}\n`,
+    );
     const t = new Date(Date.parse(NOW) - (100 + f) * DAY);
     fs.utimesSync(file, t, t);
   }
   return dir;
 }
 
-const sq = (file, sql) => (fs.existsSync(file) ? execFileSync('sqlite3', [file, sql], { encoding: 'utf8' }).trim() : '');
+const sq = (file, sql) =>
+  fs.existsSync(file) ? execFileSync('sqlite3', [file, sql], { encoding: 'utf8' }).trim() : '';
 const ids = (file, table) => sq(file, `SELECT id FROM "${table}" ORDER BY 1`).split('\n').filter(Boolean).map(Number);
 const gz = (file) => execFileSync('gzip', ['-dc', file], { encoding: 'latin1', maxBuffer: 1 << 30 });
 const lines = (text) => text.split('\n').filter((l, k, a) => k < a.length - 1 || l !== '');
 
 function eventLines(dir) {
   let out = lines(fs.readFileSync(path.join(dir, 'events.jsonl'), 'latin1'));
-  for (const f of fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n))) out = out.concat(lines(gz(path.join(dir, f))));
+  for (const f of fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n)))
+    out = out.concat(lines(gz(path.join(dir, f))));
   return out.sort();
 }
 function logContents(dir) {
   return fs
     .readdirSync(path.join(dir, 'logs'))
     .filter((f) => !f.startsWith('.'))
-    .map((f) => (f.endsWith('.gz') ? gz(path.join(dir, 'logs', f)) : fs.readFileSync(path.join(dir, 'logs', f), 'latin1')))
+    .map((f) =>
+      f.endsWith('.gz') ? gz(path.join(dir, 'logs', f)) : fs.readFileSync(path.join(dir, 'logs', f), 'latin1'),
+    )
     .sort();
 }
 
@@ -120,14 +135,17 @@ for (let t = 0; t < trials; t++) {
     const msgs = [...ids(live, 'messages'), ...ids(arc, 'messages')].sort((a, b) => a - b).join(',');
     if (convs !== expected.convs) problems.push('conversations not exactly once');
     if (msgs !== expected.msgs) problems.push('messages not exactly once');
-    for (const f of [live, arc]) if (sq(f, 'PRAGMA integrity_check') !== 'ok') problems.push(`integrity_check of ${path.basename(f)}`);
+    for (const f of [live, arc])
+      if (sq(f, 'PRAGMA integrity_check') !== 'ok') problems.push(`integrity_check of ${path.basename(f)}`);
   } else if (c === '--compress-events') {
     const got = eventLines(dir);
-    if (got.length !== expected.events.length || got.some((l, k) => l !== expected.events[k])) problems.push(`event lines: ${got.length} found, ${expected.events.length} expected, or different`);
+    if (got.length !== expected.events.length || got.some((l, k) => l !== expected.events[k]))
+      problems.push(`event lines: ${got.length} found, ${expected.events.length} expected, or different`);
     if (fs.readdirSync(dir).some((f) => f.includes('.tmp-') || f.includes('.dbm-'))) problems.push('temp files left');
   } else {
     const got = logContents(dir);
-    if (got.length !== expected.logs.length || got.some((l, k) => l !== expected.logs[k])) problems.push('log contents not exactly once');
+    if (got.length !== expected.logs.length || got.some((l, k) => l !== expected.logs[k]))
+      problems.push('log contents not exactly once');
   }
   if (problems.length) {
     failures++;

@@ -5,7 +5,7 @@
 //
 // On a fresh copy of the >= 1 GB fragmented tier1 of the benchmark brain (bench/assess.mjs
 // builds it), each round runs, in turn:
-//   unsafe : seed 000's way: `cp` of the database file, then VACUUM through better-sqlite3;
+//   unsafe : the naive way: `cp` of the live database file, then VACUUM through better-sqlite3;
 //   bare   : VACUUM through better-sqlite3, nothing else;
 //   safe   : `db-maintenance --vacuum --db tier1`, the whole CLI: assessment, lock, preflight,
 //            backup (VACUUM INTO + fsync + verify), VACUUM + checkpoint, verification.
@@ -41,14 +41,15 @@ function fresh() {
   writeTier1Config(config);
 }
 
-
 const vacuumScript = `const D = require(${JSON.stringify(sqlite)}); const db = new D(process.argv[1]); db.exec('VACUUM'); db.close();`;
 const times = { unsafe: [], bare: [], safe: [] };
 let safeRss = 0;
 let sizes = null;
 for (let r = 0; r < rounds; r++) {
   fresh();
-  times.unsafe.push(measure('sh', ['-c', `cp "${db}" "${db}.backup" && "${process.execPath}" -e "$0" "${db}"`, vacuumScript]).s);
+  times.unsafe.push(
+    measure('sh', ['-c', `cp "${db}" "${db}.backup" && "${process.execPath}" -e "$0" "${db}"`, vacuumScript]).s,
+  );
   fresh();
   times.bare.push(measure(process.execPath, ['-e', vacuumScript, db]).s);
   fresh();
@@ -59,7 +60,9 @@ for (let r = 0; r < rounds; r++) {
   const res = JSON.parse(safe.stdout).results[0];
   if (res.status !== 'ok') throw new Error(`safe VACUUM did not succeed: ${res.message}`);
   sizes = { before, after: res.sizeAfter };
-  console.error(`round ${r + 1}: unsafe ${times.unsafe[r].toFixed(2)} s, bare ${times.bare[r].toFixed(2)} s, safe ${times.safe[r].toFixed(2)} s`);
+  console.error(
+    `round ${r + 1}: unsafe ${times.unsafe[r].toFixed(2)} s, bare ${times.bare[r].toFixed(2)} s, safe ${times.safe[r].toFixed(2)} s`,
+  );
 }
 
 // Peak RSS of every operation on the 1 GB database (one run each, on a fresh copy).
@@ -93,4 +96,6 @@ console.log(`
 |---|---|---|
 | safe VACUUM / unsafe cp + VACUUM (${(sizes.before / 2 ** 30).toFixed(2)} GiB -> ${(sizes.after / 2 ** 30).toFixed(2)} GiB) | ${m.safe.toFixed(2)} s / ${m.unsafe.toFixed(2)} s = ${result.safeVsUnsafe}x | <= 1.0x |
 | safe VACUUM / bare VACUUM | ${m.safe.toFixed(2)} s / ${m.bare.toFixed(2)} s = ${result.safeVsBare}x | <= 2.0x |
-| peak RSS, every operation | ${Object.entries(result.peakRssMb).map(([k, v]) => `${k} ${v} MB`).join(', ')} | <= 150 MB |`);
+| peak RSS, every operation | ${Object.entries(result.peakRssMb)
+  .map(([k, v]) => `${k} ${v} MB`)
+  .join(', ')} | <= 150 MB |`);

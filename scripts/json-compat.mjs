@@ -54,7 +54,10 @@ function run(label, args, { json = true } = {}) {
     }
   } else body = maskText(body);
   const file = `${String(++n).padStart(2, '0')}-${label}.txt`;
-  fs.writeFileSync(path.join(out, file), `$ db-maintenance ${args.join(' ')}\nexit ${r.status}\n--- stderr\n${maskText(r.stderr)}--- stdout\n${body}`);
+  fs.writeFileSync(
+    path.join(out, file),
+    `$ db-maintenance ${args.join(' ')}\nexit ${r.status}\n--- stderr\n${maskText(r.stderr)}--- stdout\n${body}`,
+  );
 }
 
 const cfg = ['--config', path.join(work, 'brain', 'maintenance.config.json')];
@@ -62,7 +65,14 @@ run('init-demo', ['--init-demo', path.join(work, 'brain'), '--fts-drift', '--jso
 // A probe, so that the run, scheduled and history documents carry one.
 const cfgFile = path.join(work, 'brain', 'maintenance.config.json');
 const c = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
-c.probes = [{ name: 'search', database: 'tier1', sql: "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'memory'", runs: 3 }];
+c.probes = [
+  {
+    name: 'search',
+    database: 'tier1',
+    sql: "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'memory'",
+    runs: 3,
+  },
+];
 fs.writeFileSync(cfgFile, JSON.stringify(c, null, 2));
 run('assess', [...cfg, '--assess', '--json']);
 run('assess-human', [...cfg, '--assess'], { json: false });
@@ -81,7 +91,11 @@ const archive = fs
   .readdirSync(path.join(work, 'brain'), { recursive: true })
   .map(String)
   .find((f) => f.endsWith('conversation_archive.db'));
-const id = archive ? execFileSync('sqlite3', [path.join(work, 'brain', archive), 'SELECT min(id) FROM conversations'], { encoding: 'utf8' }).trim() : '1';
+const id = archive
+  ? execFileSync('sqlite3', [path.join(work, 'brain', archive), 'SELECT min(id) FROM conversations'], {
+      encoding: 'utf8',
+    }).trim()
+  : '1';
 run('restore', [...cfg, '--restore-conversation', id, '--json']);
 run('compact-dry', [...cfg, '--compact-logs', '--dry-run', '--json']);
 run('scheduled-dry', [...cfg, '--scheduled', '--dry-run', '--json']);
@@ -93,7 +107,12 @@ run('history-human', [...cfg, '--history'], { json: false });
 run('doctor', [...cfg, '--doctor', '--json']);
 run('print-schedule', [...cfg, '--print-schedule', 'cron'], { json: false });
 run('metrics', [...cfg, '--assess', '--json', '--metrics-file', path.join(work, 'm.prom')]);
-fs.writeFileSync(path.join(out, 'metrics.prom'), fs.readFileSync(path.join(work, 'm.prom'), 'utf8').replace(/^(dbm_\w*(timestamp|duration|latency)\w*(\{[^}]*\})?) .*$/gm, '$1 <v>'));
+fs.writeFileSync(
+  path.join(out, 'metrics.prom'),
+  fs
+    .readFileSync(path.join(work, 'm.prom'), 'utf8')
+    .replace(/^(dbm_\w*(timestamp|duration|latency)\w*(\{[^}]*\})?) .*$/gm, '$1 <v>'),
+);
 // Bad input: one line, a documented exit code.
 run('err-no-action', [...cfg], { json: false });
 run('err-two-actions', [...cfg, '--assess', '--run'], { json: false });

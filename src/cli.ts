@@ -55,36 +55,72 @@ export function buildProgram(): Command {
     .option('--assess', 'read-only health report with a prioritized task list')
     .option('--deep', 'with --assess or --run: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
     .option('--run', 'assess, then run the due maintenance tasks behind backup, verification and restore')
-    .option('--dry-run', 'with --run or an operation flag: show the plan (reasons, SQL, space, time) and change nothing')
+    .option(
+      '--dry-run',
+      'with --run or an operation flag: show the plan (reasons, SQL, space, time) and change nothing',
+    )
     .option('--vacuum', 'VACUUM (then truncate the WAL), whatever the assessment says')
     .option('--analyze', 'ANALYZE: refresh the query planner statistics')
     .option('--reindex', 'REINDEX every index')
     .option('--rebuild-fts', 'FTS5: rebuild inconsistent indexes, optimize the others')
     .option('--checkpoint', 'WAL checkpoint (TRUNCATE); a busy, partial checkpoint is reported as such')
     .option('--history', 'past runs and their task results from the state database')
-    .option('--archive', 'move conversations older than conversations.archiveAfterDays (except the newest keepNewest) to the archive database')
-    .option('--days <n>', 'with one of --archive, --compress-events, --rotate-logs, --prune-patterns: the age in days instead of the config', parseDays)
-    .option('--restore-conversation <id>', 'move one archived conversation (its key) and its child rows back into the live database')
+    .option(
+      '--archive',
+      'move conversations older than conversations.archiveAfterDays (except the newest keepNewest) to the archive database',
+    )
+    .option(
+      '--days <n>',
+      'with one of --archive, --compress-events, --rotate-logs, --prune-patterns: the age in days instead of the config',
+      parseDays,
+    )
+    .option(
+      '--restore-conversation <id>',
+      'move one archived conversation (its key) and its child rows back into the live database',
+    )
     .option('--compress-events', 'move event lines older than events.compressAfterDays into monthly gzip archives')
     .option('--rotate-logs', 'gzip logs not written for logs.rotateAfterDays, delete expired archives')
     .option('--prune-patterns', 'move low-confidence unused patterns to the pattern archive')
     .option('--force', 'with --prune-patterns: allow pruning more than patterns.maxPruneShare of the table')
-    .option('--compact-logs', 'delete rows of the configured append-only log tables up to what every consumer has read (minus a margin)')
-    .option('--enforce-retention', 'archive, compress events, rotate logs, prune patterns, in that order, under one lock')
-    .option('--scheduled', 'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)')
-    .option('--doctor', 'check that a scheduled run can work here: runtime, SQLite features, config, paths, lock, disk, last run')
+    .option(
+      '--compact-logs',
+      'delete rows of the configured append-only log tables up to what every consumer has read (minus a margin)',
+    )
+    .option(
+      '--enforce-retention',
+      'archive, compress events, rotate logs, prune patterns, in that order, under one lock',
+    )
+    .option(
+      '--scheduled',
+      'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)',
+    )
+    .option(
+      '--doctor',
+      'check that a scheduled run can work here: runtime, SQLite features, config, paths, lock, disk, last run',
+    )
     .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
-    .option('--print-schedule <kind>', `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks) (choices: ${SCHEDULE_KINDS.join(', ')})`, parseScheduleKind)
+    .option(
+      '--print-schedule <kind>',
+      `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks) (choices: ${SCHEDULE_KINDS.join(', ')})`,
+      parseScheduleKind,
+    )
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
-    .addOption(new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB').argParser(parseScale).default(1))
-    .addOption(new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)').argParser(parseSeed).default(42))
+    .addOption(
+      new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB')
+        .argParser(parseScale)
+        .default(1),
+    )
+    .addOption(
+      new Option('--seed <n>', 'with --init-demo: random seed (same seed, same content)')
+        .argParser(parseSeed)
+        .default(42),
+    )
     .option('--fts-drift', 'with --init-demo: make the tier1 FTS index drift from its content')
     .addHelpText('after', `${EXAMPLES}${rulesHelp()}`)
     .helpOption('-h, --help', 'show this help')
     .version(VERSION, '-V, --version', 'print the version')
     .allowExcessArguments(false);
 }
-
 
 /** Runs the CLI; returns the exit code. Never throws. */
 export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
@@ -128,26 +164,31 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 // Value checks, run by commander as it parses: a DbmError goes through the funnel as it is.
 function parseDays(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new DbmError('USAGE', `--days must be a positive number of days, not "${value}"`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new DbmError('USAGE', `--days must be a positive number of days, not "${value}"`);
   return n;
 }
 
 function parseScale(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > 100_000) {
-    throw new DbmError('USAGE', `--scale must be a positive number (got "${value}")`, { hint: 'e.g. --scale 1 for about 5 MB, --scale 240 for about 1 GB' });
+    throw new DbmError('USAGE', `--scale must be a positive number (got "${value}")`, {
+      hint: 'e.g. --scale 1 for about 5 MB, --scale 240 for about 1 GB',
+    });
   }
   return n;
 }
 
 function parseSeed(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new DbmError('USAGE', `--seed must be a whole number from 0 to 4294967295 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new DbmError('USAGE', `--seed must be a whole number from 0 to 4294967295 (got "${value}")`);
   return n;
 }
 
 function parseScheduleKind(value: string): string {
-  if (!(SCHEDULE_KINDS as readonly string[]).includes(value)) throw new DbmError('USAGE', `--print-schedule takes one of ${SCHEDULE_KINDS.join(', ')}, not "${value}"`);
+  if (!(SCHEDULE_KINDS as readonly string[]).includes(value))
+    throw new DbmError('USAGE', `--print-schedule takes one of ${SCHEDULE_KINDS.join(', ')}, not "${value}"`);
   return value;
 }
 
@@ -155,7 +196,8 @@ function parseScheduleKind(value: string): string {
 function actionOf(opts: CliOptions): ActionName {
   const given = ACTIONS.filter((a) => a.given(opts));
   if (given.length === 0) throw new DbmError('USAGE', NO_ACTION, { hint: 'see db-maintenance --help' });
-  if (given.length > 1) throw new DbmError('USAGE', `choose one action, not ${given.map((a) => a.label).join(' and ')}`);
+  if (given.length > 1)
+    throw new DbmError('USAGE', `choose one action, not ${given.map((a) => a.label).join(' and ')}`);
   const broken = RULES.find((r) => r.broken(opts));
   if (broken) throw new DbmError('USAGE', broken.message, broken.hint ? { hint: broken.hint } : {});
   return given[0]!.name;
@@ -189,7 +231,9 @@ function funnel(err: unknown, io: CliIo): ExitCode {
     return err.exitCode;
   }
   const e = err as Error;
-  io.stderr(`error: internal error: ${e?.message ?? String(err)} (please report it; set DB_MAINTENANCE_DEBUG=1 to print its stack trace)\n`);
+  io.stderr(
+    `error: internal error: ${e?.message ?? String(err)} (please report it; set DB_MAINTENANCE_DEBUG=1 to print its stack trace)\n`,
+  );
   if (io.env['DB_MAINTENANCE_DEBUG']) io.stderr(`${e?.stack ?? ''}\n`);
   return EXIT.internal;
 }

@@ -93,7 +93,15 @@ export function formatError(err: DbmError): string {
 
 /** The most severe exit code of several problems (busy beats plain database errors). */
 export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
-  const order: readonly ExitCode[] = [EXIT.internal, EXIT.usage, EXIT.locked, EXIT.busy, EXIT.database, EXIT.taskFailed, EXIT.refused];
+  const order: readonly ExitCode[] = [
+    EXIT.internal,
+    EXIT.usage,
+    EXIT.locked,
+    EXIT.busy,
+    EXIT.database,
+    EXIT.taskFailed,
+    EXIT.refused,
+  ];
   for (const c of order) if (codes.includes(c)) return c;
   return EXIT.ok;
 }

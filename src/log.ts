@@ -13,7 +13,9 @@ export interface LogOptions {
 export function createLogger(opts: LogOptions): Logger {
   const level = opts.verbose ? 'debug' : opts.quiet ? 'error' : opts.level;
   if (opts.file) fs.mkdirSync(path.dirname(opts.file), { recursive: true });
-  const dest = opts.file ? pino.destination({ dest: opts.file, sync: true, append: true }) : pino.destination({ fd: 2, sync: true });
+  const dest = opts.file
+    ? pino.destination({ dest: opts.file, sync: true, append: true })
+    : pino.destination({ fd: 2, sync: true });
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, dest);
 }
 

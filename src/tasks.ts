@@ -48,7 +48,14 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   VACUUM: { priority: 2, heuristicRate: 40e6, rank: 3, flag: '--vacuum', operation: vacuum, metric: null },
   ANALYZE: { priority: 3, heuristicRate: 150e6, rank: 5, flag: '--analyze', operation: analyze, metric: null },
   REINDEX: { priority: 2, heuristicRate: 60e6, rank: 2, flag: '--reindex', operation: reindex, metric: null },
-  REBUILD_FTS: { priority: 1, heuristicRate: 15e6, rank: 0, flag: '--rebuild-fts', operation: rebuildFts, metric: null },
+  REBUILD_FTS: {
+    priority: 1,
+    heuristicRate: 15e6,
+    rank: 0,
+    flag: '--rebuild-fts',
+    operation: rebuildFts,
+    metric: null,
+  },
   CHECKPOINT: { priority: 2, heuristicRate: 200e6, rank: 4, flag: '--checkpoint', operation: checkpoint, metric: null },
   OPTIMIZE_FTS: { priority: 3, heuristicRate: 30e6, rank: 1, flag: null, operation: optimizeFts, metric: null },
   ARCHIVE_CONVERSATIONS: {
@@ -108,7 +115,9 @@ export function operationOf(type: TaskType): Operation | undefined {
 }
 
 /** The task types that have a maintenance operation and a flag that requests it, in registry order. */
-export const REQUESTABLE_OPERATIONS: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].operation && TASKS[t].flag);
+export const REQUESTABLE_OPERATIONS: readonly TaskType[] = TASK_TYPES.filter(
+  (t) => TASKS[t].operation && TASKS[t].flag,
+);
 
 /** The retention items of `--enforce-retention`, in the order they run. */
 export const ENFORCED_RETENTION: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].retention?.enforced);
@@ -117,6 +126,14 @@ export const ENFORCED_RETENTION: readonly TaskType[] = TASK_TYPES.filter((t) => 
 export const RETENTION_TYPES: readonly TaskType[] = TASK_TYPES.filter((t) => TASKS[t].retention);
 
 /** The one task ordering, of plans and runs alike: priority, then rank, then database, then type. */
-export function compareTasks(a: { priority: number; type: TaskType; database: string }, b: { priority: number; type: TaskType; database: string }): number {
-  return a.priority - b.priority || TASKS[a.type].rank - TASKS[b.type].rank || a.database.localeCompare(b.database) || a.type.localeCompare(b.type);
+export function compareTasks(
+  a: { priority: number; type: TaskType; database: string },
+  b: { priority: number; type: TaskType; database: string },
+): number {
+  return (
+    a.priority - b.priority ||
+    TASKS[a.type].rank - TASKS[b.type].rank ||
+    a.database.localeCompare(b.database) ||
+    a.type.localeCompare(b.type)
+  );
 }

@@ -29,7 +29,10 @@ describe('--assess is strictly read-only', () => {
       const walBefore = fs.readFileSync(`${file}-wal`);
       const dbBefore = fs.statSync(file);
       const dbBytes = fs.readFileSync(file);
-      for (const args of [['--assess', '--db', 'tier1'], ['--assess', '--db', 'tier1', '--deep']]) {
+      for (const args of [
+        ['--assess', '--db', 'tier1'],
+        ['--assess', '--db', 'tier1', '--deep'],
+      ]) {
         const r = cli(['--config', demo.configPath, ...args, '--json']);
         expect(r.status, r.stderr).toBe(0);
         const out = JSON.parse(r.stdout) as { databases: Array<{ walBytes: number }> };

@@ -10,7 +10,14 @@ import { silentLogger } from '../src/log.js';
 import { NOW, demoBrain, readJson, tempDir, writeConfig } from './helpers.js';
 
 function run(configPath: string, opts: { db?: string; deep?: boolean } = {}): Assessment {
-  return assess({ rc: loadConfig(configPath), dbName: opts.db, deep: opts.deep ?? false, now: NOW, logger: silentLogger(), record: false });
+  return assess({
+    brain: loadConfig(configPath),
+    dbName: opts.db,
+    deep: opts.deep ?? false,
+    now: NOW,
+    logger: silentLogger(),
+    record: false,
+  });
 }
 
 function health(a: Assessment, name: string): DatabaseHealth {
@@ -22,7 +29,10 @@ function health(a: Assessment, name: string): DatabaseHealth {
 const taskTypes = (a: Assessment, db: string): string[] => a.tasks.filter((t) => t.database === db).map((t) => t.type);
 
 /** A standalone database with one config entry, for signals built from scratch. */
-function singleDb(setup: (db: Database.Database) => void, extra: Record<string, unknown> = {}): { config: string; file: string } {
+function singleDb(
+  setup: (db: Database.Database) => void,
+  extra: Record<string, unknown> = {},
+): { config: string; file: string } {
   const dir = tempDir();
   const file = path.join(dir, 'one.db');
   const db = new Database(file);
@@ -148,7 +158,9 @@ describe('assess: each health signal is reported when present, and only then', (
     add(20);
     a = run(config);
     expect(health(a, 'one').statistics?.status).toBe('stale');
-    expect(health(a, 'one').statistics?.staleTables).toEqual([{ table: 't', analyzedRows: 1000, currentRows: 1160, threshold: 150, stale: true }]);
+    expect(health(a, 'one').statistics?.staleTables).toEqual([
+      { table: 't', analyzedRows: 1000, currentRows: 1160, threshold: 150, stale: true },
+    ]);
     expect(taskTypes(a, 'one')).toContain('ANALYZE');
   });
 
@@ -167,7 +179,12 @@ describe('assess: each health signal is reported when present, and only then', (
     for (const deep of [false, true]) {
       const a = run(demo.configPath, { db: 'tier1', deep });
       const fts = health(a, 'tier1').fts?.find((f) => f.table === 'messages_fts');
-      expect(fts).toMatchObject({ kind: 'external', contentTable: 'messages', status: 'drift', checked: deep ? 'full' : 'counts' });
+      expect(fts).toMatchObject({
+        kind: 'external',
+        contentTable: 'messages',
+        status: 'drift',
+        checked: deep ? 'full' : 'counts',
+      });
       const task = a.tasks[0]!;
       expect(task).toMatchObject({ type: 'REBUILD_FTS', database: 'tier1', priority: 1 });
       expect(task.reason).toMatch(/messages_fts/);
@@ -188,7 +205,10 @@ describe('assess: each health signal is reported when present, and only then', (
 
   it('an FTS index with many segments -> OPTIMIZE_FTS', () => {
     const { config } = singleDb((db) => {
-      db.exec(BASE_SCHEMA + "CREATE VIRTUAL TABLE notes USING fts5(body); INSERT INTO notes(notes, rank) VALUES ('automerge', 0);");
+      db.exec(
+        BASE_SCHEMA +
+          "CREATE VIRTUAL TABLE notes USING fts5(body); INSERT INTO notes(notes, rank) VALUES ('automerge', 0);",
+      );
       db.exec("INSERT INTO notes(notes, rank) VALUES ('crisismerge', 64);");
       const ins = db.prepare('INSERT INTO notes(body) VALUES (?)');
       for (let i = 0; i < 30; i++) ins.run(`note number ${i} about things`); // one segment per transaction
@@ -201,9 +221,12 @@ describe('assess: each health signal is reported when present, and only then', (
   });
 
   it('WAL grown past the limit (a writer holds it open) -> CHECKPOINT', () => {
-    const { config, file } = singleDb((db) => db.exec(BASE_SCHEMA + 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);'), {
-      thresholds: { walMaxBytes: 100_000, walRatio: 0.5 },
-    });
+    const { config, file } = singleDb(
+      (db) => db.exec(BASE_SCHEMA + 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);'),
+      {
+        thresholds: { walMaxBytes: 100_000, walRatio: 0.5 },
+      },
+    );
     const writer = new Database(file);
     try {
       writer.pragma('wal_autocheckpoint = 0');
@@ -281,7 +304,8 @@ describe('assess: each health signal is reported when present, and only then', (
       (db) => {
         db.exec(BASE_SCHEMA);
         const ins = db.prepare('INSERT INTO conversations(started_at) VALUES (?)');
-        for (let i = 0; i < 30; i++) ins.run(`2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00:${String(i).padStart(2, '0')}`);
+        for (let i = 0; i < 30; i++)
+          ins.run(`2026-01-${String(1 + (i % 28)).padStart(2, '0')} 10:00:${String(i).padStart(2, '0')}`);
       },
       { conversations: { database: 'one', table: 'conversations', keepNewest: 20 } },
     );
@@ -309,11 +333,14 @@ describe('assess: each health signal is reported when present, and only then', (
     const db = new Database(path.join(demo.dir, 'tier1', 'conversations.db'), { readonly: true });
     const eligibleIds = db
       .prepare(
-        "SELECT id FROM conversations WHERE started_at < ? AND id NOT IN (SELECT id FROM conversations ORDER BY started_at DESC, id DESC LIMIT 20)",
+        'SELECT id FROM conversations WHERE started_at < ? AND id NOT IN (SELECT id FROM conversations ORDER BY started_at DESC, id DESC LIMIT 20)',
       )
       .pluck()
       .all('2026-10-21 12:00:00') as number[];
-    const messages = db.prepare(`SELECT count(*) FROM messages WHERE conversation_id IN (${eligibleIds.join(',')})`).pluck().get();
+    const messages = db
+      .prepare(`SELECT count(*) FROM messages WHERE conversation_id IN (${eligibleIds.join(',')})`)
+      .pluck()
+      .get();
     db.close();
     expect(conv.eligible).toBe(eligibleIds.length);
     expect(conv.childRows.find((c) => c.table === 'messages')?.rows).toBe(messages);

@@ -162,7 +162,13 @@ describe('bad input: one clear line, a documented exit code, nothing changed', (
     const asRoot = process.getuid?.() === 0;
     const r = asRoot
       ? cli(['--config', config, '--assess', '--db', 'tier1'], {
-          wrap: ['setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--inh-caps', '-dac_override,-dac_read_search'],
+          wrap: [
+            'setpriv',
+            '--bounding-set',
+            '-dac_override,-dac_read_search',
+            '--inh-caps',
+            '-dac_override,-dac_read_search',
+          ],
         })
       : cli(['--config', config, '--assess', '--db', 'tier1']);
     expect(r.status, r.stderr).toBe(3);

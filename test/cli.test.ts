@@ -51,7 +51,9 @@ describe('cli', () => {
     const tasks = out['tasks'] as Array<Record<string, unknown>>;
     expect(tasks.length).toBeGreaterThan(0);
     for (const t of tasks) {
-      expect(Object.keys(t)).toEqual(expect.arrayContaining(['id', 'type', 'database', 'priority', 'reason', 'estimatedSeconds', 'lastRun']));
+      expect(Object.keys(t)).toEqual(
+        expect.arrayContaining(['id', 'type', 'database', 'priority', 'reason', 'estimatedSeconds', 'lastRun']),
+      );
     }
     const priorities = tasks.map((t) => t['priority'] as number);
     expect([...priorities].sort()).toEqual(priorities);
@@ -64,11 +66,17 @@ describe('cli', () => {
     expect(() => JSON.parse(verbose.stdout)).not.toThrow();
     expect(verbose.stderr).toMatch(/"msg":"assessed database"/);
     const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, logging: { level: 'debug', file: 'logs-of-the-tool/dbm.log' } }));
+    fs.writeFileSync(
+      demo.configPath,
+      JSON.stringify({ ...cfg, logging: { level: 'debug', file: 'logs-of-the-tool/dbm.log' } }),
+    );
     const toFile = cli(['--config', demo.configPath, '--assess', '--json']);
     expect(toFile.status).toBe(0);
     expect(toFile.stderr).toBe('');
-    const logged = fs.readFileSync(path.join(demo.dir, 'logs-of-the-tool', 'dbm.log'), 'utf8').trim().split('\n');
+    const logged = fs
+      .readFileSync(path.join(demo.dir, 'logs-of-the-tool', 'dbm.log'), 'utf8')
+      .trim()
+      .split('\n');
     expect(logged.length).toBeGreaterThanOrEqual(4);
     expect(JSON.parse(logged[0]!)).toMatchObject({ level: 20, msg: 'assessed database' });
   });

@@ -10,7 +10,11 @@ import { exited, startCli } from './process-helpers.js';
 const require = createRequire(import.meta.url);
 
 /** A graph database with an append-only GraphLog (ids 1..rows) and a consumers table. */
-function graphBrain(rows: number, watermarks: ReadonlyArray<number | null>, job: Record<string, unknown> = {}): { dir: string; db: string; config: string } {
+function graphBrain(
+  rows: number,
+  watermarks: ReadonlyArray<number | null>,
+  job: Record<string, unknown> = {},
+): { dir: string; db: string; config: string } {
   const dir = tempDir();
   const db = path.join(dir, 'graph.db');
   const g = new Database(db);
@@ -29,7 +33,17 @@ function graphBrain(rows: number, watermarks: ReadonlyArray<number | null>, job:
     databases: { graph: { path: 'graph.db' } },
     conversations: { database: 'graph' },
     patterns: { database: 'graph' },
-    compaction: [{ name: 'graphlog', database: 'graph', table: 'GraphLog', idColumn: 'id', watermarks: [{ table: 'consumers', column: 'last_id' }], marginRows: 1000, ...job }],
+    compaction: [
+      {
+        name: 'graphlog',
+        database: 'graph',
+        table: 'GraphLog',
+        idColumn: 'id',
+        watermarks: [{ table: 'consumers', column: 'last_id' }],
+        marginRows: 1000,
+        ...job,
+      },
+    ],
     // --scheduled runs the compaction lane alone
     schedule: { daily: { enabled: false }, weekly: { enabled: false }, monthly: { enabled: false } },
   });
@@ -41,7 +55,11 @@ const ids = (db: string): { min: number; max: number; n: number } => {
   const g = new Database(db, { fileMustExist: true });
   g.pragma('query_only = ON');
   try {
-    return g.prepare('SELECT min(id) AS min, max(id) AS max, count(*) AS n FROM "GraphLog"').get() as { min: number; max: number; n: number };
+    return g.prepare('SELECT min(id) AS min, max(id) AS max, count(*) AS n FROM "GraphLog"').get() as {
+      min: number;
+      max: number;
+      n: number;
+    };
   } finally {
     g.close();
   }
@@ -73,7 +91,10 @@ describe('--compact-logs: watermark-bounded compaction', () => {
       expect(JSON.parse(r.stdout).items[0].status, why).toBe('skipped');
       expect(r.stderr, why).toMatch(/warning: COMPACT_LOG skipped: graphlog: nothing deleted: /);
       expect(ids(b.db).n, why).toBe(3000);
-      expect(snapshotTree(b.dir, (f) => f.startsWith('.db-maintenance')), why).toEqual(before);
+      expect(
+        snapshotTree(b.dir, (f) => f.startsWith('.db-maintenance')),
+        why,
+      ).toEqual(before);
     }
   });
 
@@ -90,7 +111,9 @@ describe('--compact-logs: watermark-bounded compaction', () => {
     const b = graphBrain(6000, [5000], { batchRows: 100, marginRows: 0 });
     const g = new Database(b.db);
     // Deterministic "mid-run": when row 1000 goes, the consumer falls back to 1500.
-    g.exec(`CREATE TRIGGER fall_back AFTER DELETE ON "GraphLog" WHEN old.id = 1000 BEGIN UPDATE consumers SET last_id = 1500; END`);
+    g.exec(
+      `CREATE TRIGGER fall_back AFTER DELETE ON "GraphLog" WHEN old.id = 1000 BEGIN UPDATE consumers SET last_id = 1500; END`,
+    );
     g.close();
     const r = cli(['--config', b.config, '--compact-logs', '--json']);
     expect(r.status, r.stderr).toBe(0);
@@ -100,8 +123,20 @@ describe('--compact-logs: watermark-bounded compaction', () => {
   it("--scheduled VACUUMs a compacted database once per the job's vacuumEvery window, after a compaction that succeeded; a failed VACUUM is restored and retried", () => {
     const b = graphBrain(20_000, [15_000], { vacuumEvery: 'weekly', batchRows: 2000 });
     const scheduled = (at: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {
-      const r = cli(['--config', b.config, '--scheduled', '--json', ...extra], { env: { DB_MAINTENANCE_NOW: at, ...env } });
-      const lane = (JSON.parse(r.stdout).lanes as Array<{ lane: string; status: string; vacuums: unknown[]; maintenance: { plan: Array<{ type: string; database: string }>; results: Array<{ type: string; status: string; restored: boolean }> } | null }>).find((l) => l.lane === 'compaction')!;
+      const r = cli(['--config', b.config, '--scheduled', '--json', ...extra], {
+        env: { DB_MAINTENANCE_NOW: at, ...env },
+      });
+      const lane = (
+        JSON.parse(r.stdout).lanes as Array<{
+          lane: string;
+          status: string;
+          vacuums: unknown[];
+          maintenance: {
+            plan: Array<{ type: string; database: string }>;
+            results: Array<{ type: string; status: string; restored: boolean }>;
+          } | null;
+        }>
+      ).find((l) => l.lane === 'compaction')!;
       return { r, lane };
     };
     const freePages = (): number => {
@@ -112,7 +147,9 @@ describe('--compact-logs: watermark-bounded compaction', () => {
         g.close();
       }
     };
-    const vacuum = (window: string, status: string) => [{ job: 'graphlog', database: 'graph', every: 'weekly', window, status }];
+    const vacuum = (window: string, status: string) => [
+      { job: 'graphlog', database: 'graph', every: 'weekly', window, status },
+    ];
 
     const before = snapshotTree(b.dir);
     const dry = scheduled('2026-11-20T12:00:00Z', ['--dry-run']);
@@ -157,7 +194,9 @@ describe('--compact-logs: watermark-bounded compaction', () => {
     const r = cli(['--config', b.config, '--scheduled', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const lane = JSON.parse(r.stdout).lanes.find((l: { lane: string }) => l.lane === 'compaction');
-    expect(lane.vacuums).toEqual([{ job: 'graphlog', database: 'graph', every: 'daily', window: '2026-11-20', status: 'not-run' }]);
+    expect(lane.vacuums).toEqual([
+      { job: 'graphlog', database: 'graph', every: 'daily', window: '2026-11-20', status: 'not-run' },
+    ]);
     expect(lane.maintenance).toBeNull();
     expect(ids(b.db).n).toBe(3000);
   });

@@ -14,7 +14,10 @@ describe('config', () => {
   });
 
   it('the bundled maintenance.config.json is valid and matches the demo brain defaults', () => {
-    const rc = parseConfig(fs.readFileSync(path.join(ROOT, 'maintenance.config.json'), 'utf8'), path.join(ROOT, 'maintenance.config.json'));
+    const rc = parseConfig(
+      fs.readFileSync(path.join(ROOT, 'maintenance.config.json'), 'utf8'),
+      path.join(ROOT, 'maintenance.config.json'),
+    );
     expect(rc.databases.map((d) => d.name)).toEqual(['tier1', 'tier2', 'tier3', 'state']);
     expect(rc.config.thresholds.fragmentationRatio).toBe(0.2);
     expect(rc.config.thresholds.analyzeScaleFactor).toBe(0.1);
@@ -25,12 +28,21 @@ describe('config', () => {
     expect(Object.keys(c.databases)).toEqual(['tier1', 'tier2', 'tier3', 'state']);
     expect(c.thresholds).toMatchObject({ fragmentationRatio: 0.2, analyzeScaleFactor: 0.1, analyzeBaseRows: 50 });
     expect(c.conversations).toMatchObject({ table: 'conversations', keepNewest: 20, archiveAfterDays: 30 });
-    expect(c.patterns).toMatchObject({ table: 'patterns', confidenceColumn: 'confidence', lastUsedColumn: 'last_used' });
+    expect(c.patterns).toMatchObject({
+      table: 'patterns',
+      confidenceColumn: 'confidence',
+      lastUsedColumn: 'last_used',
+    });
   });
 
   it('every path resolves against the config file directory, never the current directory', () => {
     const rc = parseConfig(
-      JSON.stringify({ databases: { a: { path: 'x/a.db' } }, conversations: { database: 'a' }, patterns: { database: 'a' }, events: { path: '../ev.jsonl' } }),
+      JSON.stringify({
+        databases: { a: { path: 'x/a.db' } },
+        conversations: { database: 'a' },
+        patterns: { database: 'a' },
+        events: { path: '../ev.jsonl' },
+      }),
       '/srv/brain/conf/maintenance.config.json',
     );
     expect(rc.databases[0]!.path).toBe(path.resolve('/srv/brain/conf/x/a.db'));
@@ -78,7 +90,12 @@ describe('config', () => {
     const err = (() => {
       try {
         parseConfig(
-          JSON.stringify({ databases: { a: { path: 's/a.db' } }, conversations: { database: 'a' }, patterns: { database: 'a' }, stateDir: 's' }),
+          JSON.stringify({
+            databases: { a: { path: 's/a.db' } },
+            conversations: { database: 'a' },
+            patterns: { database: 'a' },
+            stateDir: 's',
+          }),
           '/b/c.json',
         );
       } catch (e) {

@@ -46,7 +46,9 @@ describe('docs: README flag table', () => {
   const fromHelp = [...program.helpInformation().matchAll(/^ {2}(?:-\w, )?(--[a-z][a-z-]*)/gm)].map((m) => m[1]!);
   const helpFlags = [...new Set([...fromOptions, ...fromHelp, '--help', '--version'])];
   // `--days N` documents --days; `--help`, `--version` documents both.
-  const tableFlags = firstCells(section(readme, '## Commands')).flatMap((c) => backticked(c).map((b) => b.split(' ')[0]!));
+  const tableFlags = firstCells(section(readme, '## Commands')).flatMap((c) =>
+    backticked(c).map((b) => b.split(' ')[0]!),
+  );
 
   it('lists every long flag of --help, --help and --version included', () => {
     expect(fromOptions.length).toBeGreaterThan(20);
@@ -58,13 +60,21 @@ describe('docs: README flag table', () => {
   });
 
   it('lists no flag the CLI does not have', () => {
-    for (const flag of tableFlags) expect(helpFlags, `${flag} in README's flag table is a flag of the CLI`).toContain(flag);
+    for (const flag of tableFlags)
+      expect(helpFlags, `${flag} in README's flag table is a flag of the CLI`).toContain(flag);
   });
 });
 
 /** The zod 4 schema nodes the walk needs (def.type and the fields of wrappers, objects, arrays, records). */
 interface ZodNode {
-  readonly def: { readonly type: string; readonly innerType?: ZodNode; readonly in?: ZodNode; readonly element?: ZodNode; readonly valueType?: ZodNode; readonly shape?: Readonly<Record<string, ZodNode>> };
+  readonly def: {
+    readonly type: string;
+    readonly innerType?: ZodNode;
+    readonly in?: ZodNode;
+    readonly element?: ZodNode;
+    readonly valueType?: ZodNode;
+    readonly shape?: Readonly<Record<string, ZodNode>>;
+  };
 }
 
 const WRAPPERS = new Set(['default', 'prefault', 'optional', 'nullable', 'nonoptional', 'readonly', 'catch']);
@@ -94,7 +104,8 @@ function configKeys(node: ZodNode, prefix: string, keys: string[], sections: str
     return;
   }
   keys.push(prefix);
-  if (type === 'array' && n.def.element && unwrap(n.def.element).def.type === 'object') configKeys(n.def.element, `${prefix}[]`, keys, sections);
+  if (type === 'array' && n.def.element && unwrap(n.def.element).def.type === 'object')
+    configKeys(n.def.element, `${prefix}[]`, keys, sections);
   if (type === 'record' && n.def.valueType) configKeys(n.def.valueType, `${prefix}.<name>`, keys, sections);
 }
 
@@ -134,7 +145,8 @@ describe('docs: configuration.md', () => {
     const looksLikeKey = (s: string): boolean => top.has(s.split(/[.[]/)[0]!);
     const rowKeys = documented.filter(looksLikeKey);
     expect(rowKeys.length).toBeGreaterThan(70);
-    for (const key of rowKeys) expect(known.has(key), `\`${key}\` of docs/configuration.md is in the schema`).toBe(true);
+    for (const key of rowKeys)
+      expect(known.has(key), `\`${key}\` of docs/configuration.md is in the schema`).toBe(true);
   });
 });
 
@@ -170,7 +182,10 @@ function anchorsOf(markdown: string): Set<string> {
 
 describe('docs: links', () => {
   const docsDir = path.join(ROOT, 'docs');
-  const readmeLinks = [...readme.matchAll(/\]\((docs\/[^)\s#]+\.md)(?:#([^)\s]+))?\)/g)].map((m) => ({ file: m[1]!, anchor: m[2] }));
+  const readmeLinks = [...readme.matchAll(/\]\((docs\/[^)\s#]+\.md)(?:#([^)\s]+))?\)/g)].map((m) => ({
+    file: m[1]!,
+    anchor: m[2],
+  }));
 
   it('every link of the README to docs/*.md points at a file that exists', () => {
     expect(readmeLinks.length).toBeGreaterThan(5);
@@ -180,7 +195,8 @@ describe('docs: links', () => {
   it('the README links every page of docs/, architecture.md included', () => {
     const linked = new Set(readmeLinks.map((l) => l.file));
     expect(linked.has('docs/architecture.md')).toBe(true);
-    for (const f of fs.readdirSync(docsDir).filter((f) => f.endsWith('.md'))) expect(linked.has(`docs/${f}`), `README links docs/${f}`).toBe(true);
+    for (const f of fs.readdirSync(docsDir).filter((f) => f.endsWith('.md')))
+      expect(linked.has(`docs/${f}`), `README links docs/${f}`).toBe(true);
   });
 
   it('the relative links of docs/*.md point at files (and headings) that exist', () => {

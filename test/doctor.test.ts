@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { cli, demoBrain, snapshotTree } from './helpers.js';
 
 type Report = { checks: Array<{ check: string; status: string; detail: string }> };
-const status = (r: { stdout: string }, check: string): string | undefined => (JSON.parse(r.stdout) as Report).checks.find((c) => c.check === check)?.status;
+const status = (r: { stdout: string }, check: string): string | undefined =>
+  (JSON.parse(r.stdout) as Report).checks.find((c) => c.check === check)?.status;
 
 describe('--doctor', () => {
   it('a healthy install: every check ok or a warning, exit 0, nothing written', () => {
@@ -15,11 +16,26 @@ describe('--doctor', () => {
     expect(r.status, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
     expect(report.checks.map((c) => c.check)).toEqual([
-      'node', 'sqlite', 'fts5', 'dbstat', 'config',
-      'database tier1', 'database tier2', 'database tier3', 'database state',
-      'events', 'logs', 'stateDir', 'backupDir', 'lock', 'disk', 'last run',
+      'node',
+      'sqlite',
+      'fts5',
+      'dbstat',
+      'config',
+      'database tier1',
+      'database tier2',
+      'database tier3',
+      'database state',
+      'events',
+      'logs',
+      'stateDir',
+      'backupDir',
+      'lock',
+      'disk',
+      'last run',
     ]);
-    expect(report.checks.find((c) => c.check === 'sqlite')!.detail).toMatch(/better-sqlite3 \d+\.\d+\.\d+, SQLite 3\.\d+/);
+    expect(report.checks.find((c) => c.check === 'sqlite')!.detail).toMatch(
+      /better-sqlite3 \d+\.\d+\.\d+, SQLite 3\.\d+/,
+    );
     expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
     expect(status(r, 'last run')).toBe('warn'); // none recorded yet
     expect(snapshotTree(demo.dir)).toEqual(before);
@@ -27,7 +43,10 @@ describe('--doctor', () => {
 
   it('what would stop a scheduled run fails the doctor with its exit code: a corrupt database, an invalid config', () => {
     const demo = demoBrain();
-    fs.writeFileSync(path.join(demo.dir, 'tier3/development_context.db'), 'not a database at all, just text '.repeat(10));
+    fs.writeFileSync(
+      path.join(demo.dir, 'tier3/development_context.db'),
+      'not a database at all, just text '.repeat(10),
+    );
     const r = cli(['--config', demo.configPath, '--doctor', '--json']);
     expect(r.status).toBe(3);
     expect(status(r, 'database tier3')).toBe('fail');
@@ -47,7 +66,9 @@ describe('--doctor', () => {
     fs.writeFileSync(path.join(state, 'run.lock.json'), JSON.stringify(info));
     const held = cli(['--config', demo.configPath, '--doctor', '--json']);
     expect(status(held, 'lock')).toBe('warn');
-    expect((JSON.parse(held.stdout) as Report).checks.find((c) => c.check === 'lock')!.detail).toMatch(new RegExp(`held by pid ${process.pid}`));
+    expect((JSON.parse(held.stdout) as Report).checks.find((c) => c.check === 'lock')!.detail).toMatch(
+      new RegExp(`held by pid ${process.pid}`),
+    );
     fs.writeFileSync(path.join(state, 'run.lock.json'), JSON.stringify({ ...info, pid: 2 ** 22 + 12345 }));
     expect(status(cli(['--config', demo.configPath, '--doctor', '--json']), 'lock')).toBe('ok');
   });

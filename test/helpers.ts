@@ -26,7 +26,13 @@ export function tempDir(prefix = 'dbm-test-'): string {
 /** A small demo brain (a few MB) in a temp directory. */
 export function demoBrain(opts: { ftsDrift?: boolean; seed?: number; scale?: number } = {}): DemoSummary {
   const dir = path.join(tempDir(), 'brain');
-  return generateDemoBrain({ dir, scale: opts.scale ?? 1, seed: opts.seed ?? 7, now: NOW, ftsDrift: opts.ftsDrift ?? false });
+  return generateDemoBrain({
+    dir,
+    scale: opts.scale ?? 1,
+    seed: opts.seed ?? 7,
+    now: NOW,
+    ftsDrift: opts.ftsDrift ?? false,
+  });
 }
 
 export interface CliResult {
@@ -37,7 +43,10 @@ export interface CliResult {
 }
 
 /** Runs the real CLI in a child process with the clock pinned to NOW (optionally under a wrapper command). */
-export function cli(args: readonly string[], opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {}): CliResult {
+export function cli(
+  args: readonly string[],
+  opts: SpawnSyncOptions & { env?: NodeJS.ProcessEnv; wrap?: readonly string[] } = {},
+): CliResult {
   const t0 = Date.now();
   const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
   const r = spawnSync(cmd!, [...pre, BIN, ...args], {
@@ -46,7 +55,12 @@ export function cli(args: readonly string[], opts: SpawnSyncOptions & { env?: No
     ...opts,
     env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString(), ...opts.env },
   });
-  return { status: r.status ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? ''), ms: Date.now() - t0 };
+  return {
+    status: r.status ?? -1,
+    stdout: String(r.stdout ?? ''),
+    stderr: String(r.stderr ?? ''),
+    ms: Date.now() - t0,
+  };
 }
 
 /** Every file under dir (recursively) with its size, mtime and content hash. */
@@ -59,7 +73,9 @@ export function snapshotTree(dir: string, exclude: (rel: string) => boolean = ()
       if (exclude(rel)) continue;
       const st = fs.statSync(full);
       if (st.isDirectory()) walk(full);
-      else out[rel] = `${st.size}:${st.mtimeMs}:${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
+      else
+        out[rel] =
+          `${st.size}:${st.mtimeMs}:${crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex')}`;
     }
   };
   walk(dir);

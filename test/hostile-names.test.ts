@@ -53,13 +53,18 @@ describe('hostile names: quotes, spaces and semicolons in tables, columns and FT
     const file = path.join(path.dirname(config), 'h.db');
     const rows = (): unknown[] => {
       const db = new Database(file);
-      const out = [T, M, 'pat "terns"'].map((t) => db.prepare(`SELECT * FROM ${q(t)} ORDER BY 1`).raw().all());
+      const out = [T, M, 'pat "terns"'].map((t) =>
+        db
+          .prepare(`SELECT * FROM ${q(t)} ORDER BY 1`)
+          .raw()
+          .all(),
+      );
       db.close();
       return out;
     };
     const before = rows();
     const report = await runMaintenance({
-      rc: loadConfig(config),
+      brain: loadConfig(config),
       dryRun: false,
       requested: ['VACUUM', 'ANALYZE', 'REINDEX', 'REBUILD_FTS'],
       deep: false,
@@ -75,16 +80,25 @@ describe('hostile names: quotes, spaces and semicolons in tables, columns and FT
     ]);
     expect(report.plan[0]!.sql).toEqual([`INSERT INTO ${q(F)}(${q(F)}) VALUES ('rebuild')`]);
     expect(rows()).toEqual(before);
-    const after = assess({ rc: loadConfig(config), deep: true, now: NOW, logger: silentLogger(), record: false });
+    const after = assess({ brain: loadConfig(config), deep: true, now: NOW, logger: silentLogger(), record: false });
     expect(after.databases[0]!.fts?.[0]?.status).toBe('ok');
   });
 
   it('are assessed correctly when healthy', () => {
-    const a = assess({ rc: loadConfig(hostileBrain(false)), deep: true, now: NOW, logger: silentLogger(), record: false });
+    const a = assess({
+      brain: loadConfig(hostileBrain(false)),
+      deep: true,
+      now: NOW,
+      logger: silentLogger(),
+      record: false,
+    });
     expect(a.problems).toEqual([]);
     const h = a.databases[0]!;
     expect(h.fts).toEqual([expect.objectContaining({ table: F, contentTable: M, kind: 'external', status: 'ok' })]);
-    expect(a.retention?.conversations).toMatchObject({ total: 300, childRows: [{ table: M, rows: expect.any(Number) }] });
+    expect(a.retention?.conversations).toMatchObject({
+      total: 300,
+      childRows: [{ table: M, rows: expect.any(Number) }],
+    });
     expect(a.retention?.conversations?.eligible).toBe(295);
     expect(a.tasks.filter((t) => t.type === 'REBUILD_FTS')).toEqual([]);
   });
@@ -92,7 +106,7 @@ describe('hostile names: quotes, spaces and semicolons in tables, columns and FT
   it('and their drift is found, default and deep', () => {
     const config = hostileBrain(true);
     for (const deep of [false, true]) {
-      const a = assess({ rc: loadConfig(config), deep, now: NOW, logger: silentLogger(), record: false });
+      const a = assess({ brain: loadConfig(config), deep, now: NOW, logger: silentLogger(), record: false });
       expect(a.databases[0]!.fts?.[0]?.status).toBe('drift');
       expect(a.tasks[0]).toMatchObject({ type: 'REBUILD_FTS', priority: 1 });
     }

@@ -68,14 +68,41 @@ describe('the event-line scanner agrees with JSON.parse', () => {
 
   it('on 20,000 generated lines and random corruptions of them', () => {
     const r = rng(42);
-    const pick = <T,>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
     const value = (depth: number): unknown => {
       const k = r();
-      if (depth > 3 || k < 0.3) return pick(['x', 'é ü', 'quote " and \\ slash', '\u0001ctl', 12, -0.5, 1e21, true, false, null, '2026-09-01T00:00:00Z']);
+      if (depth > 3 || k < 0.3)
+        return pick([
+          'x',
+          'é ü',
+          'quote " and \\ slash',
+          '\u0001ctl',
+          12,
+          -0.5,
+          1e21,
+          true,
+          false,
+          null,
+          '2026-09-01T00:00:00Z',
+        ]);
       if (k < 0.6) return Array.from({ length: Math.floor(r() * 4) }, () => value(depth + 1));
-      return Object.fromEntries(Array.from({ length: Math.floor(r() * 4) }, (_, i) => [pick(['a', 'timestamp', 'b c', `k${i}`]), value(depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(r() * 4) }, (_, i) => [
+          pick(['a', 'timestamp', 'b c', `k${i}`]),
+          value(depth + 1),
+        ]),
+      );
     };
-    const stamps = ['2026-09-01T00:00:00Z', '2026-09-01T00:00:00.5Z', '2026-09-01T23:59:59.999Z', 1767225600, 1767225600123, '1767225600', 'nope', null];
+    const stamps = [
+      '2026-09-01T00:00:00Z',
+      '2026-09-01T00:00:00.5Z',
+      '2026-09-01T23:59:59.999Z',
+      1767225600,
+      1767225600123,
+      '1767225600',
+      'nope',
+      null,
+    ];
     let invalid = 0;
     for (let n = 0; n < 20_000; n++) {
       const obj = { ...(value(0) as object), timestamp: pick(stamps), data: value(1) };
@@ -85,7 +112,12 @@ describe('the event-line scanner agrees with JSON.parse', () => {
         const at = Math.floor(r() * text.length);
         const ch = pick(['"', '{', '}', '[', ']', ',', ':', '\\', ' ', 'a', '0', '-', '.', 'e', '\t']);
         const op = r();
-        text = op < 0.33 ? text.slice(0, at) + text.slice(at + 1) : op < 0.66 ? text.slice(0, at) + ch + text.slice(at) : text.slice(0, at) + ch + text.slice(at + 1);
+        text =
+          op < 0.33
+            ? text.slice(0, at) + text.slice(at + 1)
+            : op < 0.66
+              ? text.slice(0, at) + ch + text.slice(at)
+              : text.slice(0, at) + ch + text.slice(at + 1);
       }
       const line = Buffer.from(text);
       const want = reference(line, 'timestamp');
@@ -97,6 +129,8 @@ describe('the event-line scanner agrees with JSON.parse', () => {
 
   it('eventTime: invalid UTF-8 is malformed', () => {
     expect(eventTime(Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]), 'timestamp')).toBeNull();
-    expect(eventTime(Buffer.from('{"timestamp":"2026-09-01T00:00:00Z"}'), 'timestamp')).toBe(Date.parse('2026-09-01T00:00:00Z'));
+    expect(eventTime(Buffer.from('{"timestamp":"2026-09-01T00:00:00Z"}'), 'timestamp')).toBe(
+      Date.parse('2026-09-01T00:00:00Z'),
+    );
   });
 });

@@ -20,13 +20,24 @@ export function dumpAll(file: string): Record<string, string[]> {
   const db = openForReading(file);
   try {
     const tables = db
-      .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+      .prepare(
+        "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+      )
       .pluck()
       .all() as string[];
     const out: Record<string, string[]> = {};
     for (const t of tables) {
-      out[t] = (db.prepare(`SELECT * FROM ${q(t)}`).raw().all() as unknown[][])
-        .map((r) => JSON.stringify(r, (_k, v: unknown) => (Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? String(v) : v)))
+      out[t] = (
+        db
+          .prepare(`SELECT * FROM ${q(t)}`)
+          .raw()
+          .all() as unknown[][]
+      )
+        .map((r) =>
+          JSON.stringify(r, (_k, v: unknown) =>
+            Buffer.isBuffer(v) ? `x'${v.toString('hex')}'` : typeof v === 'bigint' ? String(v) : v,
+          ),
+        )
         .sort();
     }
     return out;
@@ -39,7 +50,10 @@ export function dumpAll(file: string): Record<string, string[]> {
 export function dumpUserRows(file: string): Record<string, string[]> {
   const all = dumpAll(file);
   const db = openForReading(file);
-  const fts = db.prepare("SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL TABLE%'").pluck().all() as string[];
+  const fts = db
+    .prepare("SELECT name FROM sqlite_schema WHERE sql LIKE 'CREATE VIRTUAL TABLE%'")
+    .pluck()
+    .all() as string[];
   db.close();
   const shadow = new Set(fts.flatMap((f) => ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${f}_${s}`)));
   return Object.fromEntries(Object.entries(all).filter(([t]) => !t.startsWith('sqlite_') && !shadow.has(t)));
@@ -48,7 +62,9 @@ export function dumpUserRows(file: string): Record<string, string[]> {
 export function integrityCheck(file: string): string {
   const db = new Database(file, { fileMustExist: true });
   try {
-    return (db.pragma('integrity_check') as Array<{ integrity_check: string }>).map((r) => r.integrity_check).join('; ');
+    return (db.pragma('integrity_check') as Array<{ integrity_check: string }>)
+      .map((r) => r.integrity_check)
+      .join('; ');
   } finally {
     db.close();
   }

@@ -19,7 +19,6 @@ const CAMPAIGN_TIMEOUT_MS = 180_000;
 const require = createRequire(import.meta.url);
 const SQLITE = require.resolve('better-sqlite3');
 
-
 let template: string;
 beforeAll(() => {
   // Not tempDir(): that one is removed after each test, and this is shared by all of them.
@@ -64,7 +63,9 @@ describe('another process writes while we maintain', () => {
     );
     const writerDone = exited(writer);
     await new Promise((r) => setTimeout(r, 300));
-    const run = await exited(startCli(['--config', config, '--db', 'tier1', '--vacuum', '--analyze', '--reindex', '--rebuild-fts', '--json']));
+    const run = await exited(
+      startCli(['--config', config, '--db', 'tier1', '--vacuum', '--analyze', '--reindex', '--rebuild-fts', '--json']),
+    );
     await new Promise((r) => setTimeout(r, 200));
     writer.kill('SIGTERM');
     const w = await writerDone;
@@ -76,13 +77,18 @@ describe('another process writes while we maintain', () => {
       ['VACUUM', 'ok'],
       ['ANALYZE', 'ok'],
     ]);
-    const lines = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { committed?: string; error?: string; done?: boolean });
+    const lines = w.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { committed?: string; error?: string; done?: boolean });
     expect(lines.filter((l) => l.error)).toEqual([]);
     expect(lines.at(-1)?.done).toBe(true);
     const committed = lines.filter((l) => l.committed).map((l) => l.committed!);
     expect(committed.length).toBeGreaterThan(20);
     const check = new Database(db, { readonly: true });
-    const present = new Set(check.prepare("SELECT session_id FROM sessions WHERE user_id = 'writer'").pluck().all() as string[]);
+    const present = new Set(
+      check.prepare("SELECT session_id FROM sessions WHERE user_id = 'writer'").pluck().all() as string[],
+    );
     check.close();
     expect(committed.filter((id) => !present.has(id))).toEqual([]);
     expect(integrityCheck(db)).toBe('ok');
@@ -95,12 +101,18 @@ describe('one run at a time', () => {
     // even on a loaded 2-core machine.
     const dir = path.join(tempDir(), 'brain');
     const config = generateDemoBrain({ dir, scale: 6, seed: 5, now: NOW, ftsDrift: true }).configPath;
-    const runs = await Promise.all(Array.from({ length: 5 }, () => exited(startCli(['--config', config, '--run', '--vacuum', '--reindex', '--analyze']))));
+    const runs = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        exited(startCli(['--config', config, '--run', '--vacuum', '--reindex', '--analyze'])),
+      ),
+    );
     const codes = runs.map((r) => r.code).sort();
     expect(codes, runs.map((r) => r.stderr).join('\n')).toEqual([0, 5, 5, 5, 5]);
     for (const r of runs.filter((x) => x.code === 5)) {
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
-      expect(r.stderr).toMatch(/^error: another db-maintenance run holds the lock \(pid \d+ on .+, running .+ since .+\)/);
+      expect(r.stderr).toMatch(
+        /^error: another db-maintenance run holds the lock \(pid \d+ on .+, running .+ since .+\)/,
+      );
       expect(r.stdout).toBe('');
     }
   });
@@ -118,47 +130,58 @@ describe('one run at a time', () => {
 });
 
 describe('crash safety: SIGKILL at random moments during --run', () => {
-  it('20 trials: integrity_check passes, every row is there, a re-run completes and cleans stray temp files', async () => {
-    // How long a whole run takes here, so the kills land across all of it.
-    // Even trials: --run (FTS rebuild, VACUUM after a backup, ANALYZE); odd trials: --vacuum
-    // --analyze (VACUUM first, with its backup copied beside it).
-    const argsFor = (trial: number): string[] => (trial % 2 === 0 ? ['--run'] : ['--vacuum', '--analyze']);
-    const probe = freshBrain();
-    const t0 = Date.now();
-    expect(cli(['--config', probe.config, ...argsFor(0)]).status).toBe(0);
-    const span = Math.max(300, Date.now() - t0);
+  it(
+    '20 trials: integrity_check passes, every row is there, a re-run completes and cleans stray temp files',
+    async () => {
+      // How long a whole run takes here, so the kills land across all of it.
+      // Even trials: --run (FTS rebuild, VACUUM after a backup, ANALYZE); odd trials: --vacuum
+      // --analyze (VACUUM first, with its backup copied beside it).
+      const argsFor = (trial: number): string[] => (trial % 2 === 0 ? ['--run'] : ['--vacuum', '--analyze']);
+      const probe = freshBrain();
+      const t0 = Date.now();
+      expect(cli(['--config', probe.config, ...argsFor(0)]).status).toBe(0);
+      const span = Math.max(300, Date.now() - t0);
 
-    const rowsBefore = Object.fromEntries(DB_FILES.map((f) => [f, dumpUserRows(path.join(template, f))]));
-    const killedAt: number[] = [];
-    let killedMidRun = 0;
-    let leftTempFiles = 0;
-    for (let trial = 0; trial < 20; trial++) {
-      const { dir, config } = freshBrain();
-      const delay = 30 + Math.floor(Math.random() * span * 0.8);
-      const child = startCli(['--config', config, ...argsFor(trial)]);
-      const done = exited(child);
-      await new Promise((r) => setTimeout(r, delay));
-      child.kill('SIGKILL');
-      const res = await done;
-      killedAt.push(delay);
-      if (res.signal === 'SIGKILL') killedMidRun++;
-      if (strayTempFiles(dir).length > 0) leftTempFiles++;
-      for (const f of DB_FILES) {
-        const file = path.join(dir, f);
-        expect(integrityCheck(file), `trial ${trial} (kill at ${delay} ms, ${res.signal ?? res.code}): ${f}`).toBe('ok');
-        expect(dumpUserRows(file), `trial ${trial}: ${f} rows`).toEqual(rowsBefore[f]);
+      const rowsBefore = Object.fromEntries(DB_FILES.map((f) => [f, dumpUserRows(path.join(template, f))]));
+      const killedAt: number[] = [];
+      let killedMidRun = 0;
+      let leftTempFiles = 0;
+      for (let trial = 0; trial < 20; trial++) {
+        const { dir, config } = freshBrain();
+        const delay = 30 + Math.floor(Math.random() * span * 0.8);
+        const child = startCli(['--config', config, ...argsFor(trial)]);
+        const done = exited(child);
+        await new Promise((r) => setTimeout(r, delay));
+        child.kill('SIGKILL');
+        const res = await done;
+        killedAt.push(delay);
+        if (res.signal === 'SIGKILL') killedMidRun++;
+        if (strayTempFiles(dir).length > 0) leftTempFiles++;
+        for (const f of DB_FILES) {
+          const file = path.join(dir, f);
+          expect(integrityCheck(file), `trial ${trial} (kill at ${delay} ms, ${res.signal ?? res.code}): ${f}`).toBe(
+            'ok',
+          );
+          expect(dumpUserRows(file), `trial ${trial}: ${f} rows`).toEqual(rowsBefore[f]);
+        }
+        const rerun = cli(['--config', config, '--run', '--json']);
+        expect(rerun.status, `trial ${trial} re-run: ${rerun.stderr}`).toBe(0);
+        expect(strayTempFiles(path.join(dir, '.db-maintenance'))).toEqual([]);
+        for (const f of DB_FILES) expect(integrityCheck(path.join(dir, f))).toBe('ok');
       }
-      const rerun = cli(['--config', config, '--run', '--json']);
-      expect(rerun.status, `trial ${trial} re-run: ${rerun.stderr}`).toBe(0);
-      expect(strayTempFiles(path.join(dir, '.db-maintenance'))).toEqual([]);
-      for (const f of DB_FILES) expect(integrityCheck(path.join(dir, f))).toBe('ok');
-    }
-    expect(killedAt).toHaveLength(20);
-    // The kills must land during the runs, not after them, for this to mean anything.
-    // (the span was measured once, possibly while other test files loaded the machine)
-    expect(killedMidRun, `only ${killedMidRun}/20 kills landed mid-run (span ${span} ms, delays ${killedAt.join(',')})`).toBeGreaterThanOrEqual(10);
-    console.log(`crash trials: ${killedMidRun}/20 killed mid-run (run span ${span} ms), ${leftTempFiles} left temp files behind`);
-  }, CAMPAIGN_TIMEOUT_MS);
+      expect(killedAt).toHaveLength(20);
+      // The kills must land during the runs, not after them, for this to mean anything.
+      // (the span was measured once, possibly while other test files loaded the machine)
+      expect(
+        killedMidRun,
+        `only ${killedMidRun}/20 kills landed mid-run (span ${span} ms, delays ${killedAt.join(',')})`,
+      ).toBeGreaterThanOrEqual(10);
+      console.log(
+        `crash trials: ${killedMidRun}/20 killed mid-run (run span ${span} ms), ${leftTempFiles} left temp files behind`,
+      );
+    },
+    CAMPAIGN_TIMEOUT_MS,
+  );
 });
 
 describe('disk full', () => {
@@ -178,7 +201,9 @@ describe('disk full', () => {
       const before = snapshotTree(dir, (rel) => rel.startsWith('.db-maintenance'));
       const r = cli(['--config', config, '--vacuum', '--db', 'tier1']);
       expect(r.status).toBe(7);
-      expect(r.stderr).toMatch(/^error: VACUUM on tier1 refused: not enough free space in .*small.*nothing was changed/m);
+      expect(r.stderr).toMatch(
+        /^error: VACUUM on tier1 refused: not enough free space in .*small.*nothing was changed/m,
+      );
       expect(snapshotTree(dir, (rel) => rel.startsWith('.db-maintenance'))).toEqual(before);
       expect(fs.readdirSync(small)).toEqual([]);
     } finally {

@@ -9,8 +9,27 @@ import { NOW, cli, demoBrain, readJson, snapshotTree, writeConfig } from './help
 import { dumpAll, dumpUserRows, integrityCheck, strayTempFiles } from './maintenance-helpers.js';
 
 interface RunJson {
-  plan: Array<{ taskId: string; type: string; database: string; sql: string[]; reason: string; estimatedSeconds: number; estimateSource: string; notRunBecause: string | null }>;
-  results: Array<{ taskId: string; type: string; database: string; status: string; restored: boolean; message: string; sizeBefore: number; sizeAfter: number; backup: string | null }>;
+  plan: Array<{
+    taskId: string;
+    type: string;
+    database: string;
+    sql: string[];
+    reason: string;
+    estimatedSeconds: number;
+    estimateSource: string;
+    notRunBecause: string | null;
+  }>;
+  results: Array<{
+    taskId: string;
+    type: string;
+    database: string;
+    status: string;
+    restored: boolean;
+    message: string;
+    sizeBefore: number;
+    sizeAfter: number;
+    backup: string | null;
+  }>;
 }
 
 const tier1 = (dir: string): string => path.join(dir, 'tier1', 'conversations.db');
@@ -32,7 +51,10 @@ describe('--run --dry-run', () => {
     const vacuum = out.plan.find((s) => s.type === 'VACUUM')!;
     expect(vacuum).toMatchObject({ database: 'tier1', sql: ['VACUUM', 'PRAGMA wal_checkpoint(TRUNCATE)'] });
     expect(out.plan.find((s) => s.type === 'ARCHIVE_CONVERSATIONS')?.notRunBecause).toMatch(/retention/);
-    for (const flagSet of [['--vacuum', '--dry-run'], ['--rebuild-fts', '--analyze', '--dry-run', '--db', 'tier1']]) {
+    for (const flagSet of [
+      ['--vacuum', '--dry-run'],
+      ['--rebuild-fts', '--analyze', '--dry-run', '--db', 'tier1'],
+    ]) {
       expect(cli(['--config', demo.configPath, ...flagSet]).status).toBe(0);
       expect(snapshotTree(demo.dir)).toEqual(before);
     }
@@ -53,12 +75,16 @@ describe('--run', () => {
   it('repairs FTS drift: afterwards every MATCH returns exactly the rows a scan of the content finds', () => {
     const demo = demoBrain({ ftsDrift: true });
     const userRows = dumpUserRows(tier1(demo.dir));
-    const before = JSON.parse(cli(['--config', demo.configPath, '--assess', '--json']).stdout) as { tasks: Array<{ type: string }> };
+    const before = JSON.parse(cli(['--config', demo.configPath, '--assess', '--json']).stdout) as {
+      tasks: Array<{ type: string }>;
+    };
     expect(before.tasks[0]!.type).toBe('REBUILD_FTS');
     const r = cli(['--config', demo.configPath, '--run', '--json']);
     expect(r.status, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout) as RunJson;
-    expect(out.results.filter((x) => x.database === 'tier1' && x.status !== 'skipped').map((x) => [x.type, x.status])).toEqual([
+    expect(
+      out.results.filter((x) => x.database === 'tier1' && x.status !== 'skipped').map((x) => [x.type, x.status]),
+    ).toEqual([
       ['REBUILD_FTS', 'ok'],
       ['VACUUM', 'ok'],
       ['ANALYZE', 'ok'],
@@ -68,7 +94,9 @@ describe('--run', () => {
 
     const db = new Database(tier1(demo.dir));
     // The reference: a fresh index over the same content with the same tokenizer, i.e. a scan.
-    db.exec("CREATE VIRTUAL TABLE temp.scan USING fts5(content, tokenize='porter unicode61'); INSERT INTO temp.scan(rowid, content) SELECT id, content FROM messages;");
+    db.exec(
+      "CREATE VIRTUAL TABLE temp.scan USING fts5(content, tokenize='porter unicode61'); INSERT INTO temp.scan(rowid, content) SELECT id, content FROM messages;",
+    );
     const sample = db.prepare('SELECT content FROM messages ORDER BY id LIMIT 40').pluck().all() as string[];
     const words = [...new Set(sample.flatMap((c) => c.split(/\s+/)))];
     const viaIndex = db.prepare('SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid');
@@ -92,12 +120,16 @@ describe('--run', () => {
     const file = tier1(demo.dir);
     const before = dumpAll(file);
     const inode = fs.statSync(file).ino;
-    const r = cli(['--config', demo.configPath, '--run', '--db', 'tier1', '--json'], { env: { DB_MAINTENANCE_INJECT: 'after:ANALYZE:tier1' } });
+    const r = cli(['--config', demo.configPath, '--run', '--db', 'tier1', '--json'], {
+      env: { DB_MAINTENANCE_INJECT: 'after:ANALYZE:tier1' },
+    });
     expect(r.status).toBe(6);
     const out = JSON.parse(r.stdout) as RunJson;
     const analyze = out.results.find((x) => x.type === 'ANALYZE')!;
     expect(analyze).toMatchObject({ status: 'failed', restored: true });
-    expect(analyze.message).toMatch(/verification failed after ANALYZE: table ".*" had \d+ rows, now \d+; restored from the backup \(verified/);
+    expect(analyze.message).toMatch(
+      /verification failed after ANALYZE: table ".*" had \d+ rows, now \d+; restored from the backup \(verified/,
+    );
     expect(r.stderr).toMatch(/^error: ANALYZE on tier1 failed: verification failed/m);
     // identical to before the run, FTS drift and all: the restore undid every change of this run
     expect(dumpAll(file)).toEqual(before);
@@ -110,7 +142,9 @@ describe('--run', () => {
     const demo = demoBrain();
     const file = tier1(demo.dir);
     const before = dumpAll(file);
-    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json'], { env: { DB_MAINTENANCE_INJECT: 'after:VACUUM:tier1' } });
+    const r = cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--json'], {
+      env: { DB_MAINTENANCE_INJECT: 'after:VACUUM:tier1' },
+    });
     expect(r.status).toBe(6);
     const res = (JSON.parse(r.stdout) as RunJson).results[0]!;
     expect(res).toMatchObject({ type: 'VACUUM', status: 'failed', restored: true });
@@ -140,11 +174,13 @@ describe('--run', () => {
     const file = tier1(demo.dir);
     const db = new Database(file);
     // An external-content index whose content table is gone cannot be rebuilt.
-    db.exec("CREATE TABLE gone (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE gone_fts USING fts5(body, content='gone', content_rowid='id'); DROP TABLE gone;");
+    db.exec(
+      "CREATE TABLE gone (id INTEGER PRIMARY KEY, body TEXT); CREATE VIRTUAL TABLE gone_fts USING fts5(body, content='gone', content_rowid='id'); DROP TABLE gone;",
+    );
     db.close();
     const before = dumpAll(file);
     const report = await runMaintenance({
-      rc: loadConfig(demo.configPath),
+      brain: loadConfig(demo.configPath),
       dbName: 'tier1',
       dryRun: false,
       requested: ['REBUILD_FTS'],
@@ -165,7 +201,7 @@ describe('--run', () => {
     const demo = demoBrain();
     const before = snapshotTree(demo.dir, (rel) => rel.startsWith('.db-maintenance'));
     const report = await runMaintenance({
-      rc: loadConfig(demo.configPath),
+      brain: loadConfig(demo.configPath),
       dbName: 'tier1',
       dryRun: false,
       requested: ['VACUUM'],
@@ -214,14 +250,17 @@ describe('--run', () => {
     const cfg = readJson(demo.configPath);
     writeConfig(demo.dir, { ...cfg, maintenance: { keepBackups: 2 } });
     const env = (i: number): NodeJS.ProcessEnv => ({ DB_MAINTENANCE_NOW: `2026-11-2${i}T12:00:00.000Z` });
-    for (let i = 1; i <= 4; i++) expect(cli(['--config', demo.configPath, '--analyze', '--db', 'tier3'], { env: env(i) }).status).toBe(0);
+    for (let i = 1; i <= 4; i++)
+      expect(cli(['--config', demo.configPath, '--analyze', '--db', 'tier3'], { env: env(i) }).status).toBe(0);
     const dir = path.join(demo.dir, '.db-maintenance', 'backups', 'tier3');
     expect(fs.readdirSync(dir).sort()).toEqual(['tier3-20261123T120000Z.db', 'tier3-20261124T120000Z.db']);
     // a backup is a self-contained, consistent database
     expect(integrityCheck(path.join(dir, 'tier3-20261124T120000Z.db'))).toBe('ok');
     const h = cli(['--config', demo.configPath, '--history', '--json']);
     expect(h.status).toBe(0);
-    const runs = (JSON.parse(h.stdout) as { runs: Array<{ command: string; tasks: Array<{ type: string; status: string }> }> }).runs;
+    const runs = (
+      JSON.parse(h.stdout) as { runs: Array<{ command: string; tasks: Array<{ type: string; status: string }> }> }
+    ).runs;
     expect(runs).toHaveLength(4);
     expect(runs[0]).toMatchObject({ command: '--analyze', tasks: [{ type: 'ANALYZE', status: 'ok' }] });
     expect(cli(['--config', demo.configPath, '--history']).stdout).toMatch(/run 4: --analyze/);
@@ -229,17 +268,23 @@ describe('--run', () => {
 
   it('estimates learn from recorded runs, and the next assessment knows the last run', () => {
     const demo = demoBrain();
-    const first = JSON.parse(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout) as RunJson;
+    const first = JSON.parse(
+      cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout,
+    ) as RunJson;
     expect(first.plan[0]).toMatchObject({ estimateSource: 'heuristic' });
     const r = cli(['--config', demo.configPath, '--vacuum', '--analyze', '--db', 'tier1', '--json']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe(''); // no terminal: no progress display, and success logs nothing at the default level
     const ran = (JSON.parse(r.stdout) as RunJson).results[0]!;
-    const next = JSON.parse(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout) as RunJson;
+    const next = JSON.parse(
+      cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1', '--dry-run', '--json']).stdout,
+    ) as RunJson;
     expect(next.plan[0]).toMatchObject({ estimateSource: 'history' });
-    const rate = ran.sizeBefore / Math.max(1, (ran as unknown as { durationMs: number }).durationMs) * 1000;
-    expect(next.plan[0]!.estimatedSeconds).toBeCloseTo(Math.max(0.1, Math.round(((ran.sizeAfter) / rate) * 10) / 10), 0);
-    const a = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as { runs: Array<{ tasks: Array<{ type: string; startedAt: string }> }> };
+    const rate = (ran.sizeBefore / Math.max(1, (ran as unknown as { durationMs: number }).durationMs)) * 1000;
+    expect(next.plan[0]!.estimatedSeconds).toBeCloseTo(Math.max(0.1, Math.round((ran.sizeAfter / rate) * 10) / 10), 0);
+    const a = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as {
+      runs: Array<{ tasks: Array<{ type: string; startedAt: string }> }>;
+    };
     expect(a.runs[0]!.tasks.map((t) => t.type)).toEqual(['VACUUM', 'ANALYZE']);
   });
 });
@@ -252,8 +297,14 @@ describe('SpaceLedger (parallel maintenance)', () => {
     const [a, b] = [path.join(dir, 'a'), path.join(dir, 'b')];
     fs.mkdirSync(a);
     fs.mkdirSync(b);
-    const ledger = new SpaceLedger((d) => (d === a ? { free: 100 * MiB, device: 'A' } : { free: 1000 * MiB, device: 'B' }), 16 * MiB);
-    const first = ledger.tryReserve([{ dir: a, bytes: 30 * MiB, what: 'backup' }, { dir: a, bytes: 20 * MiB, what: 'VACUUM journal' }]);
+    const ledger = new SpaceLedger(
+      (d) => (d === a ? { free: 100 * MiB, device: 'A' } : { free: 1000 * MiB, device: 'B' }),
+      16 * MiB,
+    );
+    const first = ledger.tryReserve([
+      { dir: a, bytes: 30 * MiB, what: 'backup' },
+      { dir: a, bytes: 20 * MiB, what: 'VACUUM journal' },
+    ]);
     expect(first).not.toBeNull();
     expect(ledger.reservedOn('A')).toBe(50 * MiB);
     expect(ledger.tryReserve([{ dir: a, bytes: 40 * MiB, what: 'backup' }])).toBeNull(); // 50 + 40 + 16 margin > 100

@@ -53,11 +53,15 @@ describe('--metrics-file', () => {
     const p = parsePrometheus(fs.readFileSync(out, 'utf8'));
     const get = (name: string, labels: Record<string, string> = {}): number | undefined =>
       p.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-    expect(get('dbm_database_size_bytes', { database: 'tier1' })).toBe(fs.statSync(path.join(demo.dir, 'tier1/conversations.db')).size);
+    expect(get('dbm_database_size_bytes', { database: 'tier1' })).toBe(
+      fs.statSync(path.join(demo.dir, 'tier1/conversations.db')).size,
+    );
     expect(get('dbm_database_readable', { database: 'tier2' })).toBe(1);
     expect(get('dbm_database_freelist_ratio', { database: 'tier1' })).toBe(0); // the monthly lane vacuumed it
     expect(get('dbm_task_last_status', { database: 'tier1', task: 'VACUUM', status: 'ok' })).toBe(1);
-    expect(get('dbm_task_last_success_timestamp_seconds', { database: 'events', task: 'COMPRESS_EVENTS' })).toBeGreaterThan(NOW.getTime() / 1000 - 86_400 * 365);
+    expect(
+      get('dbm_task_last_success_timestamp_seconds', { database: 'events', task: 'COMPRESS_EVENTS' }),
+    ).toBeGreaterThan(NOW.getTime() / 1000 - 86_400 * 365);
     expect(get('dbm_last_run_exit_code')).toBe(0);
     expect(get('dbm_last_run_items', { kind: 'conversations_archived' })).toBeGreaterThan(0);
     expect(get('dbm_last_run_items', { kind: 'event_lines_compressed' })).toBeGreaterThan(0);
@@ -68,7 +72,13 @@ describe('--metrics-file', () => {
     const demo = demoBrain();
     const c = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
     c.probes = [
-      { name: 'pattern search', database: 'tier2', sql: 'SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?', params: ['pattern'], runs: 5 },
+      {
+        name: 'pattern search',
+        database: 'tier2',
+        sql: 'SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?',
+        params: ['pattern'],
+        runs: 5,
+      },
       { name: 'broken', database: 'tier1', sql: 'SELECT * FROM no_such_table' },
     ];
     fs.writeFileSync(demo.configPath, JSON.stringify(c));
@@ -88,7 +98,9 @@ describe('--metrics-file', () => {
     expect(get({ ...probe, phase: 'after', quantile: '0.95' })).toBe(search.after.p95Ms / 1000);
     expect(get(probe, 'dbm_probe_error')).toBe(0);
     expect(get({ probe: 'broken', database: 'tier1' }, 'dbm_probe_error')).toBe(1);
-    expect(p.samples.filter((s) => s.name === 'dbm_probe_latency_seconds' && s.labels['probe'] === 'broken')).toEqual([]);
+    expect(p.samples.filter((s) => s.name === 'dbm_probe_latency_seconds' && s.labels['probe'] === 'broken')).toEqual(
+      [],
+    );
     expect(get({}, 'dbm_probe_run_timestamp_seconds')).toBe(NOW.getTime() / 1000);
   });
 
@@ -110,7 +122,9 @@ describe('--metrics-file', () => {
       }
     })();
     for (let i = 0; i < 5; i++) {
-      const child = spawn(process.execPath, [BIN, '--config', demo.configPath, '--history', '--metrics-file', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, '--config', demo.configPath, '--history', '--metrics-file', out], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect((await exited(child)).code).toBe(0);
     }
     writing = false;
@@ -122,7 +136,13 @@ describe('--metrics-file', () => {
 
   it('an unwritable metrics path: one line on stderr, exit 3, the action itself done', () => {
     const demo = demoBrain();
-    const r = cli(['--config', demo.configPath, '--assess', '--metrics-file', path.join(demo.dir, 'no-such-dir', 'm.prom')]);
+    const r = cli([
+      '--config',
+      demo.configPath,
+      '--assess',
+      '--metrics-file',
+      path.join(demo.dir, 'no-such-dir', 'm.prom'),
+    ]);
     expect(r.status).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/cannot write the metrics file .*ENOENT/);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, cli, demoBrain, tempDir } from './helpers.js';
 
 describe('--print-schedule', () => {
-  it('cron: an hourly line with absolute paths that works from / with cron\'s minimal environment', () => {
+  it("cron: an hourly line with absolute paths that works from / with cron's minimal environment", () => {
     const demo = demoBrain();
     const r = cli(['--config', demo.configPath, '--print-schedule', 'cron']);
     expect(r.status, r.stderr).toBe(0);
@@ -17,9 +17,15 @@ describe('--print-schedule', () => {
     expect(command).toContain(`'${BIN}'`);
     expect(command).toContain(`--config '${demo.configPath}'`);
     // Run it as cron would: from /, with a minimal PATH and nothing else.
-    const run = spawnSync('/bin/sh', ['-c', command], { cwd: '/', env: { PATH: '/usr/bin:/bin', HOME: '/', DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' }, encoding: 'utf8' });
+    const run = spawnSync('/bin/sh', ['-c', command], {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin', HOME: '/', DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' },
+      encoding: 'utf8',
+    });
     expect(run.status, run.stderr).toBe(0);
-    const history = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as { runs: Array<{ command: string; exitCode: number }> };
+    const history = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as {
+      runs: Array<{ command: string; exitCode: number }>;
+    };
     expect(history.runs.map((x) => `${x.command} ${x.exitCode}`)).toEqual(['--scheduled 0']);
     expect(fs.existsSync(path.join(demo.dir, '.db-maintenance', 'scheduled.log'))).toBe(true);
   });
@@ -44,7 +50,11 @@ describe('--print-schedule', () => {
     expect(service).toContain(`WorkingDirectory=${demo.dir}`);
     expect(units['db-maintenance.timer']!.join('\n')).toMatch(/^OnCalendar=hourly$/m);
     for (const [name, lines] of Object.entries(units)) fs.writeFileSync(path.join(dir, name), lines.join('\n'));
-    const verify = spawnSync('systemd-analyze', ['verify', path.join(dir, 'db-maintenance.service'), path.join(dir, 'db-maintenance.timer')], { encoding: 'utf8' });
+    const verify = spawnSync(
+      'systemd-analyze',
+      ['verify', path.join(dir, 'db-maintenance.service'), path.join(dir, 'db-maintenance.timer')],
+      { encoding: 'utf8' },
+    );
     if (verify.error) return ctx.skip(); // no systemd-analyze here: the structure was checked above
     expect(verify.status, verify.stderr).toBe(0);
   });

@@ -8,7 +8,13 @@ import { sqlite3 } from './retention-helpers.js';
 function withProbes(configPath: string): void {
   const c = JSON.parse(fs.readFileSync(configPath, 'utf8'));
   c.probes = [
-    { name: 'pattern search', database: 'tier2', sql: 'SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?', params: ['pattern'], runs: 25 },
+    {
+      name: 'pattern search',
+      database: 'tier2',
+      sql: 'SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?',
+      params: ['pattern'],
+      runs: 25,
+    },
     { name: 'sneaky write', database: 'tier1', sql: 'DELETE FROM messages RETURNING id' },
   ];
   fs.writeFileSync(configPath, JSON.stringify(c));
@@ -40,9 +46,17 @@ describe('performance probes', () => {
     expect(sneaky.error).toMatch(/readonly|read-only|not a query/i);
     expect(sqlite3(tier1, 'SELECT count(*) FROM messages')).toBe(messages);
     const human = cli(['--config', demo.configPath, '--history']);
-    expect(human.stdout).toMatch(/probe pattern search \(tier2\): p50 [\d.]+ ms, p95 [\d.]+ ms -> p50 [\d.]+ ms, p95 [\d.]+ ms/);
+    expect(human.stdout).toMatch(
+      /probe pattern search \(tier2\): p50 [\d.]+ ms, p95 [\d.]+ ms -> p50 [\d.]+ ms, p95 [\d.]+ ms/,
+    );
     const h = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout);
-    expect(h.runs[0].probes[0]).toEqual({ name: 'pattern search', database: 'tier2', before: { p50Ms: search.before.p50Ms, p95Ms: search.before.p95Ms }, after: { p50Ms: search.after.p50Ms, p95Ms: search.after.p95Ms }, error: null });
+    expect(h.runs[0].probes[0]).toEqual({
+      name: 'pattern search',
+      database: 'tier2',
+      before: { p50Ms: search.before.p50Ms, p95Ms: search.before.p95Ms },
+      after: { p50Ms: search.after.p50Ms, p95Ms: search.after.p95Ms },
+      error: null,
+    });
   });
 
   it('--scheduled times them around the due lanes; --dry-run does not run them', () => {

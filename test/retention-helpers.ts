@@ -16,10 +16,14 @@ export interface MiniBrain {
 }
 
 /**
- * A small brain: tier1 with seed 001's schema and the given conversations (started_at values
- * as given, any format), `messagesPer` messages each; tier2 with seed 000's patterns.
+ * A small brain: tier1 with the demo brain's schema and the given conversations (started_at values
+ * as given, any format), `messagesPer` messages each; tier2 with the demo's knowledge graph of patterns.
  */
-export function miniBrain(opts: { started: readonly unknown[]; messagesPer?: number; config?: Record<string, unknown>; wal?: boolean } = { started: [] }): MiniBrain {
+export function miniBrain(
+  opts: { started: readonly unknown[]; messagesPer?: number; config?: Record<string, unknown>; wal?: boolean } = {
+    started: [],
+  },
+): MiniBrain {
   const dir = tempDir('dbm-ret-');
   fs.mkdirSync(path.join(dir, 'logs'));
   const tier1 = path.join(dir, 'tier1.db');
@@ -27,12 +31,15 @@ export function miniBrain(opts: { started: readonly unknown[]; messagesPer?: num
   if (opts.wal !== false) db.pragma('journal_mode = WAL');
   db.exec(TIER1_SCHEMA);
   db.prepare(`INSERT INTO sessions(session_id, user_id) VALUES ('s1', 'u1')`).run();
-  const conv = db.prepare(`INSERT INTO conversations(session_id, conversation_id, title, started_at) VALUES ('s1', ?, ?, ?)`);
+  const conv = db.prepare(
+    `INSERT INTO conversations(session_id, conversation_id, title, started_at) VALUES ('s1', ?, ?, ?)`,
+  );
   const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content) VALUES (?, 'user', ?)`);
   db.transaction(() => {
     opts.started.forEach((s, i) => {
       const id = Number(conv.run(`c${i}`, `conversation ${i}`, s as string).lastInsertRowid);
-      for (let m = 0; m < (opts.messagesPer ?? 3); m++) msg.run(id, `message ${m} of conversation number${i} about topic${m % 5}`);
+      for (let m = 0; m < (opts.messagesPer ?? 3); m++)
+        msg.run(id, `message ${m} of conversation number${i} about topic${m % 5}`);
     });
   })();
   db.close();
@@ -49,7 +56,15 @@ export function miniBrain(opts: { started: readonly unknown[]; messagesPer?: num
     logs: { dir: 'logs' },
     ...opts.config,
   });
-  return { dir, config, tier1, tier2, archive: path.join(dir, 'conversation_archive.db'), events: path.join(dir, 'events.jsonl'), logs: path.join(dir, 'logs') };
+  return {
+    dir,
+    config,
+    tier1,
+    tier2,
+    archive: path.join(dir, 'conversation_archive.db'),
+    events: path.join(dir, 'events.jsonl'),
+    logs: path.join(dir, 'logs'),
+  };
 }
 
 /** Rows of a query through the sqlite3 command-line tool: an independent reader. */
@@ -70,8 +85,13 @@ export function allEventLines(dir: string, live = 'events.jsonl'): string[] {
   let lines: string[] = [];
   const file = path.join(dir, live);
   if (fs.existsSync(file)) lines = lines.concat(splitLines(fs.readFileSync(file, 'latin1')));
-  for (const f of fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n)).sort()) {
-    lines = lines.concat(splitLines(execFileSync('gzip', ['-dc', path.join(dir, f)], { encoding: 'latin1', maxBuffer: 1 << 30 })));
+  for (const f of fs
+    .readdirSync(dir)
+    .filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n))
+    .sort()) {
+    lines = lines.concat(
+      splitLines(execFileSync('gzip', ['-dc', path.join(dir, f)], { encoding: 'latin1', maxBuffer: 1 << 30 })),
+    );
   }
   return lines;
 }

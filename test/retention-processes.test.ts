@@ -20,8 +20,13 @@ const CAMPAIGN_TIMEOUT_MS = 180_000;
 const require = createRequire(import.meta.url);
 const SQLITE = require.resolve('better-sqlite3');
 const DAY = 86_400_000;
-const FILES_ONLY_CONFIG = { databases: { x: { path: 'x.db' } }, conversations: { database: 'x' }, patterns: { database: 'x' }, events: { path: 'events.jsonl' }, logs: { dir: 'logs' } };
-
+const FILES_ONLY_CONFIG = {
+  databases: { x: { path: 'x.db' } },
+  conversations: { database: 'x' },
+  patterns: { database: 'x' },
+  events: { path: 'events.jsonl' },
+  logs: { dir: 'logs' },
+};
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -45,7 +50,13 @@ beforeAll(() => {
     config: { conversations: { database: 'tier1', batchSize: 10 } },
   });
   const t = path.join(templateRoot, 'archive');
-  archiveTemplate = { ...b, dir: t, config: path.join(t, 'maintenance.config.json'), tier1: path.join(t, 'tier1.db'), tier2: path.join(t, 'tier2.db') };
+  archiveTemplate = {
+    ...b,
+    dir: t,
+    config: path.join(t, 'maintenance.config.json'),
+    tier1: path.join(t, 'tier1.db'),
+    tier2: path.join(t, 'tier2.db'),
+  };
   fs.cpSync(b.dir, archiveTemplate.dir, { recursive: true });
 
   eventsTemplate = path.join(templateRoot, 'events');
@@ -63,7 +74,10 @@ beforeAll(() => {
   fs.mkdirSync(path.join(logsTemplate, 'logs'), { recursive: true });
   for (let f = 0; f < 6; f++) {
     const file = path.join(logsTemplate, 'logs', `svc${f}.log`);
-    fs.writeFileSync(file, Array.from({ length: 40_000 }, (_, i) => `2026-01-01 svc${f} line ${i} ${'x'.repeat(i % 40)}`).join('\n') + '\n');
+    fs.writeFileSync(
+      file,
+      Array.from({ length: 40_000 }, (_, i) => `2026-01-01 svc${f} line ${i} ${'x'.repeat(i % 40)}`).join('\n') + '\n',
+    );
     const t = new Date(NOW.getTime() - (100 + f) * DAY);
     fs.utimesSync(file, t, t);
   }
@@ -87,7 +101,10 @@ function spanOf(template: string, args: readonly string[]): number {
   return Math.max(250, best);
 }
 
-async function killAtRandom(args: readonly string[], span: number): Promise<{ signal: NodeJS.Signals | null; delay: number }> {
+async function killAtRandom(
+  args: readonly string[],
+  span: number,
+): Promise<{ signal: NodeJS.Signals | null; delay: number }> {
   const delay = 30 + Math.floor(Math.random() * span * 0.8);
   const child = startCli(args);
   const done = exited(child);
@@ -98,78 +115,107 @@ async function killAtRandom(args: readonly string[], span: number): Promise<{ si
 }
 
 describe('crash safety of retention: SIGKILL at random moments, then a re-run', () => {
-  it('--archive, 20 trials: every conversation and message exactly once, in the live database or the archive', async () => {
-    const span = spanOf(archiveTemplate.dir, ['--archive']);
-    const convs = ids(archiveTemplate.tier1, 'conversations');
-    const msgs = ids(archiveTemplate.tier1, 'messages');
-    let mid = 0;
-    for (let trial = 0; trial < 20; trial++) {
-      const dir = copyOf(archiveTemplate.dir);
-      const config = path.join(dir, 'maintenance.config.json');
-      const [live, arc] = [path.join(dir, 'tier1.db'), path.join(dir, 'conversation_archive.db')];
-      const k = await killAtRandom(['--config', config, '--archive'], span);
-      if (k.signal === 'SIGKILL') mid++;
-      const where = `trial ${trial} (kill at ${k.delay} ms)`;
-      // Right after the kill: nothing is lost (a row may be in both until the re-run).
-      expect(new Set([...ids(live, 'messages'), ...ids(arc, 'messages')]).size, where).toBe(msgs.length);
-      const rerun = cli(['--config', config, '--archive']);
-      expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
-      expect([...ids(live, 'conversations'), ...ids(arc, 'conversations')].sort((a, b) => a - b), where).toEqual(convs);
-      expect([...ids(live, 'messages'), ...ids(arc, 'messages')].sort((a, b) => a - b), where).toEqual(msgs);
-      expect(ids(live, 'conversations')).toHaveLength(20);
-      expect(integrityCheck(live)).toBe('ok');
-      expect(integrityCheck(arc)).toBe('ok');
-    }
-    expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  }, CAMPAIGN_TIMEOUT_MS);
+  it(
+    '--archive, 20 trials: every conversation and message exactly once, in the live database or the archive',
+    async () => {
+      const span = spanOf(archiveTemplate.dir, ['--archive']);
+      const convs = ids(archiveTemplate.tier1, 'conversations');
+      const msgs = ids(archiveTemplate.tier1, 'messages');
+      let mid = 0;
+      for (let trial = 0; trial < 20; trial++) {
+        const dir = copyOf(archiveTemplate.dir);
+        const config = path.join(dir, 'maintenance.config.json');
+        const [live, arc] = [path.join(dir, 'tier1.db'), path.join(dir, 'conversation_archive.db')];
+        const k = await killAtRandom(['--config', config, '--archive'], span);
+        if (k.signal === 'SIGKILL') mid++;
+        const where = `trial ${trial} (kill at ${k.delay} ms)`;
+        // Right after the kill: nothing is lost (a row may be in both until the re-run).
+        expect(new Set([...ids(live, 'messages'), ...ids(arc, 'messages')]).size, where).toBe(msgs.length);
+        const rerun = cli(['--config', config, '--archive']);
+        expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
+        expect(
+          [...ids(live, 'conversations'), ...ids(arc, 'conversations')].sort((a, b) => a - b),
+          where,
+        ).toEqual(convs);
+        expect(
+          [...ids(live, 'messages'), ...ids(arc, 'messages')].sort((a, b) => a - b),
+          where,
+        ).toEqual(msgs);
+        expect(ids(live, 'conversations')).toHaveLength(20);
+        expect(integrityCheck(live)).toBe('ok');
+        expect(integrityCheck(arc)).toBe('ok');
+      }
+      expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
+    },
+    CAMPAIGN_TIMEOUT_MS,
+  );
 
-  it('--compress-events, 20 trials: every line exactly once in the live file or an archive (gzip -dc)', async () => {
-    const span = spanOf(eventsTemplate, ['--compress-events']);
-    const original = allEventLines(eventsTemplate).sort();
-    let mid = 0;
-    for (let trial = 0; trial < 20; trial++) {
-      const dir = copyOf(eventsTemplate);
-      const config = path.join(dir, 'maintenance.config.json');
-      const k = await killAtRandom(['--config', config, '--compress-events'], span);
-      if (k.signal === 'SIGKILL') mid++;
-      const where = `trial ${trial} (kill at ${k.delay} ms)`;
-      const rerun = cli(['--config', config, '--compress-events']);
-      expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
-      const after = allEventLines(dir).sort();
-      expect(after.length, where).toBe(original.length);
-      expect(after, where).toEqual(original);
-      expect(strayTempFiles(dir), where).toEqual([]);
-      expect(fs.readdirSync(dir).filter((f) => f.includes('.dbm-')), where).toEqual([]);
-    }
-    expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  }, CAMPAIGN_TIMEOUT_MS);
+  it(
+    '--compress-events, 20 trials: every line exactly once in the live file or an archive (gzip -dc)',
+    async () => {
+      const span = spanOf(eventsTemplate, ['--compress-events']);
+      const original = allEventLines(eventsTemplate).sort();
+      let mid = 0;
+      for (let trial = 0; trial < 20; trial++) {
+        const dir = copyOf(eventsTemplate);
+        const config = path.join(dir, 'maintenance.config.json');
+        const k = await killAtRandom(['--config', config, '--compress-events'], span);
+        if (k.signal === 'SIGKILL') mid++;
+        const where = `trial ${trial} (kill at ${k.delay} ms)`;
+        const rerun = cli(['--config', config, '--compress-events']);
+        expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
+        const after = allEventLines(dir).sort();
+        expect(after.length, where).toBe(original.length);
+        expect(after, where).toEqual(original);
+        expect(strayTempFiles(dir), where).toEqual([]);
+        expect(
+          fs.readdirSync(dir).filter((f) => f.includes('.dbm-')),
+          where,
+        ).toEqual([]);
+      }
+      expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
+    },
+    CAMPAIGN_TIMEOUT_MS,
+  );
 
-  it('--rotate-logs, 20 trials: every log exactly once, as itself or inside one archive', async () => {
-    const span = spanOf(logsTemplate, ['--rotate-logs']);
-    const contents = fs.readdirSync(path.join(logsTemplate, 'logs')).map((f) => fs.readFileSync(path.join(logsTemplate, 'logs', f), 'utf8')).sort();
-    const found = (dir: string): string[] =>
-      fs
-        .readdirSync(path.join(dir, 'logs'))
-        .filter((f) => !f.startsWith('.'))
-        .map((f) => {
-          const file = path.join(dir, 'logs', f);
-          return f.endsWith('.gz') ? execFileSync('gzip', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 28 }) : fs.readFileSync(file, 'utf8');
-        })
+  it(
+    '--rotate-logs, 20 trials: every log exactly once, as itself or inside one archive',
+    async () => {
+      const span = spanOf(logsTemplate, ['--rotate-logs']);
+      const contents = fs
+        .readdirSync(path.join(logsTemplate, 'logs'))
+        .map((f) => fs.readFileSync(path.join(logsTemplate, 'logs', f), 'utf8'))
         .sort();
-    let mid = 0;
-    for (let trial = 0; trial < 20; trial++) {
-      const dir = copyOf(logsTemplate);
-      const config = path.join(dir, 'maintenance.config.json');
-      const k = await killAtRandom(['--config', config, '--rotate-logs'], span);
-      if (k.signal === 'SIGKILL') mid++;
-      const where = `trial ${trial} (kill at ${k.delay} ms)`;
-      const rerun = cli(['--config', config, '--rotate-logs']);
-      expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
-      expect(found(dir), where).toEqual(contents);
-      expect(fs.readdirSync(path.join(dir, 'logs')).every((f) => f.endsWith('.log.gz')), where).toBe(true);
-    }
-    expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
-  }, CAMPAIGN_TIMEOUT_MS);
+      const found = (dir: string): string[] =>
+        fs
+          .readdirSync(path.join(dir, 'logs'))
+          .filter((f) => !f.startsWith('.'))
+          .map((f) => {
+            const file = path.join(dir, 'logs', f);
+            return f.endsWith('.gz')
+              ? execFileSync('gzip', ['-dc', file], { encoding: 'utf8', maxBuffer: 1 << 28 })
+              : fs.readFileSync(file, 'utf8');
+          })
+          .sort();
+      let mid = 0;
+      for (let trial = 0; trial < 20; trial++) {
+        const dir = copyOf(logsTemplate);
+        const config = path.join(dir, 'maintenance.config.json');
+        const k = await killAtRandom(['--config', config, '--rotate-logs'], span);
+        if (k.signal === 'SIGKILL') mid++;
+        const where = `trial ${trial} (kill at ${k.delay} ms)`;
+        const rerun = cli(['--config', config, '--rotate-logs']);
+        expect(rerun.status, `${where} re-run: ${rerun.stderr}`).toBe(0);
+        expect(found(dir), where).toEqual(contents);
+        expect(
+          fs.readdirSync(path.join(dir, 'logs')).every((f) => f.endsWith('.log.gz')),
+          where,
+        ).toBe(true);
+      }
+      expect(mid, `kills mid-run (span ${span} ms)`).toBeGreaterThanOrEqual(10);
+    },
+    CAMPAIGN_TIMEOUT_MS,
+  );
 });
 
 describe('live processes', () => {
@@ -207,7 +253,10 @@ describe('live processes', () => {
     writer.kill('SIGTERM');
     const w = await writerDone;
     expect(run.code, run.stderr).toBe(0);
-    const events = w.stdout.trim().split('\n').map((l) => JSON.parse(l) as { conv?: number; msg?: number; error?: string });
+    const events = w.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { conv?: number; msg?: number; error?: string });
     expect(events.filter((e) => e.error)).toEqual([]);
     const written = events.filter((e) => e.msg !== undefined);
     expect(written.length).toBeGreaterThan(20);

@@ -17,8 +17,14 @@ function ftsMatchesContent(file: string, words: readonly string[]): void {
   const db = new Database(file, { readonly: true });
   try {
     for (const w of words) {
-      const viaIndex = db.prepare(`SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid`).pluck().all(w);
-      const viaScan = db.prepare(`SELECT id FROM messages WHERE (' ' || content || ' ') LIKE ? ORDER BY id`).pluck().all(`% ${w} %`);
+      const viaIndex = db
+        .prepare(`SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? ORDER BY rowid`)
+        .pluck()
+        .all(w);
+      const viaScan = db
+        .prepare(`SELECT id FROM messages WHERE (' ' || content || ' ') LIKE ? ORDER BY id`)
+        .pluck()
+        .all(`% ${w} %`);
       expect(viaIndex, `MATCH ${w} in ${path.basename(file)}`).toEqual(viaScan);
     }
     db.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`);
@@ -68,10 +74,17 @@ describe('--archive', () => {
       ['2026-10-21T07:59:59-04:00', true],
       ['not a date', false],
     ];
-    const b = miniBrain({ started: cases.map((c) => c[0]), config: { conversations: { database: 'tier1', keepNewest: 0 } }, messagesPer: 1 });
+    const b = miniBrain({
+      started: cases.map((c) => c[0]),
+      config: { conversations: { database: 'tier1', keepNewest: 0 } },
+      messagesPer: 1,
+    });
     const r = cli(['--config', b.config, '--archive', '--days', '30']);
     expect(r.status, r.stderr).toBe(0);
-    const expected = cases.map((c, i) => [i + 1, c[1]] as const).filter(([, old]) => old).map(([id]) => id);
+    const expected = cases
+      .map((c, i) => [i + 1, c[1]] as const)
+      .filter(([, old]) => old)
+      .map(([id]) => id);
     expect(ids(b.archive, 'conversations')).toEqual(expected);
     expect(ids(b.tier1, 'conversations')).toEqual(cases.map((_, i) => i + 1).filter((id) => !expected.includes(id)));
   });
@@ -94,8 +107,12 @@ describe('--archive', () => {
     expect(cli(['--config', b.config, '--archive']).status).toBe(0);
     const db = new Database(b.tier1);
     db.exec(`ALTER TABLE messages ADD COLUMN "lang; x" TEXT DEFAULT 'en'`);
-    db.prepare(`INSERT INTO conversations(session_id, conversation_id, started_at) VALUES ('s1', 'late', ?)`).run(daysAgo(200));
-    db.prepare(`INSERT INTO messages(conversation_id, role, content, "lang; x") VALUES (25, 'user', 'bonjour topic9', 'fr')`).run();
+    db.prepare(`INSERT INTO conversations(session_id, conversation_id, started_at) VALUES ('s1', 'late', ?)`).run(
+      daysAgo(200),
+    );
+    db.prepare(
+      `INSERT INTO messages(conversation_id, role, content, "lang; x") VALUES (25, 'user', 'bonjour topic9', 'fr')`,
+    ).run();
     db.close();
     const r = cli(['--config', b.config, '--archive']);
     expect(r.status, r.stderr).toBe(0);
@@ -118,7 +135,9 @@ describe('--archive', () => {
   it('a live database whose FTS delete trigger is the wrong kind: both indexes are consistent afterwards', () => {
     const b = miniBrain({ started: Array.from({ length: 26 }, (_, i) => daysAgo(90 - i)) });
     const db = new Database(b.tier1);
-    db.exec(`DROP TRIGGER messages_ad; CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN DELETE FROM messages_fts WHERE rowid = old.id; END;`);
+    db.exec(
+      `DROP TRIGGER messages_ad; CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN DELETE FROM messages_fts WHERE rowid = old.id; END;`,
+    );
     db.close();
     const r = cli(['--config', b.config, '--archive']);
     expect(r.status, r.stderr).toBe(0);
@@ -166,7 +185,9 @@ describe('--archive', () => {
     expect(ids(b.archive, 'conversations')).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     expect(sqlite3(b.archive, 'SELECT count(*) FROM messages WHERE conversation_id = 999999')).toBe('0');
     expect(sqlite3(b.archive, `SELECT count(*) FROM sqlite_schema WHERE name = 'scratch'`)).toBe('0');
-    expect([...ids(b.tier1, 'messages'), ...ids(b.archive, 'messages')].sort((x, y) => x - y)).toEqual(Array.from({ length: 90 }, (_, i) => i + 1));
+    expect([...ids(b.tier1, 'messages'), ...ids(b.archive, 'messages')].sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 90 }, (_, i) => i + 1),
+    );
   });
 
   it('an empty archive file (a run killed right after creating it) is used, not refused', () => {
@@ -182,7 +203,10 @@ describe('--archive', () => {
     const a = new Database(b.archive);
     a.exec(`CREATE TABLE conversations (id INTEGER PRIMARY KEY, must_have TEXT NOT NULL)`);
     a.close();
-    const before = { live: sqlite3(b.tier1, 'SELECT count(*) FROM messages'), archive: snapshotTree(b.dir, (f) => !f.startsWith('conversation_archive')) };
+    const before = {
+      live: sqlite3(b.tier1, 'SELECT count(*) FROM messages'),
+      archive: snapshotTree(b.dir, (f) => !f.startsWith('conversation_archive')),
+    };
     const r = cli(['--config', b.config, '--archive']);
     expect(r.status).toBe(3);
     expect(r.stderr).toMatch(/requires column\(s\) "must_have"/);
@@ -196,9 +220,13 @@ describe('--prune-patterns', () => {
   function withPatterns(rows: Array<[number, string | null]>): ReturnType<typeof miniBrain> {
     const b = miniBrain({ started: [] });
     const db = new Database(b.tier2);
-    const ins = db.prepare(`INSERT INTO patterns(pattern_key, title, content, confidence, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?)`);
+    const ins = db.prepare(
+      `INSERT INTO patterns(pattern_key, title, content, confidence, created_at, last_used) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
     rows.forEach(([conf, used], i) => ins.run(`k${i}`, `title ${i}`, `content ${i}`, conf, daysAgo(400), used));
-    db.prepare(`INSERT INTO pattern_relationships(from_id, to_id, relation) VALUES (1, 2, 'rel'), (2, 3, 'rel'), (3, 4, 'rel')`).run();
+    db.prepare(
+      `INSERT INTO pattern_relationships(from_id, to_id, relation) VALUES (1, 2, 'rel'), (2, 3, 'rel'), (3, 4, 'rel')`,
+    ).run();
     db.close();
     return b;
   }
@@ -260,15 +288,24 @@ describe('--compress-events', () => {
     fs.writeFileSync(b.events, `${lines.join('\n')}\n`);
     const r = cli(['--config', b.config, '--compress-events', '--days', '7', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    expect(fs.readdirSync(b.dir).filter((f) => f.endsWith('.gz')).sort()).toEqual(['events_archive_202608.jsonl.gz', 'events_archive_202609.jsonl.gz']);
-    expect(execFileSync('gzip', ['-dc', path.join(b.dir, 'events_archive_202609.jsonl.gz')], { encoding: 'utf8' })).toBe(`${[lines[1], lines[2], lines[3], lines[7]].join('\n')}\n`);
+    expect(
+      fs
+        .readdirSync(b.dir)
+        .filter((f) => f.endsWith('.gz'))
+        .sort(),
+    ).toEqual(['events_archive_202608.jsonl.gz', 'events_archive_202609.jsonl.gz']);
+    expect(
+      execFileSync('gzip', ['-dc', path.join(b.dir, 'events_archive_202609.jsonl.gz')], { encoding: 'utf8' }),
+    ).toBe(`${[lines[1], lines[2], lines[3], lines[7]].join('\n')}\n`);
     expect(fs.readFileSync(b.events, 'utf8')).toBe(`${[lines[4], lines[5], lines[6]].join('\n')}\n`);
     expect(JSON.parse(r.stdout).items[0].counts).toEqual({ moved: 5, kept: 3, malformed: 2 });
 
     // Later: more September lines go into the same archive, extended (two gzip members), still valid.
     fs.appendFileSync(b.events, `${ev(Date.parse('2026-09-03T00:00:00Z'), 7)}\n`);
     expect(cli(['--config', b.config, '--compress-events']).status).toBe(0);
-    const sept = execFileSync('gzip', ['-dc', path.join(b.dir, 'events_archive_202609.jsonl.gz')], { encoding: 'utf8' });
+    const sept = execFileSync('gzip', ['-dc', path.join(b.dir, 'events_archive_202609.jsonl.gz')], {
+      encoding: 'utf8',
+    });
     expect(sept.trim().split('\n')).toHaveLength(5);
     execFileSync('gzip', ['-t', path.join(b.dir, 'events_archive_202609.jsonl.gz')]);
   });
@@ -279,7 +316,11 @@ describe('--compress-events', () => {
     const big = JSON.stringify({ timestamp: '2026-09-02T00:00:00Z', blob: 'x'.repeat(10 * 1024 * 1024) });
     const parts = [
       Buffer.from(`${old}\r\n`),
-      Buffer.concat([Buffer.from('{"timestamp":"2026-09-01T00:00:00Z","bad":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}\n')]),
+      Buffer.concat([
+        Buffer.from('{"timestamp":"2026-09-01T00:00:00Z","bad":"'),
+        Buffer.from([0xff, 0xfe]),
+        Buffer.from('"}\n'),
+      ]),
       Buffer.from(`${big}\n`),
       Buffer.from(`${ev(NOW.getTime(), 2)}\n`),
       Buffer.from('{"timestamp":"2026-09-01T00:00:00Z","torn":'),
@@ -289,7 +330,13 @@ describe('--compress-events', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/1 line\(s\) without a valid JSON object or timestamp kept/);
     const all = allEventLines(b.dir).sort();
-    const expected = [`${old}\r`, parts[1]!.subarray(0, parts[1]!.length - 1).toString('latin1'), big, ev(NOW.getTime(), 2), '{"timestamp":"2026-09-01T00:00:00Z","torn":'].sort();
+    const expected = [
+      `${old}\r`,
+      parts[1]!.subarray(0, parts[1]!.length - 1).toString('latin1'),
+      big,
+      ev(NOW.getTime(), 2),
+      '{"timestamp":"2026-09-01T00:00:00Z","torn":',
+    ].sort();
     expect(all).toEqual(expected);
     // The torn line is still the last line of the live file (completed with a newline), the invalid UTF-8 line stayed live.
     const live = fs.readFileSync(b.events, 'latin1');
@@ -351,15 +398,24 @@ describe('--rotate-logs', () => {
     fs.writeFileSync(path.join(b.logs, `old-${stamp}.log.gz`), execFileSync('gzip', ['-c'], { input: 'earlier\n' }));
     const r = cli(['--config', b.config, '--rotate-logs']);
     expect(r.status, r.stderr).toBe(0);
-    expect(fs.readdirSync(b.logs).sort()).toEqual(['link.log', 'new.log', `old-${stamp}-1.log.gz`, `old-${stamp}.log.gz`].sort());
-    expect(execFileSync('gzip', ['-dc', path.join(b.logs, `old-${stamp}-1.log.gz`)], { encoding: 'utf8' })).toBe('old line\n'.repeat(1000));
-    expect(execFileSync('gzip', ['-dc', path.join(b.logs, `old-${stamp}.log.gz`)], { encoding: 'utf8' })).toBe('earlier\n');
+    expect(fs.readdirSync(b.logs).sort()).toEqual(
+      ['link.log', 'new.log', `old-${stamp}-1.log.gz`, `old-${stamp}.log.gz`].sort(),
+    );
+    expect(execFileSync('gzip', ['-dc', path.join(b.logs, `old-${stamp}-1.log.gz`)], { encoding: 'utf8' })).toBe(
+      'old line\n'.repeat(1000),
+    );
+    expect(execFileSync('gzip', ['-dc', path.join(b.logs, `old-${stamp}.log.gz`)], { encoding: 'utf8' })).toBe(
+      'earlier\n',
+    );
     expect(fs.readFileSync(outside, 'utf8')).toBe('outside\n');
     expect(fs.lstatSync(path.join(b.logs, 'link.log')).isSymbolicLink()).toBe(true);
   });
 
   it('deletes archives older than deleteArchivesAfterDays and beyond keepArchives per log name', () => {
-    const b = miniBrain({ started: [], config: { logs: { dir: 'logs', keepArchives: 2, deleteArchivesAfterDays: 365 } } });
+    const b = miniBrain({
+      started: [],
+      config: { logs: { dir: 'logs', keepArchives: 2, deleteArchivesAfterDays: 365 } },
+    });
     const mk = (name: string, days: number): void => {
       fs.writeFileSync(path.join(b.logs, name), execFileSync('gzip', ['-c'], { input: name }));
       age(path.join(b.logs, name), days);
@@ -371,10 +427,18 @@ describe('--rotate-logs', () => {
     mk('db-20260101-000000.log.gz', 300);
     fs.writeFileSync(path.join(b.logs, 'notes.txt.gz'), 'not ours');
     const dry = cli(['--config', b.config, '--rotate-logs', '--dry-run', '--json']);
-    expect(JSON.parse(dry.stdout).items[0].removed.map((f: string) => path.basename(f))).toEqual(['app-20250101-000000.log.gz', 'app-20260101-000000.log.gz']);
+    expect(JSON.parse(dry.stdout).items[0].removed.map((f: string) => path.basename(f))).toEqual([
+      'app-20250101-000000.log.gz',
+      'app-20260101-000000.log.gz',
+    ]);
     expect(fs.readdirSync(b.logs)).toHaveLength(6);
     expect(cli(['--config', b.config, '--rotate-logs']).status).toBe(0);
-    expect(fs.readdirSync(b.logs).sort()).toEqual(['app-20260201-000000.log.gz', 'app-20260301-000000.log.gz', 'db-20260101-000000.log.gz', 'notes.txt.gz']);
+    expect(fs.readdirSync(b.logs).sort()).toEqual([
+      'app-20260201-000000.log.gz',
+      'app-20260301-000000.log.gz',
+      'db-20260101-000000.log.gz',
+      'notes.txt.gz',
+    ]);
   });
 
   it('a missing logs directory is reported, not an error', () => {
@@ -390,17 +454,30 @@ describe('--enforce-retention', () => {
   it('runs all four under one lock, one summary, recorded in --history; a failing item does not stop the others', () => {
     const b = miniBrain({ started: Array.from({ length: 22 }, (_, i) => daysAgo(90 - i)) });
     fs.writeFileSync(b.events, `${JSON.stringify({ timestamp: '2026-01-01T00:00:00Z' })}\n`);
-    fs.writeFileSync(path.join(b.tier2), 'this is not a database, it is text that is long enough to not be a SQLite header at all......');
+    fs.writeFileSync(
+      path.join(b.tier2),
+      'this is not a database, it is text that is long enough to not be a SQLite header at all......',
+    );
     const r = cli(['--config', b.config, '--enforce-retention', '--json']);
     expect(r.status).toBe(3);
     const report = JSON.parse(r.stdout);
-    expect(report.summary).toEqual({ conversations_archived: 2, events_compressed: 1, logs_rotated: 0, patterns_pruned: 0 });
+    expect(report.summary).toEqual({
+      conversations_archived: 2,
+      events_compressed: 1,
+      logs_rotated: 0,
+      patterns_pruned: 0,
+    });
     expect(report.items.map((i: { status: string }) => i.status)).toEqual(['ok', 'ok', 'ok', 'failed']);
     const h = cli(['--config', b.config, '--history', '--json']);
     const run = JSON.parse(h.stdout).runs[0];
     expect(run.command).toBe('--enforce-retention');
     expect(run.exitCode).toBe(3);
-    expect(run.tasks.map((t: { type: string }) => t.type)).toEqual(['ARCHIVE_CONVERSATIONS', 'COMPRESS_EVENTS', 'ROTATE_LOGS', 'PRUNE_PATTERNS']);
+    expect(run.tasks.map((t: { type: string }) => t.type)).toEqual([
+      'ARCHIVE_CONVERSATIONS',
+      'COMPRESS_EVENTS',
+      'ROTATE_LOGS',
+      'PRUNE_PATTERNS',
+    ]);
   });
 
   it('usage errors: --days with several items, a bad --days, --force alone, --db', () => {

@@ -21,7 +21,13 @@ function simulate(opts: {
   const runs: Record<Lane, string[]> = { daily: [], weekly: [], monthly: [], compaction: [] };
   for (let t = Date.parse(opts.from); t <= Date.parse(opts.to); t += opts.stepMs) {
     const now = opts.clock ? opts.clock(new Date(t)) : new Date(t);
-    for (const d of decideLanes(now, opts.timeZone, () => true, (l, w) => done.has(`${l}|${w}`), (l) => opts.start?.[l] ?? {})) {
+    for (const d of decideLanes(
+      now,
+      opts.timeZone,
+      () => true,
+      (l, w) => done.has(`${l}|${w}`),
+      (l) => opts.start?.[l] ?? {},
+    )) {
       if (!d.due) continue;
       runs[d.lane].push(d.window);
       opts.at?.(d.lane, now);
@@ -44,7 +50,12 @@ describe('--scheduled cadence: due and not due', () => {
   });
 
   it('hourly invocations for 120 days across both DST changes of New York: every window exactly once', () => {
-    const runs = simulate({ from: '2026-02-01T00:30:00Z', to: '2026-11-30T23:30:00Z', stepMs: HOUR, timeZone: 'America/New_York' });
+    const runs = simulate({
+      from: '2026-02-01T00:30:00Z',
+      to: '2026-11-30T23:30:00Z',
+      stepMs: HOUR,
+      timeZone: 'America/New_York',
+    });
     for (const lane of LANES) expect(new Set(runs[lane]).size, lane).toBe(runs[lane].length);
     // Every local date from Jan 31 (the first hour is still Jan 31 in New York) to Nov 30: none skipped.
     const first = Date.UTC(2026, 0, 31);
@@ -52,7 +63,19 @@ describe('--scheduled cadence: due and not due', () => {
     expect(runs.daily).toHaveLength(days);
     expect(runs.daily).toContain('2026-03-08'); // the 23-hour day
     expect(runs.daily).toContain('2026-11-01'); // the 25-hour day
-    expect(runs.monthly).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11']);
+    expect(runs.monthly).toEqual([
+      '2026-01',
+      '2026-02',
+      '2026-03',
+      '2026-04',
+      '2026-05',
+      '2026-06',
+      '2026-07',
+      '2026-08',
+      '2026-09',
+      '2026-10',
+      '2026-11',
+    ]);
     expect(runs.weekly[0]).toBe('2026-W05');
     expect(runs.weekly.at(-1)).toBe('2026-W49');
   });
@@ -77,7 +100,9 @@ describe('--scheduled cadence: due and not due', () => {
       start: { daily: { hour: 2 }, weekly: { day: 7, hour: 3 }, monthly: { day: 15, hour: 4 } },
       at: (lane, at) => {
         const t = localTime(at, ny);
-        local[lane].push(`${lane === 'weekly' ? new Date(Date.UTC(t.year, t.month - 1, t.day)).getUTCDay() : t.day}@${t.hour}`);
+        local[lane].push(
+          `${lane === 'weekly' ? new Date(Date.UTC(t.year, t.month - 1, t.day)).getUTCDay() : t.day}@${t.hour}`,
+        );
       },
     });
     for (const lane of LANES) expect(new Set(runs[lane]).size, lane).toBe(runs[lane].length);
@@ -88,21 +113,53 @@ describe('--scheduled cadence: due and not due', () => {
     expect(runs.daily).toContain('2026-11-01');
     expect(new Set(first(local.weekly))).toEqual(new Set(['0@3'])); // Sundays (getUTCDay 0) at 03:30
     expect(new Set(first(local.monthly))).toEqual(new Set(['15@4']));
-    expect(runs.monthly).toEqual(['2026-01', '2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11']);
+    expect(runs.monthly).toEqual([
+      '2026-01',
+      '2026-02',
+      '2026-03',
+      '2026-04',
+      '2026-05',
+      '2026-06',
+      '2026-07',
+      '2026-08',
+      '2026-09',
+      '2026-10',
+      '2026-11',
+    ]);
   });
 
   it('on the 25-hour day, the repeated hour (01:00-02:00 twice) does not run the daily lane twice', () => {
     // 2026-11-01 in New York: 01:30 EDT (05:30Z) and 01:30 EST (06:30Z) are both local 01:30.
-    const runs = simulate({ from: '2026-11-01T04:30:00Z', to: '2026-11-01T07:30:00Z', stepMs: HOUR / 2, timeZone: 'America/New_York' });
+    const runs = simulate({
+      from: '2026-11-01T04:30:00Z',
+      to: '2026-11-01T07:30:00Z',
+      stepMs: HOUR / 2,
+      timeZone: 'America/New_York',
+    });
     expect(runs.daily).toEqual(['2026-11-01']);
   });
 
   it('a missed window runs at the next invocation; a failed run is retried next time', () => {
     // The machine was off for three days: one run when it comes back, not three.
-    const missed = simulate({ from: '2026-11-10T10:00:00Z', to: '2026-11-16T10:00:00Z', stepMs: HOUR, timeZone: 'UTC', clock: (at) => (at.getTime() < Date.parse('2026-11-11T00:00:00Z') || at.getTime() > Date.parse('2026-11-14T09:00:00Z') ? at : new Date(Date.parse('2026-11-10T23:00:00Z'))) });
+    const missed = simulate({
+      from: '2026-11-10T10:00:00Z',
+      to: '2026-11-16T10:00:00Z',
+      stepMs: HOUR,
+      timeZone: 'UTC',
+      clock: (at) =>
+        at.getTime() < Date.parse('2026-11-11T00:00:00Z') || at.getTime() > Date.parse('2026-11-14T09:00:00Z')
+          ? at
+          : new Date(Date.parse('2026-11-10T23:00:00Z')),
+    });
     expect(missed.daily).toEqual(['2026-11-10', '2026-11-14', '2026-11-15', '2026-11-16']);
     // The daily lane fails until 03:00, then succeeds: retried each hour, done once it succeeds.
-    const retried = simulate({ from: '2026-11-20T00:00:00Z', to: '2026-11-20T06:00:00Z', stepMs: HOUR, timeZone: 'UTC', fail: (lane, at) => lane === 'daily' && at.getUTCHours() < 3 });
+    const retried = simulate({
+      from: '2026-11-20T00:00:00Z',
+      to: '2026-11-20T06:00:00Z',
+      stepMs: HOUR,
+      timeZone: 'UTC',
+      fail: (lane, at) => lane === 'daily' && at.getUTCHours() < 3,
+    });
     expect(retried.daily).toEqual(['2026-11-20', '2026-11-20', '2026-11-20', '2026-11-20']);
     expect(retried.weekly).toEqual(['2026-W47']);
   });
@@ -110,10 +167,20 @@ describe('--scheduled cadence: due and not due', () => {
   it('a clock moved backwards runs nothing twice', () => {
     const done = new Set<string>();
     const run = (iso: string): string[] =>
-      decideLanes(new Date(iso), 'UTC', () => true, (l, w) => done.has(`${l}|${w}`))
+      decideLanes(
+        new Date(iso),
+        'UTC',
+        () => true,
+        (l, w) => done.has(`${l}|${w}`),
+      )
         .filter((d) => d.due)
         .map((d) => (done.add(`${d.lane}|${d.window}`), `${d.lane} ${d.window}`));
-    expect(run('2026-11-20T10:00:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W47', 'monthly 2026-11', 'compaction 2026-11-20']);
+    expect(run('2026-11-20T10:00:00Z')).toEqual([
+      'daily 2026-11-20',
+      'weekly 2026-W47',
+      'monthly 2026-11',
+      'compaction 2026-11-20',
+    ]);
     expect(run('2026-11-21T10:00:00Z')).toEqual(['daily 2026-11-21', 'compaction 2026-11-21']);
     expect(run('2026-11-21T08:00:00Z')).toEqual([]); // back two hours
     expect(run('2026-11-20T23:00:00Z')).toEqual([]); // back into yesterday, which ran
@@ -122,7 +189,12 @@ describe('--scheduled cadence: due and not due', () => {
   });
 
   it('a disabled lane never runs', () => {
-    const d = decideLanes(new Date('2026-11-20T10:00:00Z'), 'UTC', (l) => l !== 'monthly', () => false);
+    const d = decideLanes(
+      new Date('2026-11-20T10:00:00Z'),
+      'UTC',
+      (l) => l !== 'monthly',
+      () => false,
+    );
     expect(d.filter((x) => x.due).map((x) => x.lane)).toEqual(['daily', 'weekly', 'compaction']);
     expect(d.find((x) => x.lane === 'monthly')!.reason).toMatch(/disabled/);
   });
@@ -135,38 +207,65 @@ describe('--scheduled, the command', () => {
     const json = (r: { stdout: string }): { lanes: Array<{ lane: string; status: string }> } => JSON.parse(r.stdout);
     const lanes = (r: { stdout: string }): string[] => json(r).lanes.map((l) => `${l.lane}:${l.status}`);
 
-    const first = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' } });
+    const first = cli(['--config', cfgPath, '--scheduled', '--json'], {
+      env: { DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' },
+    });
     expect(first.status, first.stderr).toBe(0);
     expect(lanes(first)).toEqual(['daily:ok', 'weekly:ok', 'monthly:ok', 'compaction:ok']);
-    const again = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-20T13:00:00Z' } });
+    const again = cli(['--config', cfgPath, '--scheduled', '--json'], {
+      env: { DB_MAINTENANCE_NOW: '2026-11-20T13:00:00Z' },
+    });
     expect(lanes(again)).toEqual(['daily:not-due', 'weekly:not-due', 'monthly:not-due', 'compaction:not-due']);
 
     // Next day: only the daily lane; its events file is now a directory, so it fails (exit 3) ...
     const events = `${demo.dir}/events.jsonl`;
     fs.renameSync(events, `${events}.bak`);
     fs.mkdirSync(events);
-    const failing = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-21T01:00:00Z' } });
+    const failing = cli(['--config', cfgPath, '--scheduled', '--json'], {
+      env: { DB_MAINTENANCE_NOW: '2026-11-21T01:00:00Z' },
+    });
     expect(failing.status).toBe(3);
     expect(lanes(failing)).toEqual(['daily:failed', 'weekly:not-due', 'monthly:not-due', 'compaction:ok']);
     // ... and is retried at the next invocation, which succeeds once the file is back.
     fs.rmdirSync(events);
     fs.renameSync(`${events}.bak`, events);
-    const retried = cli(['--config', cfgPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: '2026-11-21T02:00:00Z' } });
+    const retried = cli(['--config', cfgPath, '--scheduled', '--json'], {
+      env: { DB_MAINTENANCE_NOW: '2026-11-21T02:00:00Z' },
+    });
     expect(retried.status, retried.stderr).toBe(0);
     expect(lanes(retried)).toEqual(['daily:ok', 'weekly:not-due', 'monthly:not-due', 'compaction:not-due']);
 
-    const history = JSON.parse(cli(['--config', cfgPath, '--history', '--json']).stdout) as { runs: Array<{ command: string; exitCode: number }> };
-    expect(history.runs.map((r) => `${r.command} ${r.exitCode}`)).toEqual(['--scheduled 0', '--scheduled 3', '--scheduled 0']);
+    const history = JSON.parse(cli(['--config', cfgPath, '--history', '--json']).stdout) as {
+      runs: Array<{ command: string; exitCode: number }>;
+    };
+    expect(history.runs.map((r) => `${r.command} ${r.exitCode}`)).toEqual([
+      '--scheduled 0',
+      '--scheduled 3',
+      '--scheduled 0',
+    ]);
   });
 
   it('schedule.LANE.startDay / startHour from the config move the windows; an impossible start day is a config error', () => {
     const demo = demoBrain();
     const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
-    fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, schedule: { daily: { startHour: 2 }, weekly: { startDay: 'sunday', startHour: 3 }, monthly: { enabled: false }, compaction: { enabled: false } } }));
+    fs.writeFileSync(
+      demo.configPath,
+      JSON.stringify({
+        ...cfg,
+        schedule: {
+          daily: { startHour: 2 },
+          weekly: { startDay: 'sunday', startHour: 3 },
+          monthly: { enabled: false },
+          compaction: { enabled: false },
+        },
+      }),
+    );
     const lanes = (at: string): string[] => {
       const r = cli(['--config', demo.configPath, '--scheduled', '--json'], { env: { DB_MAINTENANCE_NOW: at } });
       expect(r.status, r.stderr).toBe(0);
-      return JSON.parse(r.stdout).lanes.filter((l: { status: string }) => l.status !== 'not-due').map((l: { lane: string; window: string }) => `${l.lane} ${l.window}`);
+      return JSON.parse(r.stdout)
+        .lanes.filter((l: { status: string }) => l.status !== 'not-due')
+        .map((l: { lane: string; window: string }) => `${l.lane} ${l.window}`);
     };
     expect(lanes('2026-11-20T12:00:00Z')).toEqual(['daily 2026-11-20', 'weekly 2026-W46']); // Friday: the week that began Sunday Nov 15 03:00
     expect(lanes('2026-11-21T01:00:00Z')).toEqual([]); // before 02:00: still Friday's daily window
@@ -183,7 +282,12 @@ describe('--scheduled, the command', () => {
     const demo = demoBrain();
     const r = cli(['--config', demo.configPath, '--scheduled', '--dry-run', '--json']);
     expect(r.status, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout).lanes.map((l: { status: string }) => l.status)).toEqual(['planned', 'planned', 'planned', 'planned']);
+    expect(JSON.parse(r.stdout).lanes.map((l: { status: string }) => l.status)).toEqual([
+      'planned',
+      'planned',
+      'planned',
+      'planned',
+    ]);
     expect(fs.existsSync(`${demo.dir}/.db-maintenance/state.db`)).toBe(false);
     const cfg = JSON.parse(fs.readFileSync(demo.configPath, 'utf8'));
     fs.writeFileSync(demo.configPath, JSON.stringify({ ...cfg, schedule: { timeZone: 'Mars/Olympus' } }));

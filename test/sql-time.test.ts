@@ -45,12 +45,21 @@ describe('FTS5 declarations', () => {
     const sql = `CREATE VIRTUAL TABLE "my fts; x" USING fts5("body ""text""", 'ti,tle' UNINDEXED, content='msg "log"; drop', content_rowid='id', tokenize = 'porter unicode61')`;
     expect(splitModuleArgs(sql)).toHaveLength(5);
     const d = describeFts('my fts; x', sql)!;
-    expect(d).toMatchObject({ kind: 'external', contentTable: 'msg "log"; drop', contentRowid: 'id', columns: ['body "text"'], allColumns: ['body "text"', 'ti,tle'] });
+    expect(d).toMatchObject({
+      kind: 'external',
+      contentTable: 'msg "log"; drop',
+      contentRowid: 'id',
+      columns: ['body "text"'],
+      allColumns: ['body "text"', 'ti,tle'],
+    });
   });
 
   it('tells regular, external and contentless indexes apart', () => {
     expect(describeFts('a', 'CREATE VIRTUAL TABLE a USING fts5(x)')!.kind).toBe('regular');
     expect(describeFts('a', "CREATE VIRTUAL TABLE a USING fts5(x, content='')")!.kind).toBe('contentless');
-    expect(describeFts('a', "CREATE VIRTUAL TABLE a USING fts5(x, content=t, columnsize=0)")).toMatchObject({ kind: 'external', hasDocsize: false });
+    expect(describeFts('a', 'CREATE VIRTUAL TABLE a USING fts5(x, content=t, columnsize=0)')).toMatchObject({
+      kind: 'external',
+      hasDocsize: false,
+    });
   });
 });

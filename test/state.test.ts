@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { assess } from '../src/assess/index.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/log.js';
-import { StateDb, loadMigrations, migrate } from '../src/state/state-db.js';
+import { loadMigrations, migrate } from '../src/state/migrations.js';
+import { StateDb } from '../src/state/state-db.js';
 import { NOW, demoBrain, tempDir } from './helpers.js';
 
 describe('state database', () => {
@@ -29,7 +30,9 @@ describe('state database', () => {
     const dir = tempDir();
     const old = new Database(path.join(dir, 'state.db'));
     migrate(old, loadMigrations().slice(0, 1));
-    old.prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`).run();
+    old
+      .prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`)
+      .run();
     old.close();
     const s = StateDb.open(dir);
     expect(s.schemaVersion()).toBe(4);
@@ -52,7 +55,12 @@ describe('state database', () => {
     ];
     expect(migrate(db, ms.slice(0, 1))).toBe(1);
     expect(migrate(db, ms)).toBe(2);
-    expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('a', 'b') ORDER BY name").pluck().all()).toEqual(['a', 'b']);
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN ('a', 'b') ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual(['a', 'b']);
     expect(() => migrate(db, ms.slice(0, 1))).toThrow(/newer than this db-maintenance knows/);
   });
 
@@ -72,11 +80,16 @@ describe('state database', () => {
   it('never lives in the brain databases: it is its own file in stateDir', () => {
     const demo = demoBrain();
     const rc = loadConfig(demo.configPath);
-    assess({ rc, deep: false, now: NOW, logger: silentLogger() });
+    assess({ brain: rc, deep: false, now: NOW, logger: silentLogger() });
     expect(fs.existsSync(path.join(rc.stateDir, 'state.db'))).toBe(true);
     for (const d of rc.databases) {
       const db = new Database(d.path, { readonly: true });
-      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('runs', 'task_runs', 'stats_snapshots')").pluck().get()).toBe(0);
+      expect(
+        db
+          .prepare("SELECT count(*) FROM sqlite_schema WHERE name IN ('runs', 'task_runs', 'stats_snapshots')")
+          .pluck()
+          .get(),
+      ).toBe(0);
       db.close();
     }
   });
@@ -85,7 +98,9 @@ describe('state database', () => {
     const demo = demoBrain();
     const rc = loadConfig(demo.configPath);
     const state = StateDb.open(rc.stateDir);
-    const run = state.db.prepare("INSERT INTO runs(command, started_at, host, pid) VALUES ('run', '2026-11-01T03:00:00Z', 'h', 1)").run();
+    const run = state.db
+      .prepare("INSERT INTO runs(command, started_at, host, pid) VALUES ('run', '2026-11-01T03:00:00Z', 'h', 1)")
+      .run();
     const ins = state.db.prepare(
       "INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, started_at, duration_ms, size_before) VALUES (?, 'tier1:VACUUM', 'VACUUM', 'tier1', 'ok', ?, ?, ?)",
     );
@@ -93,7 +108,7 @@ describe('state database', () => {
     ins.run(run.lastInsertRowid, '2026-11-01T03:00:00Z', 4000, 4_000_000);
     ins.run(run.lastInsertRowid, '2026-11-02T03:00:00Z', 2000, 2_000_000);
     state.close();
-    const a = assess({ rc, dbName: 'tier1', deep: false, now: NOW, logger: silentLogger(), record: false });
+    const a = assess({ brain: rc, dbName: 'tier1', deep: false, now: NOW, logger: silentLogger(), record: false });
     const vacuum = a.tasks.find((t) => t.type === 'VACUUM')!;
     expect(vacuum.lastRun).toBe('2026-11-02T03:00:00Z');
     expect(vacuum.estimateSource).toBe('history');
@@ -104,16 +119,20 @@ describe('state database', () => {
   it('a clean assessment records a snapshot, and the next one reports WAL growth since then', () => {
     const demo = demoBrain();
     const rc = loadConfig(demo.configPath);
-    assess({ rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
+    assess({ brain: rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
     const file = rc.databases.find((d) => d.name === 'tier3')!.path;
     const app = new Database(file);
     try {
       app.pragma('wal_autocheckpoint = 0');
-      app.exec("CREATE TABLE grow (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO grow SELECT hex(randomblob(500)) FROM n;");
-      const a = assess({ rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
+      app.exec(
+        'CREATE TABLE grow (v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO grow SELECT hex(randomblob(500)) FROM n;',
+      );
+      const a = assess({ brain: rc, dbName: 'tier3', deep: false, now: NOW, logger: silentLogger() });
       expect(a.databases[0]!.walGrowth?.bytes).toBeGreaterThan(100_000);
       const state = StateDb.openReadOnly(rc.stateDir)!;
-      expect(state.db.prepare("SELECT count(*) FROM stats_snapshots WHERE database_name = 'tier3'").pluck().get()).toBe(2);
+      expect(state.db.prepare("SELECT count(*) FROM stats_snapshots WHERE database_name = 'tier3'").pluck().get()).toBe(
+        2,
+      );
       state.close();
     } finally {
       app.close();
@@ -147,7 +166,9 @@ describe('state database after a crash', () => {
     const r = cli(['--config', demo.configPath, '--analyze', '--db', 'tier3']);
     expect(r.status, r.stderr).toBe(0);
     expect(fs.existsSync(`${file}-journal`)).toBe(false);
-    const h = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as { runs: Array<{ command: string }> };
+    const h = JSON.parse(cli(['--config', demo.configPath, '--history', '--json']).stdout) as {
+      runs: Array<{ command: string }>;
+    };
     expect(h.runs.map((x) => x.command)).toEqual(['--analyze', '--analyze']); // the killed junk was rolled back
   });
 });

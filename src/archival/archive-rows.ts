@@ -15,7 +15,17 @@ import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { escapeRegExp } from '../util/format.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
-import { attach, countRows, deleteExactly, discoverMoveSet, ensureArchiveSchema, moveBatch, openForMove, setKeys, type MoveSet } from './mover.js';
+import {
+  attach,
+  countRows,
+  deleteExactly,
+  discoverMoveSet,
+  ensureArchiveSchema,
+  moveBatch,
+  openForMove,
+  setKeys,
+  type MoveSet,
+} from './mover.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
 export interface RowArchiveJob {
@@ -59,7 +69,7 @@ function openChecked(db: BrainDatabase, timeoutMs: number, create = false): Data
 
 /** Moves every row the job selects into the archive; with `req.dryRun`, counts them exactly and changes nothing. */
 export function archiveRows(job: RowArchiveJob, req: RetentionRequest): RetentionOutcome {
-  const timeoutMs = req.rc.config.maintenance.busyTimeoutMs;
+  const timeoutMs = req.brain.config.maintenance.busyTimeoutMs;
   if (req.dryRun) return planArchive(job, timeoutMs);
   const src = openChecked(job.source, timeoutMs);
   try {
@@ -67,13 +77,28 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
     const set = discoverMoveSet(src, job.table, job.key, job.children);
     const fts = listFtsTables(src);
     const eligible = Number(src.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
-    const total = Number(src.prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`).pluck().get());
+    const total = Number(
+      src
+        .prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`)
+        .pluck()
+        .get(),
+    );
     const refusal = job.guard?.(eligible, total);
     if (refusal) return outcome('refused', refusal, 0, { counts: { eligible, total } });
-    if (eligible === 0) return outcome('ok', `no ${job.label} to move`, 0, { counts: countsRecord(job.label, set, new Map()) });
+    if (eligible === 0)
+      return outcome('ok', `no ${job.label} to move`, 0, { counts: countsRecord(job.label, set, new Map()) });
 
     const fileBytes = fs.statSync(job.source.path).size;
-    checkFreeSpace([{ dir: path.dirname(job.archivePath), bytes: Math.ceil((fileBytes * eligible) / Math.max(1, total)), what: `archive of ${job.label}` }], req.probe ?? statfsProbe);
+    checkFreeSpace(
+      [
+        {
+          dir: path.dirname(job.archivePath),
+          bytes: Math.ceil((fileBytes * eligible) / Math.max(1, total)),
+          what: `archive of ${job.label}`,
+        },
+      ],
+      req.probe ?? statfsProbe,
+    );
     // A 0-byte file is what a run killed right after creating the archive leaves: to SQLite an empty database.
     const existed = fs.existsSync(job.archivePath) && fs.statSync(job.archivePath).size > 0;
     if (existed) inspectDatabaseFile({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` });
@@ -82,7 +107,11 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       arc = openForMove(job.archivePath, timeoutMs, true);
       attach(arc, job.source.path, 'src');
     } catch (err) {
-      throw sqliteError({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` }, err, 'opening it');
+      throw sqliteError(
+        { name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` },
+        err,
+        'opening it',
+      );
     }
     try {
       const t0 = Date.now();
@@ -92,13 +121,20 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       for (;;) {
         src.exec('BEGIN IMMEDIATE');
         try {
-          const keys = src.prepare(`${job.keysSql} ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`).pluck().all(job.params);
+          const keys = src
+            .prepare(`${job.keysSql} ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`)
+            .pluck()
+            .all(job.params);
           if (keys.length === 0) {
             src.exec('ROLLBACK');
             break;
           }
           const n = moveBatch(src, arc, 'src', set, keys, true);
-          if ((n.get(set.root) ?? 0) === 0) throw new DbmError('DB_ERROR', `the selected ${job.label} could not be found again by "${job.key}" (NULL keys?)`);
+          if ((n.get(set.root) ?? 0) === 0)
+            throw new DbmError(
+              'DB_ERROR',
+              `the selected ${job.label} could not be found again by "${job.key}" (NULL keys?)`,
+            );
           src.exec('COMMIT');
           for (const [t, c] of n) moved.set(t, (moved.get(t) ?? 0) + c);
           batches++;
@@ -109,16 +145,24 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       }
       req.logger.debug({ batches, ms: Date.now() - t0 }, 'rows moved');
       const notes: string[] = [];
-      if (schema.created.length) notes.push(`${existed ? 'created' : 'created the archive with'} ${schema.created.map((t) => `"${t}"`).join(', ')}`);
+      if (schema.created.length)
+        notes.push(
+          `${existed ? 'created' : 'created the archive with'} ${schema.created.map((t) => `"${t}"`).join(', ')}`,
+        );
       if (schema.addedColumns.length) notes.push(`added column(s) ${schema.addedColumns.join(', ')} to the archive`);
       notes.push(...repairFts(src, fts, set, 'live'), ...repairFts(arc, listFtsTables(arc), set, 'archive'));
       req.logger.debug({ ms: Date.now() - t0 }, 'FTS indexes checked');
       const count = moved.get(set.root) ?? 0;
       const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
-      return outcome('ok', `moved ${count} ${job.label} and ${childRows} child rows to ${job.archivePath} in ${batches} batch(es)${notes.length ? `; ${notes.join('; ')}` : ''}`, count, {
-        counts: countsRecord(job.label, set, moved),
-        files: [job.archivePath],
-      });
+      return outcome(
+        'ok',
+        `moved ${count} ${job.label} and ${childRows} child rows to ${job.archivePath} in ${batches} batch(es)${notes.length ? `; ${notes.join('; ')}` : ''}`,
+        count,
+        {
+          counts: countsRecord(job.label, set, moved),
+          files: [job.archivePath],
+        },
+      );
     } finally {
       arc.close();
     }
@@ -135,10 +179,18 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
     requireColumns(db, job.label, job.table, job.columns);
     const set = discoverMoveSet(db, job.table, job.key, job.children);
     const eligible = Number(db.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
-    const total = Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`).pluck().get());
+    const total = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`)
+        .pluck()
+        .get(),
+    );
     const rows = countRows(db, set, 'main', job.keysSql, job.params);
     const refusal = job.guard?.(eligible, total);
-    if (refusal) return outcome('refused', `would refuse: ${refusal}`, 0, { counts: { ...countsRecord(job.label, set, rows), total } });
+    if (refusal)
+      return outcome('refused', `would refuse: ${refusal}`, 0, {
+        counts: { ...countsRecord(job.label, set, rows), total },
+      });
     const exists = fs.existsSync(job.archivePath);
     const childRows = [...rows].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
     return outcome(
@@ -167,20 +219,28 @@ function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet
   const notes: string[] = [];
   for (const f of fts) {
     if (f.kind !== 'external' || !moved.has(f.contentTable!.toLowerCase())) continue;
-    const why = side === 'live' && !hasFtsDeleteTrigger(db, f)
-      ? `no delete trigger of ${f.contentTable} issues its 'delete' command`
-      : f.hasDocsize && countOf(db, `${f.name}_docsize`) !== countOf(db, f.contentTable!)
-        ? 'its row count differs from its content'
-        : null;
+    const why =
+      side === 'live' && !hasFtsDeleteTrigger(db, f)
+        ? `no delete trigger of ${f.contentTable} issues its 'delete' command`
+        : f.hasDocsize && countOf(db, `${f.name}_docsize`) !== countOf(db, f.contentTable!)
+          ? 'its row count differs from its content'
+          : null;
     if (!why) continue;
-    db.transaction(() => db.prepare(`INSERT INTO ${quoteIdent(f.name)}(${quoteIdent(f.name)}) VALUES ('rebuild')`).run()).immediate();
+    db.transaction(() =>
+      db.prepare(`INSERT INTO ${quoteIdent(f.name)}(${quoteIdent(f.name)}) VALUES ('rebuild')`).run(),
+    ).immediate();
     notes.push(`rebuilt the ${side} FTS index "${f.name}" (${why})`);
   }
   return notes;
 }
 
 function countOf(db: Database.Database, table: string): number {
-  return Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(table)}`).pluck().get());
+  return Number(
+    db
+      .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
+      .pluck()
+      .get(),
+  );
 }
 
 /** Whether a DELETE trigger on the content table sends FTS5 the 'delete' command for `fts`. */
@@ -191,7 +251,10 @@ export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boole
     .all(fts.contentTable) as string[];
   const esc = escapeRegExp(fts.name);
   const nameRe = `(?:"${esc.replace(/"/g, '""')}"|\`${esc}\`|\\[${esc}\\]|${esc})`;
-  const cmd = new RegExp(`INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`, 'i');
+  const cmd = new RegExp(
+    `INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`,
+    'i',
+  );
   return triggers.some((t) => /\b(?:AFTER|BEFORE)\s+DELETE\b/i.test(t) && cmd.test(t));
 }
 
@@ -213,10 +276,12 @@ export interface RestoreJob {
  * only the archive's copy is removed.
  */
 export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOutcome {
-  const timeoutMs = req.rc.config.maintenance.busyTimeoutMs;
+  const timeoutMs = req.brain.config.maintenance.busyTimeoutMs;
   const archiveDb: BrainDatabase = { name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` };
   if (!fs.existsSync(job.archivePath)) {
-    throw new DbmError('DB_NOT_FOUND', `there is no archive database at ${job.archivePath}`, { hint: `run --archive first, or set ${job.label}.archivePath` });
+    throw new DbmError('DB_NOT_FOUND', `there is no archive database at ${job.archivePath}`, {
+      hint: `run --archive first, or set ${job.label}.archivePath`,
+    });
   }
   inspectDatabaseFile(archiveDb);
   const src = openChecked(job.source, timeoutMs);
@@ -225,22 +290,36 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
     try {
       requireColumns(src, job.label, job.table, [job.key]);
       const full = discoverMoveSet(src, job.table, job.key, job.children);
-      const inArchive = new Set((arc.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all() as string[]).map((t) => t.toLowerCase()));
+      const inArchive = new Set(
+        (arc.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all() as string[]).map((t) =>
+          t.toLowerCase(),
+        ),
+      );
       const set: MoveSet = { ...full, nodes: full.nodes.filter((n) => inArchive.has(n.table.toLowerCase())) };
       if (!inArchive.has(set.root.toLowerCase())) {
-        throw new DbmError('DB_ERROR', `the archive ${job.archivePath} has no table "${job.table}"`, { hint: 'nothing was archived there yet' });
+        throw new DbmError('DB_ERROR', `the archive ${job.archivePath} has no table "${job.table}"`, {
+          hint: 'nothing was archived there yet',
+        });
       }
       const q = `SELECT count(*) FROM ${quoteIdent(job.table)} WHERE ${quoteIdent(job.key)} IN (SELECT ?)`;
       if (req.dryRun) {
         const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
-        if (!archived) throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
-        return outcome('ok', `would move ${job.singular} ${job.id} back from ${job.archivePath}`, 1, { files: [job.source.path] });
+        if (!archived)
+          throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, {
+            hint: `check the ${job.key} value`,
+          });
+        return outcome('ok', `would move ${job.singular} ${job.id} back from ${job.archivePath}`, 1, {
+          files: [job.source.path],
+        });
       }
       attach(src, job.archivePath, 'arc');
       arc.exec('BEGIN IMMEDIATE');
       try {
         const archived = Number(arc.prepare(q).pluck().get(job.id)) > 0;
-        if (!archived) throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, { hint: `check the ${job.key} value` });
+        if (!archived)
+          throw new DbmError('USAGE', `${job.singular} ${job.id} is not in the archive ${job.archivePath}`, {
+            hint: `check the ${job.key} value`,
+          });
         const live = Number(src.prepare(q).pluck().get(job.id)) > 0;
         let n: Map<string, number>;
         let message: string;
@@ -254,7 +333,10 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
         }
         arc.exec('COMMIT');
         const rows = [...n].reduce((a, [, c]) => a + c, 0);
-        return outcome('ok', `${message} (${rows} rows)`, 1, { counts: countsRecord(job.label, set, n), files: [job.source.path] });
+        return outcome('ok', `${message} (${rows} rows)`, 1, {
+          counts: countsRecord(job.label, set, n),
+          files: [job.source.path],
+        });
       } catch (err) {
         if (arc.inTransaction) arc.exec('ROLLBACK');
         throw err;

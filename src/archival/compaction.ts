@@ -10,7 +10,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { CompactionJobSchema } from '../config/schema.js';
-import type { BrainDatabase, ResolvedConfig } from '../config/load.js';
+import type { BrainDatabase, Brain } from '../config/load.js';
 import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
@@ -21,7 +21,11 @@ import type { z } from 'zod';
 export type CompactionJob = z.output<typeof CompactionJobSchema>;
 
 /** The lowest watermark over every consumer of every source, or why there is none to trust. */
-export function lowestWatermark(db: Database.Database, job: CompactionJob, aliases: ReadonlyMap<string, string>): { value: number } | { refusal: string } {
+export function lowestWatermark(
+  db: Database.Database,
+  job: CompactionJob,
+  aliases: ReadonlyMap<string, string>,
+): { value: number } | { refusal: string } {
   let lowest = Number.POSITIVE_INFINITY;
   let consumers = 0;
   for (const w of job.watermarks) {
@@ -29,14 +33,19 @@ export function lowestWatermark(db: Database.Database, job: CompactionJob, alias
     if (!schema) return { refusal: `watermark database "${w.database}" is not one of the databases in the config` };
     let rows: unknown[];
     try {
-      rows = db.prepare(`SELECT ${quoteIdent(w.column)} FROM ${quoteIdent(schema)}.${quoteIdent(w.table)}`).pluck().all();
+      rows = db
+        .prepare(`SELECT ${quoteIdent(w.column)} FROM ${quoteIdent(schema)}.${quoteIdent(w.table)}`)
+        .pluck()
+        .all();
     } catch (err) {
       return { refusal: `watermark ${w.table}.${w.column} cannot be read (${(err as Error).message})` };
     }
     for (const v of rows) {
       const n = typeof v === 'bigint' ? Number(v) : v;
-      if (n === null || n === undefined) return { refusal: `a consumer in ${w.table}.${w.column} has no watermark (NULL)` };
-      if (typeof n !== 'number' || !Number.isInteger(n)) return { refusal: `a watermark in ${w.table}.${w.column} is not an integer id (${JSON.stringify(v)})` };
+      if (n === null || n === undefined)
+        return { refusal: `a consumer in ${w.table}.${w.column} has no watermark (NULL)` };
+      if (typeof n !== 'number' || !Number.isInteger(n))
+        return { refusal: `a watermark in ${w.table}.${w.column} is not an integer id (${JSON.stringify(v)})` };
       lowest = Math.min(lowest, n);
       consumers++;
     }
@@ -45,9 +54,9 @@ export function lowestWatermark(db: Database.Database, job: CompactionJob, alias
   return { value: lowest };
 }
 
-export function compactLog(rc: ResolvedConfig, job: CompactionJob, dryRun: boolean): RetentionOutcome {
-  const target: BrainDatabase = ruleDatabase(rc, `compaction "${job.name}"`, job.database);
-  const timeoutMs = rc.config.maintenance.busyTimeoutMs;
+export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean): RetentionOutcome {
+  const target: BrainDatabase = ruleDatabase(brain, `compaction "${job.name}"`, job.database);
+  const timeoutMs = brain.config.maintenance.busyTimeoutMs;
   let db: Database.Database;
   if (dryRun) {
     db = new ReadConnection(target, inspectDatabaseFile(target), timeoutMs).db; // writes nothing
@@ -63,7 +72,7 @@ export function compactLog(rc: ResolvedConfig, job: CompactionJob, dryRun: boole
     const aliases = new Map<string, string>([[job.database, 'main']]);
     for (const w of job.watermarks) {
       if (!w.database || aliases.has(w.database)) continue;
-      const other = databaseNamed(rc, w.database);
+      const other = databaseNamed(brain, w.database);
       if (!other) continue; // lowestWatermark refuses it
       const alias = `wm${aliases.size}`;
       attach(db, other.path, alias);
@@ -76,20 +85,30 @@ export function compactLog(rc: ResolvedConfig, job: CompactionJob, dryRun: boole
       return 'value' in w ? { value: w.value - job.marginRows } : w;
     };
     const first = bound();
-    if ('refusal' in first) return outcome('skipped', `${job.name}: nothing deleted: ${first.refusal}`, 0, { counts: { deleted: 0 } });
+    if ('refusal' in first)
+      return outcome('skipped', `${job.name}: nothing deleted: ${first.refusal}`, 0, { counts: { deleted: 0 } });
     let limit = first.value;
     const total = Number(db.prepare(`SELECT count(*) FROM ${t}`).pluck().get());
     const eligible = Number(db.prepare(`SELECT count(*) FROM ${t} WHERE ${id} <= ?`).pluck().get(limit));
     if (dryRun) {
-      return outcome('ok', `${job.name}: would delete ${eligible} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${limit}`, eligible, { counts: { deleted: eligible, total } });
+      return outcome(
+        'ok',
+        `${job.name}: would delete ${eligible} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${limit}`,
+        eligible,
+        { counts: { deleted: eligible, total } },
+      );
     }
-    const del = db.prepare(`DELETE FROM ${t} WHERE ${id} IN (SELECT ${id} FROM ${t} WHERE ${id} <= ? ORDER BY ${id} LIMIT ?)`);
+    const del = db.prepare(
+      `DELETE FROM ${t} WHERE ${id} IN (SELECT ${id} FROM ${t} WHERE ${id} <= ? ORDER BY ${id} LIMIT ?)`,
+    );
     let deleted = 0;
     let batches = 0;
     for (;;) {
       const now = bound();
       if ('refusal' in now) {
-        return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${now.refusal}`, deleted, { counts: { deleted, total } });
+        return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${now.refusal}`, deleted, {
+          counts: { deleted, total },
+        });
       }
       limit = Math.min(limit, now.value);
       const n = db.transaction(() => del.run(limit, job.batchRows).changes).immediate();
@@ -97,9 +116,14 @@ export function compactLog(rc: ResolvedConfig, job: CompactionJob, dryRun: boole
       deleted += n;
       batches++;
     }
-    return outcome('ok', `${job.name}: deleted ${deleted} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${limit} in ${batches} batch(es)`, deleted, {
-      counts: { deleted, total },
-    });
+    return outcome(
+      'ok',
+      `${job.name}: deleted ${deleted} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${limit} in ${batches} batch(es)`,
+      deleted,
+      {
+        counts: { deleted, total },
+      },
+    );
   } finally {
     db.close();
   }

@@ -1,26 +1,31 @@
 /** `--archive`: conversations older than the cut-off, except the newest `keepNewest`, move to the archive database. */
 import { eligibleConversationsSql } from '../assess/retention.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { archivePathFor, conversationsDatabase } from '../config/select.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows, restoreRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
-export function conversationArchivePath(rc: ResolvedConfig): string {
-  return archivePathFor(rc, rc.config.conversations.archivePath, conversationsDatabase(rc), 'conversation_archive.db');
+export function conversationArchivePath(brain: Brain): string {
+  return archivePathFor(
+    brain,
+    brain.config.conversations.archivePath,
+    conversationsDatabase(brain),
+    'conversation_archive.db',
+  );
 }
 
 export function archiveConversations(req: RetentionRequest): RetentionOutcome {
-  const rule = req.rc.config.conversations;
+  const rule = req.brain.config.conversations;
   const days = req.days ?? rule.archiveAfterDays;
   const cutoff = (req.now.getTime() - days * DAY_MS) / 1000;
   const ts = epochSecondsExpr(rule.timestampColumn);
   return archiveRows(
     {
       label: 'conversations',
-      source: conversationsDatabase(req.rc),
-      archivePath: conversationArchivePath(req.rc),
+      source: conversationsDatabase(req.brain),
+      archivePath: conversationArchivePath(req.brain),
       table: rule.table,
       key: rule.keyColumn,
       columns: [rule.keyColumn, rule.timestampColumn],
@@ -35,13 +40,13 @@ export function archiveConversations(req: RetentionRequest): RetentionOutcome {
 }
 
 export function restoreConversation(req: RetentionRequest, id: string): RetentionOutcome {
-  const rule = req.rc.config.conversations;
+  const rule = req.brain.config.conversations;
   return restoreRows(
     {
       label: 'conversations',
       singular: 'conversation',
-      source: conversationsDatabase(req.rc),
-      archivePath: conversationArchivePath(req.rc),
+      source: conversationsDatabase(req.brain),
+      archivePath: conversationArchivePath(req.brain),
       table: rule.table,
       key: rule.keyColumn,
       children: rule.childTables,

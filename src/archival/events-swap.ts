@@ -30,11 +30,11 @@ export interface EventsPaths {
 }
 
 export function eventsPaths(req: RetentionRequest): EventsPaths {
-  const file = req.rc.eventsPath;
-  const dir = req.rc.config.events.archiveDir;
+  const file = req.brain.eventsPath;
+  const dir = req.brain.config.events.archiveDir;
   return {
     file,
-    archiveDir: dir ? path.resolve(req.rc.baseDir, dir) : path.dirname(file),
+    archiveDir: dir ? path.resolve(req.brain.baseDir, dir) : path.dirname(file),
     journal: `${file}.dbm-journal`,
     old: `${file}.dbm-old`,
   };
@@ -95,9 +95,13 @@ export async function recoverEvents(p: EventsPaths, settleMs: number): Promise<s
   try {
     j = JSON.parse(fs.readFileSync(p.journal, 'utf8')) as Journal;
   } catch (err) {
-    throw new DbmError('FILE_ERROR', `the journal ${p.journal} of an interrupted --compress-events cannot be read: ${(err as Error).message}`, {
-      hint: 'inspect it: the live file, <file>.dbm-old and the temp archives hold every line; nothing was removed',
-    });
+    throw new DbmError(
+      'FILE_ERROR',
+      `the journal ${p.journal} of an interrupted --compress-events cannot be read: ${(err as Error).message}`,
+      {
+        hint: 'inspect it: the live file, <file>.dbm-old and the temp archives hold every line; nothing was removed',
+      },
+    );
   }
   if (fs.existsSync(j.temp)) {
     // Killed before the swap: the live file is untouched. Undo.
@@ -131,7 +135,8 @@ function removeStrays(p: EventsPaths): string[] {
     }
     for (const n of names) {
       const ours =
-        ((n.startsWith(`.${base}${TEMP_MARKER}`) || /^events_archive_\d{6}\.jsonl\.gz/.test(n)) && n.includes(TEMP_MARKER)) ||
+        ((n.startsWith(`.${base}${TEMP_MARKER}`) || /^events_archive_\d{6}\.jsonl\.gz/.test(n)) &&
+          n.includes(TEMP_MARKER)) ||
         (n.startsWith(`.${base}.dbm-journal.`) && n.endsWith('.tmp'));
       if (ours) {
         fs.rmSync(path.join(dir, n), { force: true });
@@ -151,7 +156,11 @@ const OPENERS_WAIT_MS = 10_000;
  * journal. If an appender keeps it open past OPENERS_WAIT_MS, both stay and the next run carries
  * over the rest. Returns the bytes carried over and whether the old file is gone.
  */
-export async function finishSwap(j: Journal, p: EventsPaths, settleMs: number): Promise<{ drained: number; done: boolean }> {
+export async function finishSwap(
+  j: Journal,
+  p: EventsPaths,
+  settleMs: number,
+): Promise<{ drained: number; done: boolean }> {
   const deadline = Date.now() + OPENERS_WAIT_MS;
   let open = fs.existsSync(j.old) ? openersOf(j.old) : 0;
   if (open === null) await new Promise((r) => setTimeout(r, settleMs));
@@ -191,7 +200,11 @@ function drainOld(j: Journal, journalPath: string, complete: boolean): number {
   // application line does not run into it.
   if (data[data.length - 1] !== 10) data = Buffer.concat([data, NEWLINE]);
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const already = j.drain !== undefined && j.drain.sha256 === sha256 && j.drain.from === j.copiedUpTo && alreadyAppended(j.live, j.drain.liveSizeBefore, data);
+  const already =
+    j.drain !== undefined &&
+    j.drain.sha256 === sha256 &&
+    j.drain.from === j.copiedUpTo &&
+    alreadyAppended(j.live, j.drain.liveSizeBefore, data);
   if (!already) {
     const liveSizeBefore = fs.existsSync(j.live) ? fs.statSync(j.live).size : 0;
     j.drain = { from: j.copiedUpTo, bytes: data.length, sha256, liveSizeBefore };

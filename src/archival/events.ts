@@ -27,7 +27,15 @@ import { DbmError } from '../errors.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { DAY_MS } from '../util/time.js';
 import { lastTimestampMs, scanLine, scanObject } from './json-scan.js';
-import { countNewlines, eventsPaths, finishSwap, READ_BYTES, recoverEvents, writeAll, type Journal } from './events-swap.js';
+import {
+  countNewlines,
+  eventsPaths,
+  finishSwap,
+  READ_BYTES,
+  recoverEvents,
+  writeAll,
+  type Journal,
+} from './events-swap.js';
 import { GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
@@ -93,7 +101,7 @@ async function scanRuns(
       const utf8 = isUtf8(data.subarray(0, last + 1));
       let runStart = 0;
       let runDest = Number.NaN;
-      for (let from = 0; from <= last; ) {
+      for (let from = 0; from <= last;) {
         const dest = route.route(data, from, last + 1, utf8);
         if (dest !== runDest) {
           if (from > runStart) await emit(runDest, data.subarray(runStart, from));
@@ -160,7 +168,7 @@ interface Scan {
 }
 
 export async function compressEvents(req: RetentionRequest): Promise<RetentionOutcome> {
-  const cfg = req.rc.config.events;
+  const cfg = req.brain.config.events;
   const p = eventsPaths(req);
   const days = req.days ?? cfg.compressAfterDays;
   const cutoffMs = req.now.getTime() - days * DAY_MS;
@@ -169,9 +177,16 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     st = fs.lstatSync(p.file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return outcome('skipped', `no events file at ${p.file}`, 0);
-    throw new DbmError('FILE_UNREADABLE', `events file ${p.file} cannot be read: ${(err as NodeJS.ErrnoException).code}`, { hint: 'check events.path and permissions' });
+    throw new DbmError(
+      'FILE_UNREADABLE',
+      `events file ${p.file} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+      { hint: 'check events.path and permissions' },
+    );
   }
-  if (!st.isFile()) throw new DbmError('FILE_NOT_REGULAR', `events file ${p.file} is not a regular file`, { hint: 'fix events.path in the config' });
+  if (!st.isFile())
+    throw new DbmError('FILE_NOT_REGULAR', `events file ${p.file} is not a regular file`, {
+      hint: 'fix events.path in the config',
+    });
   if (!req.dryRun) {
     const note = await recoverEvents(p, cfg.settleMs);
     if (note) req.logger.warn({ file: p.file }, note);
@@ -181,7 +196,11 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   try {
     fd = fs.openSync(p.file, 'r');
   } catch (err) {
-    throw new DbmError('FILE_UNREADABLE', `events file ${p.file} cannot be read: ${(err as NodeJS.ErrnoException).code}`, { hint: 'check permissions' });
+    throw new DbmError(
+      'FILE_UNREADABLE',
+      `events file ${p.file} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+      { hint: 'check permissions' },
+    );
   }
   const scan: Scan = { moved: 0, kept: 0, malformed: 0 };
   const counts = (): Record<string, number> => ({ moved: scan.moved, kept: scan.kept, malformed: scan.malformed });
@@ -221,7 +240,8 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     return monthSlot;
   };
   const router: Router = { lineEnd: 0, route };
-  const malformedNote = (): string => (scan.malformed ? `; ${scan.malformed} line(s) without a valid JSON object or timestamp kept in the live file` : '');
+  const malformedNote = (): string =>
+    scan.malformed ? `; ${scan.malformed} line(s) without a valid JSON object or timestamp kept in the live file` : '';
 
   if (req.dryRun) {
     try {
@@ -230,10 +250,15 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       fs.closeSync(fd);
     }
     const files = [...slots].sort().map((n) => path.join(p.archiveDir, n));
-    return outcome('ok', `would move ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.length} archive(s), keep ${scan.kept}${malformedNote()}`, scan.moved, {
-      counts: counts(),
-      files: scan.moved ? [...files, p.file] : [],
-    });
+    return outcome(
+      'ok',
+      `would move ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.length} archive(s), keep ${scan.kept}${malformedNote()}`,
+      scan.moved,
+      {
+        counts: counts(),
+        files: scan.moved ? [...files, p.file] : [],
+      },
+    );
   }
 
   fs.mkdirSync(p.archiveDir, { recursive: true });
@@ -261,7 +286,12 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     if (scan.moved === 0) {
       sink.abandon();
       fs.rmSync(temp, { force: true });
-      return outcome('ok', `no event lines older than ${new Date(cutoffMs).toISOString().slice(0, 10)}${malformedNote()}`, 0, { counts: counts() });
+      return outcome(
+        'ok',
+        `no event lines older than ${new Date(cutoffMs).toISOString().slice(0, 10)}${malformedNote()}`,
+        0,
+        { counts: counts() },
+      );
     }
     for (const w of writers.values()) await w.close();
     // Catch up with the lines appended meanwhile (they are new: they stay).
@@ -270,7 +300,10 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       sink.write(slice);
     });
     sink.close();
-    const archives = [...writers.entries()].map(([name, w]) => ({ temp: w.path, final: path.join(p.archiveDir, name) }));
+    const archives = [...writers.entries()].map(([name, w]) => ({
+      temp: w.path,
+      final: path.join(p.archiveDir, name),
+    }));
     fs.rmSync(p.old, { force: true });
     fs.linkSync(p.file, p.old);
     const j: Journal = { version: 1, live: p.file, old: p.old, temp, copiedUpTo, archives };

@@ -62,7 +62,10 @@ export class GzipMemberWriter {
     this.cur = takeChunk();
     this.fill = 0;
     const compressed = gzipAsync(chunk, { level: this.level, chunkSize: 256 << 10 });
-    compressed.then(() => giveBack(whole), () => undefined);
+    compressed.then(
+      () => giveBack(whole),
+      () => undefined,
+    );
     // Members are written in order: each write waits for the one before it.
     const done = this.tail.then(async () => {
       const buf = await compressed;

@@ -90,7 +90,8 @@ export function scanLine(buf: Uint8Array, start: number, limit: number, name: Ui
       if (i + 4 > stop || buf[i + 1] !== 0x72 || buf[i + 2] !== 0x75 || buf[i + 3] !== 0x65) return -1;
       i += 4;
     } else if (c === 0x66) {
-      if (i + 5 > stop || buf[i + 1] !== 0x61 || buf[i + 2] !== 0x6c || buf[i + 3] !== 0x73 || buf[i + 4] !== 0x65) return -1;
+      if (i + 5 > stop || buf[i + 1] !== 0x61 || buf[i + 2] !== 0x6c || buf[i + 3] !== 0x73 || buf[i + 4] !== 0x65)
+        return -1;
       i += 5;
     } else if (c === 0x6e) {
       if (i + 4 > stop || buf[i + 1] !== 0x75 || buf[i + 2] !== 0x6c || buf[i + 3] !== 0x6c) return -1;
@@ -108,7 +109,8 @@ export function scanLine(buf: Uint8Array, start: number, limit: number, name: Ui
         const k = i;
         i = skipString(buf, i, stop);
         if (i < 0) return -1;
-        pending = depth === 1 && (i - k - 2 === name.length ? sameBytes(buf, k + 1, name) : escapedKeyIs(buf, k, i, name));
+        pending =
+          depth === 1 && (i - k - 2 === name.length ? sameBytes(buf, k + 1, name) : escapedKeyIs(buf, k, i, name));
         c = buf[i]!;
         while (c === 0x20 || c === 0x09 || c === 0x0d) c = buf[++i]!;
         if (c !== 0x3a || i >= stop) return -1;
@@ -150,7 +152,10 @@ function escapedKeyIs(buf: Uint8Array, from: number, to: number, name: Uint8Arra
   }
   if (!escaped) return false;
   try {
-    return JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString('utf8')) === Buffer.from(name).toString('utf8');
+    return (
+      JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString('utf8')) ===
+      Buffer.from(name).toString('utf8')
+    );
   } catch {
     return false;
   }
@@ -178,7 +183,16 @@ function skipString(buf: Uint8Array, i: number, stop: number): number {
         if (!((h >= 0x30 && h <= 0x39) || (lower >= 0x61 && lower <= 0x66))) return -1;
       }
       i += 6;
-    } else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) {
+    } else if (
+      e === 0x22 ||
+      e === 0x5c ||
+      e === 0x2f ||
+      e === 0x62 ||
+      e === 0x66 ||
+      e === 0x6e ||
+      e === 0x72 ||
+      e === 0x74
+    ) {
       i += 2;
     } else {
       return -1;
@@ -226,8 +240,16 @@ const DAYS = Uint8Array.from([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]);
 
 /** The common form "YYYY-MM-DDTHH:MM:SS[.fff]Z" read from the bytes at s (length len with quotes), or NaN. */
 function fastIso(s: number, len: number): number {
-  if ((len !== 22 && len !== 26) || b[s] !== 0x22 || b[s + len - 1] !== 0x22 || b[s + len - 2] !== 0x5a) return Number.NaN;
-  if (b[s + 5] !== 0x2d || b[s + 8] !== 0x2d || (b[s + 11] !== 0x54 && b[s + 11] !== 0x20) || b[s + 14] !== 0x3a || b[s + 17] !== 0x3a) return Number.NaN;
+  if ((len !== 22 && len !== 26) || b[s] !== 0x22 || b[s + len - 1] !== 0x22 || b[s + len - 2] !== 0x5a)
+    return Number.NaN;
+  if (
+    b[s + 5] !== 0x2d ||
+    b[s + 8] !== 0x2d ||
+    (b[s + 11] !== 0x54 && b[s + 11] !== 0x20) ||
+    b[s + 14] !== 0x3a ||
+    b[s + 17] !== 0x3a
+  )
+    return Number.NaN;
   if (len === 26 && b[s + 20] !== 0x2e) return Number.NaN;
   const n = len === 22 ? 14 : 17;
   for (let k = 0; k < n; k++) {

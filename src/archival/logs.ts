@@ -21,7 +21,6 @@ import { DAY_MS, fileStamp } from '../util/time.js';
 import { gzipFile } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
-
 async function sha256OfFile(file: string, gunzip: boolean): Promise<string> {
   const hash = createHash('sha256');
   const input = fs.createReadStream(file);
@@ -49,14 +48,19 @@ function listDir(dir: string): string[] | null {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ENOTDIR') throw new DbmError('FILE_NOT_REGULAR', `logs.dir ${dir} is not a directory`, { hint: 'fix logs.dir in the config' });
-    throw new DbmError('FILE_UNREADABLE', `logs directory ${dir} cannot be read: ${code}`, { hint: 'check its permissions' });
+    if (code === 'ENOTDIR')
+      throw new DbmError('FILE_NOT_REGULAR', `logs.dir ${dir} is not a directory`, {
+        hint: 'fix logs.dir in the config',
+      });
+    throw new DbmError('FILE_UNREADABLE', `logs directory ${dir} cannot be read: ${code}`, {
+      hint: 'check its permissions',
+    });
   }
 }
 
 export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcome> {
-  const cfg = req.rc.config.logs;
-  const dir = req.rc.logsDir;
+  const cfg = req.brain.config.logs;
+  const dir = req.brain.logsDir;
   const days = req.days ?? cfg.rotateAfterDays;
   const cutoff = req.now.getTime() - days * DAY_MS;
   const names = listDir(dir);
@@ -154,9 +158,12 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   for (const a of archives) byStem.set(a.stem, [...(byStem.get(a.stem) ?? []), a]);
   for (const list of byStem.values()) {
     // With --dry-run the archives this run would write count too.
-    const pending = files.filter((f) => archiveRe.exec(path.basename(f))?.[1] === list[0]!.stem && !fs.existsSync(f)).length;
+    const pending = files.filter(
+      (f) => archiveRe.exec(path.basename(f))?.[1] === list[0]!.stem && !fs.existsSync(f),
+    ).length;
     const sorted = [...list].sort((a, b) => b.stamp.localeCompare(a.stamp) || b.name.localeCompare(a.name));
-    for (const a of sorted.slice(Math.max(0, cfg.keepArchives - pending))) if (!writtenNow.has(a.name)) expired.add(a.name);
+    for (const a of sorted.slice(Math.max(0, cfg.keepArchives - pending)))
+      if (!writtenNow.has(a.name)) expired.add(a.name);
   }
   const deleted: string[] = [];
   for (const name of [...expired].sort()) {

@@ -48,7 +48,9 @@ export interface MoveSet {
 const KEYS = 'temp."_dbm_keys"';
 
 function fkList(db: Database.Database, table: string): Array<{ parent: string; col: string; ref: string | null }> {
-  return db.prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)').all(table) as Array<{
+  return db
+    .prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)')
+    .all(table) as Array<{
     parent: string;
     col: string;
     ref: string | null;
@@ -56,7 +58,10 @@ function fkList(db: Database.Database, table: string): Array<{ parent: string; c
 }
 
 function primaryKeyOf(db: Database.Database, table: string): string {
-  const pk = db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk').pluck().all(table) as string[];
+  const pk = db
+    .prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk')
+    .pluck()
+    .all(table) as string[];
   return pk.length === 1 ? pk[0]! : 'rowid';
 }
 
@@ -64,7 +69,12 @@ function primaryKeyOf(db: Database.Database, table: string): string {
  * The move set of `root`: `children` (from config) or every table with a foreign key to it,
  * then, recursively, every table with a foreign key to one already in the set.
  */
-export function discoverMoveSet(db: Database.Database, root: string, key: string, children?: readonly ChildTable[]): MoveSet {
+export function discoverMoveSet(
+  db: Database.Database,
+  root: string,
+  key: string,
+  children?: readonly ChildTable[],
+): MoveSet {
   const lower = (s: string): string => s.toLowerCase();
   const tables = ordinaryTables(db);
   const canonical = (name: string): string => tables.find((t) => lower(t) === lower(name)) ?? name;
@@ -78,7 +88,7 @@ export function discoverMoveSet(db: Database.Database, root: string, key: string
       else nodes.push({ table: canonical(c.table), edges: [edge] });
     }
   }
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const t of tables) {
       if (inSet(t)) continue;
@@ -121,7 +131,9 @@ interface ColumnInfo {
 }
 
 function columnsOf(db: Database.Database, schema: string, table: string): ColumnInfo[] {
-  const rows = db.prepare(`SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?, ?)`).all(table, schema) as Array<{
+  const rows = db
+    .prepare(`SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?, ?)`)
+    .all(table, schema) as Array<{
     name: string;
     type: string;
     nn: number;
@@ -132,9 +144,10 @@ function columnsOf(db: Database.Database, schema: string, table: string): Column
 }
 
 function tableSql(db: Database.Database, schema: string, table: string): string | undefined {
-  return db.prepare(`SELECT sql FROM ${quoteIdent(schema)}.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`).pluck().get(table) as
-    | string
-    | undefined;
+  return db
+    .prepare(`SELECT sql FROM ${quoteIdent(schema)}.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`)
+    .pluck()
+    .get(table) as string | undefined;
 }
 
 /** Whether rows of the table have a rowid that is not one of its columns (so it must be copied explicitly). */
@@ -155,7 +168,9 @@ export function copyColumns(db: Database.Database, fromSchema: string, toSchema:
     throw new DbmError(
       'ARCHIVE_SCHEMA',
       `table "${table}" of the ${toSchema === 'main' ? 'destination' : toSchema} database requires column(s) ${missing.map((c) => `"${c.name}"`).join(', ')} that the other side does not have`,
-      { hint: 'the archive schema differs from the source in a way that cannot be bridged: add the column(s) to the source or drop the constraint; nothing was moved' },
+      {
+        hint: 'the archive schema differs from the source in a way that cannot be bridged: add the column(s) to the source or drop the constraint; nothing was moved',
+      },
     );
   }
   const cols = from.filter((c) => toNames.has(c.name.toLowerCase())).map((c) => c.name);
@@ -191,7 +206,12 @@ export interface SchemaChanges {
  * of our own, so the archive stays searchable). A table that exists gets the columns the
  * live one has grown (ADD COLUMN). Checks come first: on a mismatch nothing is changed.
  */
-export function ensureArchiveSchema(db: Database.Database, set: MoveSet, sourceFts: readonly FtsTable[], dryRun = false): SchemaChanges {
+export function ensureArchiveSchema(
+  db: Database.Database,
+  set: MoveSet,
+  sourceFts: readonly FtsTable[],
+  dryRun = false,
+): SchemaChanges {
   const created: string[] = [];
   const addedColumns: string[] = [];
   const statements: string[] = [];
@@ -204,16 +224,22 @@ export function ensureArchiveSchema(db: Database.Database, set: MoveSet, sourceF
       created.push(node.table);
       statements.push(srcSql);
       const idx = db
-        .prepare(`SELECT sql FROM "src".sqlite_schema WHERE type = 'index' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
+        .prepare(
+          `SELECT sql FROM "src".sqlite_schema WHERE type = 'index' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`,
+        )
         .pluck()
         .all(node.table) as string[];
       statements.push(...idx);
       continue;
     }
     if (/^CREATE VIRTUAL/i.test(existing)) {
-      throw new DbmError('ARCHIVE_SCHEMA', `"${node.table}" is a virtual table in the archive but an ordinary table in the live database`, {
-        hint: 'point the archive path at a different file; nothing was moved',
-      });
+      throw new DbmError(
+        'ARCHIVE_SCHEMA',
+        `"${node.table}" is a virtual table in the archive but an ordinary table in the live database`,
+        {
+          hint: 'point the archive path at a different file; nothing was moved',
+        },
+      );
     }
     copyColumns(db, 'src', 'main', node.table); // throws on an unbridgeable difference
     const have = new Set(columnsOf(db, 'main', node.table).map((c) => c.name.toLowerCase()));
@@ -227,7 +253,10 @@ export function ensureArchiveSchema(db: Database.Database, set: MoveSet, sourceF
   const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
   for (const fts of sourceFts) {
     if (fts.kind !== 'external' || !moved.has(fts.contentTable!.toLowerCase())) continue;
-    const existing = db.prepare(`SELECT sql FROM "main".sqlite_schema WHERE name = ? COLLATE NOCASE`).pluck().get(fts.name) as string | undefined;
+    const existing = db
+      .prepare(`SELECT sql FROM "main".sqlite_schema WHERE name = ? COLLATE NOCASE`)
+      .pluck()
+      .get(fts.name) as string | undefined;
     if (!existing) {
       const ddl = db.prepare(`SELECT sql FROM "src".sqlite_schema WHERE name = ?`).pluck().get(fts.name) as string;
       statements.push(ddl);
@@ -254,10 +283,21 @@ export function setKeys(db: Database.Database, keys: readonly unknown[]): void {
 }
 
 /** Rows of each table of the set belonging to the keys (temp._dbm_keys, or `keysSql`), in `schema` of `db`. */
-export function countRows(db: Database.Database, set: MoveSet, schema: string, keysSql?: string, params: Record<string, unknown> = {}): Map<string, number> {
+export function countRows(
+  db: Database.Database,
+  set: MoveSet,
+  schema: string,
+  keysSql?: string,
+  params: Record<string, unknown> = {},
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of set.nodes) {
-    const n = db.prepare(`SELECT count(*) FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema, keysSql)}`).pluck().get(params);
+    const n = db
+      .prepare(
+        `SELECT count(*) FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema, keysSql)}`,
+      )
+      .pluck()
+      .get(params);
     out.set(node.table, Number(n));
   }
   return out;
@@ -267,14 +307,21 @@ export function countRows(db: Database.Database, set: MoveSet, schema: string, k
 export function deleteRows(db: Database.Database, set: MoveSet, schema: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of [...set.nodes].reverse()) {
-    const r = db.prepare(`DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`).run();
+    const r = db
+      .prepare(`DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`)
+      .run();
     out.set(node.table, r.changes);
   }
   return out;
 }
 
 /** Copies the rows of the keys from `fromSchema` into `toSchema` of `db`, parents first. */
-export function copyRows(db: Database.Database, set: MoveSet, fromSchema: string, toSchema: string): Map<string, number> {
+export function copyRows(
+  db: Database.Database,
+  set: MoveSet,
+  fromSchema: string,
+  toSchema: string,
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of set.nodes) {
     const cols = copyColumns(db, fromSchema, toSchema, node.table).map(quoteIdent).join(', ');
@@ -292,7 +339,14 @@ export function copyRows(db: Database.Database, set: MoveSet, fromSchema: string
  * are deleted first (archiving: the live database is the truth). Returns rows moved per table;
  * the caller commits `from`, or rolls it back when this throws.
  */
-export function moveBatch(from: Database.Database, to: Database.Database, fromAlias: string, set: MoveSet, keys: readonly unknown[], replace: boolean): Map<string, number> {
+export function moveBatch(
+  from: Database.Database,
+  to: Database.Database,
+  fromAlias: string,
+  set: MoveSet,
+  keys: readonly unknown[],
+  replace: boolean,
+): Map<string, number> {
   setKeys(from, keys);
   setKeys(to, keys);
   const expected = countRows(from, set, 'main');
@@ -312,7 +366,11 @@ export function moveBatch(from: Database.Database, to: Database.Database, fromAl
 }
 
 /** Deletes the keys' rows from `main` of `db` (children first) and checks each table lost exactly `expected`. */
-export function deleteExactly(db: Database.Database, set: MoveSet, expected: ReadonlyMap<string, number>): Map<string, number> {
+export function deleteExactly(
+  db: Database.Database,
+  set: MoveSet,
+  expected: ReadonlyMap<string, number>,
+): Map<string, number> {
   const deleted = deleteRows(db, set, 'main');
   const bad = sameCounts(expected, deleted);
   if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);

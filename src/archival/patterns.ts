@@ -5,27 +5,27 @@
  * refuses to take more than `maxPruneShare` of the table unless --force.
  */
 import { eligiblePatternsWhere } from '../assess/retention.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { archivePathFor, patternsDatabase } from '../config/select.js';
 import { quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
-export function patternArchivePath(rc: ResolvedConfig): string {
-  return archivePathFor(rc, rc.config.patterns.archivePath, patternsDatabase(rc), 'pattern_archive.db');
+export function patternArchivePath(brain: Brain): string {
+  return archivePathFor(brain, brain.config.patterns.archivePath, patternsDatabase(brain), 'pattern_archive.db');
 }
 
 export function prunePatterns(req: RetentionRequest): RetentionOutcome {
-  const rule = req.rc.config.patterns;
+  const rule = req.brain.config.patterns;
   const days = req.days ?? rule.unusedDays;
   const cutoff = (req.now.getTime() - days * DAY_MS) / 1000;
   const share = rule.maxPruneShare;
   return archiveRows(
     {
       label: 'patterns',
-      source: patternsDatabase(req.rc),
-      archivePath: patternArchivePath(req.rc),
+      source: patternsDatabase(req.brain),
+      archivePath: patternArchivePath(req.brain),
       table: rule.table,
       key: rule.keyColumn,
       columns: [rule.keyColumn, rule.confidenceColumn, rule.lastUsedColumn],

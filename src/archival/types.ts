@@ -1,12 +1,12 @@
 /** What retention is asked and what each item reports (the `items` of `--enforce-retention --json`, docs/json-output.md). */
 import type { Logger } from 'pino';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import type { MaintenanceResult, ResultStatus } from '../maintenance/types.js';
 import type { FreeSpaceProbe } from '../maintenance/preflight.js';
 import type { TaskType } from '../task-types.js';
 
 export interface RetentionRequest {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   readonly now: Date;
   readonly dryRun: boolean;
   /** --days N: overrides the item's configured age (only with a single item). */
@@ -38,7 +38,12 @@ export interface RetentionResult extends MaintenanceResult {
   readonly removed: readonly string[];
 }
 
-export function outcome(status: ResultStatus, message: string, count: number, extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed'>> = {}): RetentionOutcome {
+export function outcome(
+  status: ResultStatus,
+  message: string,
+  count: number,
+  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed'>> = {},
+): RetentionOutcome {
   return { status, message, count, counts: extra.counts ?? {}, files: extra.files ?? [], removed: extra.removed ?? [] };
 }
 

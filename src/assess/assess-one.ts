@@ -35,9 +35,13 @@ export function assessOne(target: BrainDatabase, config: Config, now: Date, deep
       const h = checkDatabase(conn, target, facts, { deep, config });
       if (h.quickCheck?.status === 'failed') {
         problem(
-          new DbmError('DB_CORRUPT', `database ${target.name} (${target.path}) is corrupt: quick_check reports ${h.quickCheck.messages[0]}`, {
-            hint: 'restore it from a backup; run --assess --deep --json for the full list',
-          }),
+          new DbmError(
+            'DB_CORRUPT',
+            `database ${target.name} (${target.path}) is corrupt: quick_check reports ${h.quickCheck.messages[0]}`,
+            {
+              hint: 'restore it from a backup; run --assess --deep --json for the full list',
+            },
+          ),
         );
       }
       if (target.name === config.conversations.database) {
@@ -64,7 +68,11 @@ export function assessOne(target: BrainDatabase, config: Config, now: Date, deep
   return { health, problems, conversations, patterns, ms: Date.now() - t0 };
 }
 
-function withConnection<T>(target: BrainDatabase, timeoutMs: number, fn: (conn: ReadConnection, facts: ReturnType<typeof inspectDatabaseFile>) => T): T {
+function withConnection<T>(
+  target: BrainDatabase,
+  timeoutMs: number,
+  fn: (conn: ReadConnection, facts: ReturnType<typeof inspectDatabaseFile>) => T,
+): T {
   const facts = inspectDatabaseFile(target);
   const conn = new ReadConnection(target, facts, timeoutMs);
   try {
@@ -77,7 +85,7 @@ function withConnection<T>(target: BrainDatabase, timeoutMs: number, fn: (conn: 
 }
 
 function retentionError(target: BrainDatabase, err: unknown, doing: string): DbmError {
-  if (err instanceof DbmError) return new DbmError(err.code, `database ${target.name}: ${err.message}`, { hint: err.hint });
+  if (err instanceof DbmError)
+    return new DbmError(err.code, `database ${target.name}: ${err.message}`, { hint: err.hint });
   return sqliteError(target, err, doing);
 }
-

@@ -16,7 +16,12 @@ export interface DatabaseCheckOptions {
   readonly config: Config;
 }
 
-export function checkDatabase(conn: ReadConnection, target: BrainDatabase, facts: FileFacts, opts: DatabaseCheckOptions): DatabaseHealth {
+export function checkDatabase(
+  conn: ReadConnection,
+  target: BrainDatabase,
+  facts: FileFacts,
+  opts: DatabaseCheckOptions,
+): DatabaseHealth {
   const db = conn.db;
   const { thresholds, assess } = opts.config;
   const pageSize = Number(db.pragma('page_size', { simple: true }));
@@ -29,7 +34,10 @@ export function checkDatabase(conn: ReadConnection, target: BrainDatabase, facts
   const pageWaste: PageWaste =
     opts.deep || pageCount <= assess.pageWasteMaxPages
       ? measurePageWaste(db, totalBytes)
-      : { status: 'skipped', note: `${pageCount} pages > assess.pageWasteMaxPages (${assess.pageWasteMaxPages}); use --deep` };
+      : {
+          status: 'skipped',
+          note: `${pageCount} pages > assess.pageWasteMaxPages (${assess.pageWasteMaxPages}); use --deep`,
+        };
   // B-tree pages always keep some slack; only waste beyond that allowance is fragmentation.
   const excessWaste = pageWaste.ratio === undefined ? 0 : Math.max(0, pageWaste.ratio - thresholds.pageWasteAllowance);
   const fragmentationRatio = freelistRatio + excessWaste;

@@ -23,18 +23,36 @@ export function checkEvents(opts: EventsOptions): EventsHealth {
     st = fs.statSync(opts.path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { ...base, exists: false, bytes: 0, olderLines: 0, olderBytes: 0, method: 'binary-search', malformedLines: null };
+      return {
+        ...base,
+        exists: false,
+        bytes: 0,
+        olderLines: 0,
+        olderBytes: 0,
+        method: 'binary-search',
+        malformedLines: null,
+      };
     }
-    throw new DbmError('FILE_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`);
+    throw new DbmError(
+      'FILE_UNREADABLE',
+      `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+    );
   }
-  if (!st.isFile()) throw new DbmError('FILE_NOT_REGULAR', `events file ${opts.path} is not a regular file`, { hint: 'fix events.path in the config' });
+  if (!st.isFile())
+    throw new DbmError('FILE_NOT_REGULAR', `events file ${opts.path} is not a regular file`, {
+      hint: 'fix events.path in the config',
+    });
   let fd: number;
   try {
     fd = fs.openSync(opts.path, 'r');
   } catch (err) {
-    throw new DbmError('FILE_UNREADABLE', `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`, {
-      hint: 'check permissions',
-    });
+    throw new DbmError(
+      'FILE_UNREADABLE',
+      `events file ${opts.path} cannot be read: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        hint: 'check permissions',
+      },
+    );
   }
   try {
     // Another process appends while we read: work on the size seen now, complete lines only.
@@ -52,7 +70,15 @@ export function checkEvents(opts: EventsOptions): EventsHealth {
           olderBytes += bytes;
         }
       });
-      return { ...base, exists: true, bytes: size, olderLines: older, olderBytes, method: 'full-scan', malformedLines: malformed };
+      return {
+        ...base,
+        exists: true,
+        bytes: size,
+        olderLines: older,
+        olderBytes,
+        method: 'full-scan',
+        malformedLines: malformed,
+      };
     }
     const boundary = firstOffsetAtOrAfter(fd, size, cutoffMs, ts);
     return {
@@ -195,7 +221,9 @@ export function checkLogs(opts: LogsOptions): LogsHealth {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { dir: opts.dir, exists: false, files: 0, eligible: [] };
-    throw new DbmError('FILE_UNREADABLE', `logs directory ${opts.dir} cannot be read: ${code}`, { hint: 'fix logs.dir in the config' });
+    throw new DbmError('FILE_UNREADABLE', `logs directory ${opts.dir} cannot be read: ${code}`, {
+      hint: 'fix logs.dir in the config',
+    });
   }
   const cutoff = opts.now.getTime() - opts.rotateAfterDays * DAY_MS;
   const eligible: Array<LogsHealth['eligible'][number]> = [];

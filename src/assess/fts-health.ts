@@ -99,11 +99,25 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
     }
   }
   if (segments !== null && segments > opts.maxSegments) {
-    return result('bloated', opts.deep ? 'full' : 'counts', `index has ${segments} segments (more than ${opts.maxSegments}); an optimize merges them`);
+    return result(
+      'bloated',
+      opts.deep ? 'full' : 'counts',
+      `index has ${segments} segments (more than ${opts.maxSegments}); an optimize merges them`,
+    );
   }
-  const checked: FtsHealth['checked'] = opts.deep ? 'full' : table.kind === 'external' ? 'sampled' : table.kind === 'regular' ? 'counts' : 'none';
+  const checked: FtsHealth['checked'] = opts.deep
+    ? 'full'
+    : table.kind === 'external'
+      ? 'sampled'
+      : table.kind === 'regular'
+        ? 'counts'
+        : 'none';
   const detail =
-    table.kind === 'contentless' && !opts.deep ? 'contentless index: only --deep checks it' : opts.deep ? 'integrity-check passed' : 'consistent';
+    table.kind === 'contentless' && !opts.deep
+      ? 'contentless index: only --deep checks it'
+      : opts.deep
+        ? 'integrity-check passed'
+        : 'consistent';
   return result('ok', checked, detail);
 }
 
@@ -139,7 +153,10 @@ interface ProbeResult {
 function probeContentRows(db: Database.Database, table: FtsTable, samples: number): ProbeResult {
   const content = quoteIdent(table.contentTable!);
   const rid = table.contentRowid === 'rowid' ? 'rowid' : quoteIdent(table.contentRowid);
-  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).get() as { lo: number | null; hi: number | null };
+  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).get() as {
+    lo: number | null;
+    hi: number | null;
+  };
   if (range.lo === null || range.hi === null || typeof range.lo !== 'number' || typeof range.hi !== 'number') {
     return { probed: 0, missing: 0, example: null };
   }
@@ -185,7 +202,16 @@ function tableExists(db: Database.Database, name: string): boolean {
 }
 
 function count(db: Database.Database, table: string): number | null {
-  return safe(() => Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(table)}`).pluck().get())) ?? null;
+  return (
+    safe(() =>
+      Number(
+        db
+          .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
+          .pluck()
+          .get(),
+      ),
+    ) ?? null
+  );
 }
 
 function safe<T>(fn: () => T): T | undefined {

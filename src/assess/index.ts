@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { selectDatabases } from '../config/select.js';
 import type { Assessment } from '../report/json.js';
 import { StateDb } from '../state/state-db.js';
@@ -15,7 +15,7 @@ import { planHistoryFrom, planTasks } from './plan.js';
 import type { AssessmentProblem, DatabaseHealth, RetentionHealth } from './types.js';
 
 export interface AssessOptions {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   /** --db NAME, or several names (--scheduled's compaction VACUUMs); all databases when absent. */
   readonly dbName?: string | readonly string[] | undefined;
   readonly deep: boolean;
@@ -27,8 +27,12 @@ export interface AssessOptions {
 
 export function assess(opts: AssessOptions): Assessment {
   const started = process.hrtime.bigint();
-  const selected = selectDatabases(opts.rc, opts.dbName);
-  return finish(opts, started, selected.map((t) => assessOne(t, opts.rc.config, opts.now, opts.deep)));
+  const selected = selectDatabases(opts.brain, opts.dbName);
+  return finish(
+    opts,
+    started,
+    selected.map((t) => assessOne(t, opts.brain.config, opts.now, opts.deep)),
+  );
 }
 
 /** Fewer databases than this are assessed (and maintained) on the main thread: starting workers would cost more. */
@@ -40,18 +44,18 @@ export const PARALLEL_MIN_DATABASES = 16;
  */
 export async function assessParallel(opts: AssessOptions): Promise<Assessment> {
   const started = process.hrtime.bigint();
-  const selected = selectDatabases(opts.rc, opts.dbName);
-  const workers = Math.min(opts.rc.config.assess.workers, Math.ceil(selected.length / 4));
+  const selected = selectDatabases(opts.brain, opts.dbName);
+  const workers = Math.min(opts.brain.config.assess.workers, Math.ceil(selected.length / 4));
   if (workers <= 1 || selected.length < PARALLEL_MIN_DATABASES) return assess(opts);
   opts.logger.debug({ workers, databases: selected.length }, 'assessing on worker threads');
   const { assessInWorkers } = await import('./pool.js');
-  const perDb = await assessInWorkers(selected, opts.rc.config, opts.now, opts.deep, workers);
+  const perDb = await assessInWorkers(selected, opts.brain.config, opts.now, opts.deep, workers);
   return finish(opts, started, perDb);
 }
 
 function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessment[]): Assessment {
-  const { rc, now, logger } = opts;
-  const config = rc.config;
+  const { brain, now, logger } = opts;
+  const config = brain.config;
   const problems: AssessmentProblem[] = [];
   const problem = (database: string, err: unknown): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
@@ -75,19 +79,19 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   let logs: Assessment['logs'] = null;
   if (wholeBrain) {
     try {
-      events = checkEvents({ ...config.events, path: rc.eventsPath, now, deep: opts.deep });
+      events = checkEvents({ ...config.events, path: brain.eventsPath, now, deep: opts.deep });
     } catch (err) {
       problem('events', err);
     }
     try {
-      logs = checkLogs({ ...config.logs, dir: rc.logsDir, now });
+      logs = checkLogs({ ...config.logs, dir: brain.logsDir, now });
     } catch (err) {
       problem('logs', err);
     }
   }
   const retention = conversations === null && patterns === null ? null : { conversations, patterns };
 
-  const state = StateDb.openReadOnly(rc.stateDir);
+  const state = StateDb.openReadOnly(brain.stateDir);
   const history = planHistoryFrom(state);
   let tasks;
   try {
@@ -106,13 +110,13 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
 
   const generatedAt = now.toISOString();
   // Only a clean assessment is recorded: with bad input nothing at all is written.
-  if (opts.record !== false && problems.length === 0) recordSnapshot(rc.stateDir, generatedAt, databases, logger);
+  if (opts.record !== false && problems.length === 0) recordSnapshot(brain.stateDir, generatedAt, databases, logger);
 
   return {
     version: 1,
     command: 'assess',
     generatedAt,
-    configPath: rc.configPath,
+    configPath: brain.configPath,
     deep: opts.deep,
     durationMs: Number((process.hrtime.bigint() - started) / 1_000_000n),
     databases,

@@ -71,7 +71,13 @@ export function planHistoryFrom(state: StateDb | null): PlanHistory {
 export function planTasks(input: PlanInput): MaintenanceTask[] {
   const { thresholds } = input.config;
   const tasks: MaintenanceTask[] = [];
-  const add = (type: TaskType, database: string, reason: string, workUnits: number, extra: { reclaimableBytes?: number } = {}): void => {
+  const add = (
+    type: TaskType,
+    database: string,
+    reason: string,
+    workUnits: number,
+    extra: { reclaimableBytes?: number } = {},
+  ): void => {
     tasks.push(makeTask(type, database, reason, workUnits, input.history, extra));
   };
 
@@ -85,7 +91,8 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     const frag = h.fragmentationRatio ?? 0;
     const reclaim = h.reclaimableBytes ?? 0;
     if (frag > thresholds.fragmentationRatio && reclaim >= thresholds.minReclaimBytes) {
-      const waste = h.pageWaste?.status === 'measured' ? ` and ${pct(h.pageWaste.ratio ?? 0)} unused space inside pages` : '';
+      const waste =
+        h.pageWaste?.status === 'measured' ? ` and ${pct(h.pageWaste.ratio ?? 0)} unused space inside pages` : '';
       add(
         'VACUUM',
         h.name,
@@ -97,16 +104,31 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     const wal = h.walBytes ?? 0;
     const walLimit = Math.max(thresholds.walMaxBytes, thresholds.walRatio * size);
     if (wal > walLimit) {
-      const growth = h.walGrowth && h.walGrowth.bytes > 0 ? `, grew ${bytes(h.walGrowth.bytes)} since ${h.walGrowth.since.slice(0, 16)}` : '';
-      add('CHECKPOINT', h.name, `WAL is ${bytes(wal)}${growth}, over ${bytes(walLimit)} (max of walMaxBytes and walRatio x database)`, wal);
+      const growth =
+        h.walGrowth && h.walGrowth.bytes > 0
+          ? `, grew ${bytes(h.walGrowth.bytes)} since ${h.walGrowth.since.slice(0, 16)}`
+          : '';
+      add(
+        'CHECKPOINT',
+        h.name,
+        `WAL is ${bytes(wal)}${growth}, over ${bytes(walLimit)} (max of walMaxBytes and walRatio x database)`,
+        wal,
+      );
     }
     const stats = h.statistics;
     if (stats && (stats.status === 'missing' || stats.status === 'stale')) {
-      const shown = stats.staleTables.slice(0, 3).map((t) =>
-        t.analyzedRows === null ? `"${t.table}" never analyzed (${t.currentRows} rows)` : `"${t.table}" ${t.analyzedRows} -> ${t.currentRows} rows`,
-      );
+      const shown = stats.staleTables
+        .slice(0, 3)
+        .map((t) =>
+          t.analyzedRows === null
+            ? `"${t.table}" never analyzed (${t.currentRows} rows)`
+            : `"${t.table}" ${t.analyzedRows} -> ${t.currentRows} rows`,
+        );
       const more = stats.staleTables.length > 3 ? ` and ${stats.staleTables.length - 3} more` : '';
-      const head = stats.status === 'missing' ? 'no statistics (sqlite_stat1 missing)' : 'statistics drifted past base + scale factor';
+      const head =
+        stats.status === 'missing'
+          ? 'no statistics (sqlite_stat1 missing)'
+          : 'statistics drifted past base + scale factor';
       add('ANALYZE', h.name, `${head}: ${shown.join(', ')}${more}`, size);
     }
     const bloated = (h.fts ?? []).filter((f) => f.status === 'bloated');
@@ -135,14 +157,25 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
   }
   const ev = input.events;
   if (ev && ev.exists && ev.olderLines > 0) {
-    add('COMPRESS_EVENTS', 'events', `${ev.olderLines} event lines (${bytes(ev.olderBytes)}) older than ${ev.cutoff.slice(0, 10)}`, ev.olderBytes, {
-      reclaimableBytes: ev.olderBytes,
-    });
+    add(
+      'COMPRESS_EVENTS',
+      'events',
+      `${ev.olderLines} event lines (${bytes(ev.olderBytes)}) older than ${ev.cutoff.slice(0, 10)}`,
+      ev.olderBytes,
+      {
+        reclaimableBytes: ev.olderBytes,
+      },
+    );
   }
   const logs = input.logs;
   if (logs && logs.eligible.length > 0) {
     const bytes = logs.eligible.reduce((s, f) => s + f.bytes, 0);
-    add('ROTATE_LOGS', 'logs', `${logs.eligible.length} log files due: ${logs.eligible.map((f) => `${f.file} (${f.why})`).join(', ')}`, bytes);
+    add(
+      'ROTATE_LOGS',
+      'logs',
+      `${logs.eligible.length} log files due: ${logs.eligible.map((f) => `${f.file} (${f.why})`).join(', ')}`,
+      bytes,
+    );
   }
   return tasks.sort(compareTasks);
 }
@@ -152,7 +185,11 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
  * lane), on every selected database the assessment could read. A requested task keeps the
  * priority the plan gave it when it is also due.
  */
-export function requestedTasks(a: Pick<Assessment, 'databases' | 'tasks'>, types: readonly TaskType[], history: PlanHistory): MaintenanceTask[] {
+export function requestedTasks(
+  a: Pick<Assessment, 'databases' | 'tasks'>,
+  types: readonly TaskType[],
+  history: PlanHistory,
+): MaintenanceTask[] {
   const out: MaintenanceTask[] = [];
   for (const h of a.databases) {
     if (h.status !== 'ok') continue;

@@ -9,11 +9,18 @@ import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { assessOne, type DbAssessment } from './assess-one.js';
 
-export async function assessInWorkers(targets: readonly BrainDatabase[], config: Config, now: Date, deep: boolean, workers: number): Promise<DbAssessment[]> {
+export async function assessInWorkers(
+  targets: readonly BrainDatabase[],
+  config: Config,
+  now: Date,
+  deep: boolean,
+  workers: number,
+): Promise<DbAssessment[]> {
   const results: Array<DbAssessment | undefined> = new Array(targets.length);
   // Guided chunks: large while much is left (few messages), shrinking towards the end so the
   // workers finish together instead of one waiting on the other's last big chunk.
-  const chunkAt = (from: number): number => Math.max(1, Math.min(32, Math.ceil((targets.length - from) / (workers * 4))));
+  const chunkAt = (from: number): number =>
+    Math.max(1, Math.min(32, Math.ceil((targets.length - from) / (workers * 4))));
   let next = 0;
   const url = new URL('./worker.js', import.meta.url);
   const runWorker = (): Promise<void> =>

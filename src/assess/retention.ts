@@ -18,7 +18,9 @@ type PatternsHealth = NonNullable<RetentionHealth['patterns']>;
 
 /** Columns of a table, or a config error naming the rule when the table or a column is missing. */
 export function requireColumns(db: Database.Database, rule: string, table: string, columns: readonly string[]): void {
-  const cols = (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).map((c) => c.toLowerCase());
+  const cols = (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(table) as string[]).map((c) =>
+    c.toLowerCase(),
+  );
   if (cols.length === 0) {
     throw new DbmError('CONFIG_INVALID', `${rule}.table: table "${table}" does not exist in the database`, {
       hint: `set ${rule}.table to the table of your schema`,
@@ -34,12 +36,20 @@ export function requireColumns(db: Database.Database, rule: string, table: strin
 }
 
 /** Child tables of `parent`: from config, else every foreign key that refers to it. */
-export function childTablesOf(db: Database.Database, parent: string, configured: readonly ChildTable[] | undefined): ChildTable[] {
+export function childTablesOf(
+  db: Database.Database,
+  parent: string,
+  configured: readonly ChildTable[] | undefined,
+): ChildTable[] {
   if (configured) return [...configured];
-  const pk = (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk = 1').pluck().get(parent) as string | undefined) ?? 'rowid';
+  const pk =
+    (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk = 1').pluck().get(parent) as string | undefined) ??
+    'rowid';
   const out: ChildTable[] = [];
   for (const t of ordinaryTables(db)) {
-    const fks = db.prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)').all(t) as Array<{
+    const fks = db
+      .prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)')
+      .all(t) as Array<{
       parent: string;
       col: string;
       ref: string | null;
@@ -64,12 +74,20 @@ export function eligibleConversationsSql(rule: ConversationsRule): string {
   );
 }
 
-export function countConversations(db: Database.Database, rule: ConversationsRule, now: Date, deep: boolean): ConversationsHealth {
+export function countConversations(
+  db: Database.Database,
+  rule: ConversationsRule,
+  now: Date,
+  deep: boolean,
+): ConversationsHealth {
   requireColumns(db, 'conversations', rule.table, [rule.keyColumn, rule.timestampColumn]);
   const cutoffMs = now.getTime() - rule.archiveAfterDays * DAY_MS;
   const t = quoteIdent(rule.table);
   const ts = epochSecondsExpr(rule.timestampColumn);
-  const totals = db.prepare(`SELECT count(*) AS total, coalesce(sum(${ts} IS NULL), 0) AS bad FROM ${t}`).get() as { total: number; bad: number };
+  const totals = db.prepare(`SELECT count(*) AS total, coalesce(sum(${ts} IS NULL), 0) AS bad FROM ${t}`).get() as {
+    total: number;
+    bad: number;
+  };
   const params = { cutoff: cutoffMs / 1000, keep: rule.keepNewest };
   const eligibleSql = eligibleConversationsSql(rule);
   const eligible = Number(db.prepare(`SELECT count(*) FROM (${eligibleSql})`).pluck().get(params));

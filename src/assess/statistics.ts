@@ -18,20 +18,33 @@ export interface StatisticsThresholds {
  * FTS5 shadow tables are left out: FTS5 reads them by key only, so their statistics never
  * steer a plan, and counting `<fts>_data` would read the whole index.
  */
-export function checkStatistics(db: Database.Database, t: StatisticsThresholds, fts: readonly FtsTable[]): StatisticsHealth {
+export function checkStatistics(
+  db: Database.Database,
+  t: StatisticsThresholds,
+  fts: readonly FtsTable[],
+): StatisticsHealth {
   const shadow = new Set(fts.flatMap((f) => ftsShadowNames(f.name)));
   const tables = ordinaryTables(db).filter((name) => !shadow.has(name));
-  const hasStat1 = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'").get() !== undefined;
+  const hasStat1 =
+    db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'").get() !== undefined;
   const analyzed = new Map<string, number>();
   if (hasStat1) {
-    for (const r of db.prepare('SELECT tbl, stat FROM sqlite_stat1').all() as Array<{ tbl: string; stat: string | null }>) {
+    for (const r of db.prepare('SELECT tbl, stat FROM sqlite_stat1').all() as Array<{
+      tbl: string;
+      stat: string | null;
+    }>) {
       const n = Number.parseInt(String(r.stat ?? '').split(' ')[0] ?? '', 10);
       if (Number.isFinite(n)) analyzed.set(r.tbl, Math.max(analyzed.get(r.tbl) ?? 0, n));
     }
   }
   const stale: TableStatistics[] = [];
   for (const table of tables) {
-    const currentRows = Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(table)}`).pluck().get());
+    const currentRows = Number(
+      db
+        .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
+        .pluck()
+        .get(),
+    );
     const before = analyzed.get(table) ?? null;
     const threshold = Math.round(t.analyzeBaseRows + t.analyzeScaleFactor * (before ?? 0));
     const isStale = Math.abs(currentRows - (before ?? 0)) > threshold;

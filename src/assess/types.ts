@@ -94,7 +94,12 @@ export interface LogsHealth {
   readonly dir: string;
   readonly exists: boolean;
   readonly files: number;
-  readonly eligible: ReadonlyArray<{ readonly file: string; readonly bytes: number; readonly modified: string; readonly why: string }>;
+  readonly eligible: ReadonlyArray<{
+    readonly file: string;
+    readonly bytes: number;
+    readonly modified: string;
+    readonly why: string;
+  }>;
 }
 
 /** What one retention rule would move. */
@@ -109,12 +114,14 @@ export interface RetentionCount {
 
 export interface RetentionHealth {
   /** null when the conversations database is not selected (--db) or could not be read. */
-  readonly conversations: null | (RetentionCount & {
-    /** Rows whose timestamp is in no known format: never archived. */
-    readonly unparseableTimestamps: number;
-    /** Rows that move with the eligible conversations (counted with --deep, else null). */
-    readonly childRows: ReadonlyArray<{ readonly table: string; readonly rows: number | null }>;
-  });
+  readonly conversations:
+    | null
+    | (RetentionCount & {
+        /** Rows whose timestamp is in no known format: never archived. */
+        readonly unparseableTimestamps: number;
+        /** Rows that move with the eligible conversations (counted with --deep, else null). */
+        readonly childRows: ReadonlyArray<{ readonly table: string; readonly rows: number | null }>;
+      });
   readonly patterns: null | RetentionCount;
 }
 

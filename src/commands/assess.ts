@@ -5,8 +5,8 @@ import { formatAssessment } from '../report/assess-report.js';
 import { commandContext, printFailures, type CliIo, type CliOptions } from './context.js';
 
 export async function assessCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const { rc, logger, now, print } = commandContext(opts, io);
-  const assessment = await assessParallel({ rc, dbName: opts.db, deep: Boolean(opts.deep), now, logger });
+  const { brain, logger, now, print } = commandContext(opts, io);
+  const assessment = await assessParallel({ brain, dbName: opts.db, deep: Boolean(opts.deep), now, logger });
   print(assessment, formatAssessment);
   printFailures(io, { problems: assessment.problems });
   return assessmentExitCode(assessment);

@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { RetentionResult } from '../archival/types.js';
 import type { AssessmentProblem } from '../assess/types.js';
-import { configPathFrom, loadConfig, type ResolvedConfig } from '../config/load.js';
+import { configPathFrom, loadConfig, type Brain } from '../config/load.js';
 import { createLogger } from '../log.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
 import { nowFrom } from '../util/time.js';
@@ -57,7 +57,7 @@ export interface CliOptions {
 }
 
 export interface CommandContext {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   /** Made on first use: a command that logs nothing creates no log file. */
   readonly logger: Logger;
   readonly now: Date;
@@ -71,12 +71,17 @@ export function configPathOf(opts: CliOptions, io: CliIo): string {
 }
 
 export function commandContext(opts: CliOptions, io: CliIo): CommandContext {
-  const rc = loadConfig(configPathOf(opts, io));
+  const brain = loadConfig(configPathOf(opts, io));
   let logger: Logger | undefined;
   return {
-    rc,
+    brain,
     get logger(): Logger {
-      logger ??= createLogger({ level: rc.config.logging.level, file: rc.logFile, verbose: Boolean(opts.verbose), quiet: Boolean(opts.quiet) });
+      logger ??= createLogger({
+        level: brain.config.logging.level,
+        file: brain.logFile,
+        verbose: Boolean(opts.verbose),
+        quiet: Boolean(opts.quiet),
+      });
       return logger;
     },
     now: nowFrom(io.env),
@@ -96,11 +101,16 @@ export function printJson(doc: unknown): string {
  */
 export function printFailures(
   io: CliIo,
-  what: { problems?: readonly AssessmentProblem[]; maintenance?: readonly MaintenanceResult[]; retention?: readonly RetentionResult[] },
+  what: {
+    problems?: readonly AssessmentProblem[];
+    maintenance?: readonly MaintenanceResult[];
+    retention?: readonly RetentionResult[];
+  },
 ): void {
   for (const p of what.problems ?? []) io.stderr(`${p.message}\n`);
   for (const r of what.maintenance ?? []) {
-    if (r.status === 'failed' || r.status === 'partial' || r.status === 'refused') io.stderr(`error: ${r.type} on ${r.database} ${r.status}: ${r.message}\n`);
+    if (r.status === 'failed' || r.status === 'partial' || r.status === 'refused')
+      io.stderr(`error: ${r.type} on ${r.database} ${r.status}: ${r.message}\n`);
   }
   for (const r of what.retention ?? []) {
     if (r.status === 'failed' || r.status === 'refused') io.stderr(`error: ${r.type} ${r.status}: ${r.message}\n`);

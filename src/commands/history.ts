@@ -7,9 +7,9 @@ import { StateDb } from '../state/state-db.js';
 import { commandContext, type CliIo, type CliOptions } from './context.js';
 
 export function historyCommand(opts: CliOptions, io: CliIo): ExitCode {
-  const { rc, print } = commandContext(opts, io);
-  if (opts.db !== undefined) selectDatabases(rc, opts.db);
-  const state = StateDb.openReadOnly(rc.stateDir);
+  const { brain, print } = commandContext(opts, io);
+  if (opts.db !== undefined) selectDatabases(brain, opts.db);
+  const state = StateDb.openReadOnly(brain.stateDir);
   const runs = state ? state.history(50, opts.db) : [];
   state?.close();
   const report: HistoryReport = { version: 1, command: 'history', runs };

@@ -9,12 +9,20 @@ import { printJson, type CliIo, type CliOptions } from './context.js';
 
 export function initDemoCommand(opts: CliOptions, io: CliIo): ExitCode {
   const dir = path.resolve(io.cwd, opts.initDemo!);
-  const summary = generateDemoBrain({ dir, scale: opts.scale ?? 1, seed: opts.seed ?? 42, now: nowFrom(io.env), ftsDrift: Boolean(opts.ftsDrift) });
+  const summary = generateDemoBrain({
+    dir,
+    scale: opts.scale ?? 1,
+    seed: opts.seed ?? 42,
+    now: nowFrom(io.env),
+    ftsDrift: Boolean(opts.ftsDrift),
+  });
   if (opts.json) {
     const report: InitDemoReport = { version: 1, command: 'init-demo', ...summary };
     io.stdout(printJson(report));
   } else {
-    const files = Object.entries(summary.files).map(([k, v]) => `${k} ${bytes(v)}`).join(', ');
+    const files = Object.entries(summary.files)
+      .map(([k, v]) => `${k} ${bytes(v)}`)
+      .join(', ');
     io.stdout(
       `demo brain created in ${summary.dir}\n` +
         `  ${summary.conversations} conversations, ${summary.messages} messages, ${summary.patterns} patterns, ${summary.events} event lines\n` +

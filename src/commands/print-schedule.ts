@@ -7,14 +7,14 @@ import { configPathOf, type CliIo, type CliOptions } from './context.js';
 
 export function printScheduleCommand(opts: CliOptions, io: CliIo): ExitCode {
   const kind = opts.printSchedule as ScheduleKind; // checked by its option parser (src/cli.ts)
-  const rc = loadConfig(configPathOf(opts, io)); // a valid config, or a clear error now rather than at 3 a.m.
+  const brain = loadConfig(configPathOf(opts, io)); // a valid config, or a clear error now rather than at 3 a.m.
   io.stdout(
     scheduleEntry(kind, {
       node: process.execPath,
       bin: BIN,
-      config: rc.configPath,
-      workDir: rc.baseDir,
-      logFile: path.join(rc.stateDir, 'scheduled.log'),
+      config: brain.configPath,
+      workDir: brain.baseDir,
+      logFile: path.join(brain.stateDir, 'scheduled.log'),
     }),
   );
   return EXIT.ok;

@@ -24,14 +24,22 @@ export function selectedRetention(opts: CliOptions): TaskType[] {
 }
 
 export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const { rc, logger, now, print } = commandContext(opts, io);
+  const { brain, logger, now, print } = commandContext(opts, io);
   const types = selectedRetention(opts);
-  const req: RetentionRequest = { rc, now, dryRun: Boolean(opts.dryRun), days: opts.days, force: Boolean(opts.force), logger, env: io.env };
+  const req: RetentionRequest = {
+    brain,
+    now,
+    dryRun: Boolean(opts.dryRun),
+    days: opts.days,
+    force: Boolean(opts.force),
+    logger,
+    env: io.env,
+  };
   const command = opts.enforceRetention ? '--enforce-retention' : types.map((t) => TASKS[t].flag).join(' ');
-  const lock = req.dryRun ? null : RunLock.acquire(rc.stateDir, command, now);
+  const lock = req.dryRun ? null : RunLock.acquire(brain.stateDir, command, now);
   try {
     const { report, exitCode } = await runRetention(req, retentionWork(req, types, opts.restoreConversation));
-    if (!req.dryRun) recordRun({ rc, command, now, logger }, exitCode, report.items, []);
+    if (!req.dryRun) recordRun({ brain, command, now, logger }, exitCode, report.items, []);
     print(report, formatRetention);
     printFailures(io, { retention: report.items });
     return exitCode;

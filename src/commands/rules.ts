@@ -15,13 +15,16 @@ export function flagGiven(opts: CliOptions, flag: string): boolean {
 }
 
 /** `--run` or an operation flag (`--vacuum` ...). */
-export const isOperation = (o: CliOptions): boolean => Boolean(o.run) || REQUESTABLE_OPERATIONS.some((t) => flagGiven(o, TASKS[t].flag!));
+export const isOperation = (o: CliOptions): boolean =>
+  Boolean(o.run) || REQUESTABLE_OPERATIONS.some((t) => flagGiven(o, TASKS[t].flag!));
 /** A retention flag (`--archive` ... `--compact-logs`, `--restore-conversation`) or `--enforce-retention`. */
-export const isRetention = (o: CliOptions): boolean => Boolean(o.enforceRetention) || RETENTION_TYPES.some((t) => flagGiven(o, TASKS[t].flag!));
+export const isRetention = (o: CliOptions): boolean =>
+  Boolean(o.enforceRetention) || RETENTION_TYPES.some((t) => flagGiven(o, TASKS[t].flag!));
 /** The retention items of `--enforce-retention` given one by one. */
 const singleItems = (o: CliOptions): number => ENFORCED_RETENTION.filter((t) => flagGiven(o, TASKS[t].flag!)).length;
 
-export type ActionName = 'assess' | 'run' | 'retention' | 'scheduled' | 'print-schedule' | 'doctor' | 'history' | 'init-demo';
+export type ActionName =
+  'assess' | 'run' | 'retention' | 'scheduled' | 'print-schedule' | 'doctor' | 'history' | 'init-demo';
 
 export interface Action {
   readonly name: ActionName;
@@ -42,7 +45,8 @@ export const ACTIONS: readonly Action[] = [
   { name: 'init-demo', label: '--init-demo', given: (o) => o.initDemo !== undefined },
 ];
 
-export const NO_ACTION = 'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history or --init-demo DIR';
+export const NO_ACTION =
+  'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history or --init-demo DIR';
 
 export interface Rule {
   /** The usage error when `broken` holds (and its hint, if any). */
@@ -58,31 +62,49 @@ export const RULES: readonly Rule[] = [
     message: '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action or --scheduled',
     broken: (o) => Boolean(o.dryRun) && !(isOperation(o) || isRetention(o) || o.scheduled),
   },
-  { message: '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns', broken: (o) => o.days !== undefined && !isRetention(o) },
-  { message: '--force goes with --prune-patterns or --enforce-retention', broken: (o) => Boolean(o.force) && !(o.prunePatterns || o.enforceRetention) },
   {
-    message: '--restore-conversation goes alone (with --dry-run at most)',
-    broken: (o) => o.restoreConversation !== undefined && (singleItems(o) > 0 || Boolean(o.enforceRetention) || Boolean(o.compactLogs)),
+    message: '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns',
+    broken: (o) => o.days !== undefined && !isRetention(o),
   },
   {
-    message: '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)',
+    message: '--force goes with --prune-patterns or --enforce-retention',
+    broken: (o) => Boolean(o.force) && !(o.prunePatterns || o.enforceRetention),
+  },
+  {
+    message: '--restore-conversation goes alone (with --dry-run at most)',
+    broken: (o) =>
+      o.restoreConversation !== undefined &&
+      (singleItems(o) > 0 || Boolean(o.enforceRetention) || Boolean(o.compactLogs)),
+  },
+  {
+    message:
+      '--db does not go with retention actions: their databases come from the config (conversations.database, patterns.database)',
     broken: (o) => o.db !== undefined && isRetention(o),
   },
   {
-    message: '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history',
-    broken: (o) => o.metricsFile !== undefined && (o.initDemo !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
+    message:
+      '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history',
+    broken: (o) =>
+      o.metricsFile !== undefined && (o.initDemo !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
   },
-  { message: '--db does not go with --scheduled: it maintains the whole brain', broken: (o) => o.db !== undefined && Boolean(o.scheduled) },
+  {
+    message: '--db does not go with --scheduled: it maintains the whole brain',
+    broken: (o) => o.db !== undefined && Boolean(o.scheduled),
+  },
   {
     message: '--days goes with exactly one of --archive, --compress-events, --rotate-logs, --prune-patterns',
     hint: '--enforce-retention uses the ages in the config',
-    broken: (o) => o.days !== undefined && (Boolean(o.enforceRetention) || o.restoreConversation !== undefined || singleItems(o) !== 1),
+    broken: (o) =>
+      o.days !== undefined &&
+      (Boolean(o.enforceRetention) || o.restoreConversation !== undefined || singleItems(o) !== 1),
   },
 ];
 
 /** The rules as `--help` lists them. */
 export function rulesHelp(): string {
-  const lines = [`  one action per invocation: ${ACTIONS.map((a) => a.label).join(', ')} (an operation flag counts as --run)`];
+  const lines = [
+    `  one action per invocation: ${ACTIONS.map((a) => a.label).join(', ')} (an operation flag counts as --run)`,
+  ];
   for (const r of RULES) lines.push(`  ${r.message}${r.hint ? ` (${r.hint})` : ''}`);
   return `\nRules:\n${lines.join('\n')}\n`;
 }

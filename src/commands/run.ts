@@ -15,11 +15,11 @@ export function requestedBy(opts: CliOptions): TaskType[] {
 }
 
 export async function runCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const { rc, logger, now, print } = commandContext(opts, io);
-  selectDatabases(rc, opts.db); // an unknown --db is a usage error before anything else
+  const { brain, logger, now, print } = commandContext(opts, io);
+  selectDatabases(brain, opts.db); // an unknown --db is a usage error before anything else
   const requested = requestedBy(opts);
   const report = await runMaintenance({
-    rc,
+    brain,
     command: requested.length ? requested.map((t) => TASKS[t].flag).join(' ') : '--run',
     dbName: opts.db,
     dryRun: Boolean(opts.dryRun),

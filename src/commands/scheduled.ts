@@ -5,8 +5,15 @@ import { runScheduled } from '../schedule/scheduled.js';
 import { commandContext, printFailures, type CliIo, type CliOptions } from './context.js';
 
 export async function scheduledCommand(opts: CliOptions, io: CliIo): Promise<ExitCode> {
-  const { rc, logger, now, print } = commandContext(opts, io);
-  const { report, exitCode } = await runScheduled({ rc, now, dryRun: Boolean(opts.dryRun), logger, env: io.env, command: '--scheduled' });
+  const { brain, logger, now, print } = commandContext(opts, io);
+  const { report, exitCode } = await runScheduled({
+    brain,
+    now,
+    dryRun: Boolean(opts.dryRun),
+    logger,
+    env: io.env,
+    command: '--scheduled',
+  });
   print(report, formatScheduled);
   for (const l of report.lanes) {
     if (l.retention) printFailures(io, { retention: l.retention.items });

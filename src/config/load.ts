@@ -19,7 +19,12 @@ export interface BrainDatabase {
   readonly configKey: string;
 }
 
-export interface ResolvedConfig {
+/**
+ * The brain as a loaded config describes it: the validated config (defaults applied), and
+ * every place it names resolved to an absolute path (relative paths are relative to the
+ * config file): its databases, its event log and logs, and the tool's own state and backups.
+ */
+export interface Brain {
   readonly configPath: string;
   readonly baseDir: string;
   readonly config: Config;
@@ -39,7 +44,7 @@ export function configPathFrom(flag: string | undefined, env: NodeJS.ProcessEnv,
   return path.resolve(cwd, chosen);
 }
 
-export function loadConfig(configPath: string): ResolvedConfig {
+export function loadConfig(configPath: string): Brain {
   let text: string;
   try {
     const st = fs.statSync(configPath);
@@ -64,7 +69,7 @@ export function loadConfig(configPath: string): ResolvedConfig {
   return parseConfig(text, configPath);
 }
 
-export function parseConfig(text: string, configPath: string): ResolvedConfig {
+export function parseConfig(text: string, configPath: string): Brain {
   let json: unknown;
   try {
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -105,7 +110,7 @@ function formatPath(p: readonly PropertyKey[]): string {
   return out;
 }
 
-export function resolveConfig(config: Config, configPath: string): ResolvedConfig {
+export function resolveConfig(config: Config, configPath: string): Brain {
   const baseDir = path.dirname(path.resolve(configPath));
   const at = (p: string): string => path.resolve(baseDir, p);
   const databases: BrainDatabase[] = [];
@@ -119,14 +124,19 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
     // A fleet: every file the pattern matches is a database named <key>/<path below the pattern's fixed part>.
     groups.add(name);
     const { root, matches } = expandGlob(at(entry.path));
-    for (const file of matches) databases.push({ name: `${name}/${path.relative(root, file).split(path.sep).join('/')}`, path: file, configKey });
+    for (const file of matches)
+      databases.push({ name: `${name}/${path.relative(root, file).split(path.sep).join('/')}`, path: file, configKey });
   }
   const stateDir = at(config.stateDir);
   for (const db of databases) {
     if (path.dirname(db.path) === stateDir || db.path.startsWith(stateDir + path.sep)) {
-      throw new DbmError('CONFIG_INVALID', `config ${configPath}: stateDir must not contain the brain database ${db.name}`, {
-        hint: 'point stateDir at a directory of its own',
-      });
+      throw new DbmError(
+        'CONFIG_INVALID',
+        `config ${configPath}: stateDir must not contain the brain database ${db.name}`,
+        {
+          hint: 'point stateDir at a directory of its own',
+        },
+      );
     }
   }
   for (const [rule, dbName] of [
@@ -148,7 +158,8 @@ export function resolveConfig(config: Config, configPath: string): ResolvedConfi
     eventsPath: at(config.events.path),
     logsDir: at(config.logs.dir),
     stateDir,
-    backupDir: config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
+    backupDir:
+      config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
     logFile: config.logging.file === undefined ? undefined : at(config.logging.file),
   };
 }

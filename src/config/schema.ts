@@ -31,17 +31,30 @@ export const ConversationsSchema = z
     database: name.default('tier1').describe('Name of the database (a key of "databases") holding conversations.'),
     table: name.default('conversations'),
     keyColumn: name.default('id').describe('Column that identifies a conversation.'),
-    timestampColumn: name.default('started_at').describe('Column compared with the archive cut-off (any ISO-8601 or unix-epoch format).'),
+    timestampColumn: name
+      .default('started_at')
+      .describe('Column compared with the archive cut-off (any ISO-8601 or unix-epoch format).'),
     childTables: z
       .array(ChildTableSchema)
       .optional()
-      .describe('Child rows moved with a conversation. Default: every table with a foreign key to the conversations table.'),
-    archiveAfterDays: days.default(30).describe('--archive moves conversations older than this (their timestampColumn) ...'),
+      .describe(
+        'Child rows moved with a conversation. Default: every table with a foreign key to the conversations table.',
+      ),
+    archiveAfterDays: days
+      .default(30)
+      .describe('--archive moves conversations older than this (their timestampColumn) ...'),
     keepNewest: count.default(20).describe('... except the newest N, which are active and never archived.'),
     archivePath: relPath
       .optional()
-      .describe('Archive database (created on first use). Default: conversation_archive.db beside the conversations database.'),
-    batchSize: z.number().int().min(1).default(200).describe('Conversations moved per transaction (the application waits at most one batch).'),
+      .describe(
+        'Archive database (created on first use). Default: conversation_archive.db beside the conversations database.',
+      ),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .default(200)
+      .describe('Conversations moved per transaction (the application waits at most one batch).'),
   })
   .describe('Retention of conversations (archival to a separate database).');
 
@@ -54,10 +67,14 @@ export const PatternsSchema = z
     lastUsedColumn: name.default('last_used'),
     minConfidence: ratio.default(0.3).describe('Patterns below this confidence are pruning candidates ...'),
     unusedDays: days.default(90).describe('... when also unused for this many days (or never used).'),
-    maxPruneShare: ratio.default(0.5).describe('--prune-patterns refuses to delete more than this share of the table unless --force.'),
+    maxPruneShare: ratio
+      .default(0.5)
+      .describe('--prune-patterns refuses to delete more than this share of the table unless --force.'),
     archivePath: relPath
       .optional()
-      .describe('Pruned patterns are kept in this database so a mistake can be undone. Default: pattern_archive.db beside the patterns database.'),
+      .describe(
+        'Pruned patterns are kept in this database so a mistake can be undone. Default: pattern_archive.db beside the patterns database.',
+      ),
     batchSize: z.number().int().min(1).default(500).describe('Patterns moved per transaction.'),
   })
   .describe('Pruning of low-confidence, unused patterns.');
@@ -66,19 +83,27 @@ const gzipLevel = z.number().int().min(1).max(9);
 
 export const EventsSchema = z.strictObject({
   path: relPath.default('demo-brain/events.jsonl').describe('The append-only event log (one JSON object per line).'),
-  timestampField: name.default('timestamp').describe('Field of each event holding its time (any ISO-8601 or unix-epoch format).'),
-  compressAfterDays: days.default(7).describe('--compress-events moves lines older than this into per-month gzip archives.'),
+  timestampField: name
+    .default('timestamp')
+    .describe('Field of each event holding its time (any ISO-8601 or unix-epoch format).'),
+  compressAfterDays: days
+    .default(7)
+    .describe('--compress-events moves lines older than this into per-month gzip archives.'),
   archiveDir: relPath.optional().describe('Where events_archive_YYYYMM.jsonl.gz go. Default: beside the event log.'),
   gzipLevel: gzipLevel.default(3),
   settleMs: count
     .default(200)
-    .describe('Where /proc cannot tell whether an appender still has the swapped-out file open (not Linux), how long to wait before collecting its last lines.'),
+    .describe(
+      'Where /proc cannot tell whether an appender still has the swapped-out file open (not Linux), how long to wait before collecting its last lines.',
+    ),
 });
 
 export const LogsSchema = z.strictObject({
   dir: relPath.default('demo-brain/logs'),
   extension: z.string().min(1).default('.log').describe('Files in dir ending with this are application logs.'),
-  rotateAfterDays: days.default(90).describe('--rotate-logs gzips a log last written longer ago than this, then removes it.'),
+  rotateAfterDays: days
+    .default(90)
+    .describe('--rotate-logs gzips a log last written longer ago than this, then removes it.'),
   deleteArchivesAfterDays: days.default(365).describe('Rotated archives (.gz) older than this are deleted.'),
   keepArchives: count.default(50).describe('At most this many rotated archives are kept per log name (the newest).'),
   gzipLevel: gzipLevel.default(3),
@@ -90,12 +115,20 @@ export const ThresholdsSchema = z.strictObject({
     .describe('VACUUM when free pages plus measured page waste exceed this share of the file.'),
   pageWasteAllowance: ratio
     .default(0.25)
-    .describe('Unused space inside b-tree pages up to this share is normal slack; only the excess counts as fragmentation.'),
+    .describe(
+      'Unused space inside b-tree pages up to this share is normal slack; only the excess counts as fragmentation.',
+    ),
   minReclaimBytes: count.default(1024 * 1024).describe('Never VACUUM to reclaim less than this.'),
-  analyzeScaleFactor: ratio.default(0.1).describe('ANALYZE when a table changed by more than base + scale factor x rows.'),
+  analyzeScaleFactor: ratio
+    .default(0.1)
+    .describe('ANALYZE when a table changed by more than base + scale factor x rows.'),
   analyzeBaseRows: count.default(50),
   walMaxBytes: count.default(64 * 1024 * 1024).describe('CHECKPOINT when the -wal file exceeds this ...'),
-  walRatio: z.number().positive().default(0.5).describe('... or this multiple of the database file, whichever is larger.'),
+  walRatio: z
+    .number()
+    .positive()
+    .default(0.5)
+    .describe('... or this multiple of the database file, whichever is larger.'),
   ftsMaxSegments: count.default(16).describe('OPTIMIZE an FTS5 index whose b-tree has more segments than this.'),
 });
 
@@ -108,21 +141,38 @@ export const AssessSchema = z.strictObject({
     .default(16384)
     .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
   ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
-  workers: workers.describe('Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.'),
+  workers: workers.describe(
+    'Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.',
+  ),
 });
 
 export const MaintenanceSchema = z.strictObject({
   busyTimeoutMs: count
     .default(10_000)
-    .describe('How long an operation waits for the database when the application holds it (its writers wait on theirs).'),
+    .describe(
+      'How long an operation waits for the database when the application holds it (its writers wait on theirs).',
+    ),
   backupDir: relPath.optional().describe('Where backups go. Default: <stateDir>/backups.'),
-  keepBackups: z.number().int().min(1, 'must keep at least 1 backup').default(3).describe('Backups kept per database; an older one is removed only after a newer one verified.'),
-  cacheSizeMiB: z.number().int().min(2).max(512).default(16).describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
-  workers: workers.describe('Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.'),
+  keepBackups: z
+    .number()
+    .int()
+    .min(1, 'must keep at least 1 backup')
+    .default(3)
+    .describe('Backups kept per database; an older one is removed only after a newer one verified.'),
+  cacheSizeMiB: z
+    .number()
+    .int()
+    .min(2)
+    .max(512)
+    .default(16)
+    .describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
+  workers: workers.describe(
+    'Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.',
+  ),
 });
 
 export const WatermarkSourceSchema = z.strictObject({
-  database: name.optional().describe('Database of the watermark table (default: the log table\'s).'),
+  database: name.optional().describe("Database of the watermark table (default: the log table's)."),
   table: name.describe('Table with one row per consumer ...'),
   column: name.describe('... and the column holding the last id that consumer processed.'),
 });
@@ -132,9 +182,17 @@ export const CompactionJobSchema = z.strictObject({
   database: name.describe('Database (a key of "databases") holding the append-only log table.'),
   table: name.describe('The append-only log (CDC) table.'),
   idColumn: name.describe('Its monotonically increasing id column.'),
-  watermarks: z.array(WatermarkSourceSchema).min(1, 'must name at least one watermark source').describe('Where the consumers record how far they have read.'),
+  watermarks: z
+    .array(WatermarkSourceSchema)
+    .min(1, 'must name at least one watermark source')
+    .describe('Where the consumers record how far they have read.'),
   marginRows: count.default(1000).describe('Keep this many ids below the lowest watermark as a safety margin.'),
-  batchRows: z.number().int().min(1).default(5000).describe('Rows deleted per transaction (the application keeps writing in between).'),
+  batchRows: z
+    .number()
+    .int()
+    .min(1)
+    .default(5000)
+    .describe('Rows deleted per transaction (the application keeps writing in between).'),
   vacuumEvery: z
     .enum(['never', 'daily', 'weekly', 'monthly'])
     .default('never')
@@ -146,13 +204,25 @@ export const CompactionJobSchema = z.strictObject({
 export const ProbeSchema = z.strictObject({
   name: name.describe('A name for reports and history.'),
   database: name.describe('The database (a key of "databases") to run it on.'),
-  sql: z.string().min(1).describe('A read-only query, e.g. an FTS search: SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?'),
-  params: z.array(z.union([z.string(), z.number(), z.null()])).default([]).describe('Values for its ? placeholders.'),
+  sql: z
+    .string()
+    .min(1)
+    .describe('A read-only query, e.g. an FTS search: SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?'),
+  params: z
+    .array(z.union([z.string(), z.number(), z.null()]))
+    .default([])
+    .describe('Values for its ? placeholders.'),
   runs: z.number().int().min(1).max(1000).default(20).describe('Timed runs (after one warm-up) for p50/p95.'),
 });
 
 const enabled = (what: string) => z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`);
-const startHour = z.number().int().min(0).max(23).default(0).describe('Local hour (0-23, schedule.timeZone) at which its windows start.');
+const startHour = z
+  .number()
+  .int()
+  .min(0)
+  .max(23)
+  .default(0)
+  .describe('Local hour (0-23, schedule.timeZone) at which its windows start.');
 export const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'] as const;
 
 export const ScheduleSchema = z
@@ -162,7 +232,9 @@ export const ScheduleSchema = z
       .min(1)
       .default('UTC')
       .refine(isTimeZone, 'must be an IANA time zone such as UTC or Europe/Berlin')
-      .describe('IANA time zone whose calendar days, ISO weeks and months are the windows of the lanes (e.g. Europe/Berlin).'),
+      .describe(
+        'IANA time zone whose calendar days, ISO weeks and months are the windows of the lanes (e.g. Europe/Berlin).',
+      ),
     daily: z.strictObject({ enabled: enabled('daily (ANALYZE where stale, compress events)'), startHour }).prefault({}),
     weekly: z
       .strictObject({
@@ -174,11 +246,22 @@ export const ScheduleSchema = z
     monthly: z
       .strictObject({
         enabled: enabled('monthly (FTS rebuild/optimize, REINDEX, prune patterns, full VACUUM)'),
-        startDay: z.number().int().min(1, 'must be a day of the month from 1 to 28').max(28, 'must be a day of the month from 1 to 28 (every month has it)').default(1).describe('Day of the month (1-28) on which its windows start.'),
+        startDay: z
+          .number()
+          .int()
+          .min(1, 'must be a day of the month from 1 to 28')
+          .max(28, 'must be a day of the month from 1 to 28 (every month has it)')
+          .default(1)
+          .describe('Day of the month (1-28) on which its windows start.'),
         startHour,
       })
       .prefault({}),
-    compaction: z.strictObject({ enabled: enabled('compaction (watermark-bounded compaction of the configured log tables, daily)'), startHour }).prefault({}),
+    compaction: z
+      .strictObject({
+        enabled: enabled('compaction (watermark-bounded compaction of the configured log tables, daily)'),
+        startHour,
+      })
+      .prefault({}),
   })
   .describe('--scheduled: each lane runs once per window, decided from the last successful run in the state database.');
 
@@ -208,10 +291,18 @@ export const ConfigSchema = z.strictObject({
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
   maintenance: MaintenanceSchema.prefault({}),
-  probes: z.array(ProbeSchema).default([]).describe('Queries timed before and after --run and --scheduled (p50/p95 before -> after).'),
-  compaction: z.array(CompactionJobSchema).default([]).describe('Append-only log tables compacted up to what every consumer has read (--compact-logs).'),
+  probes: z
+    .array(ProbeSchema)
+    .default([])
+    .describe('Queries timed before and after --run and --scheduled (p50/p95 before -> after).'),
+  compaction: z
+    .array(CompactionJobSchema)
+    .default([])
+    .describe('Append-only log tables compacted up to what every consumer has read (--compact-logs).'),
   schedule: ScheduleSchema.prefault({}),
-  stateDir: relPath.default('.db-maintenance').describe("The tool's own state (run history, snapshots); never inside a brain database."),
+  stateDir: relPath
+    .default('.db-maintenance')
+    .describe("The tool's own state (run history, snapshots); never inside a brain database."),
   logging: LoggingSchema.prefault({}),
 });
 

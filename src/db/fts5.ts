@@ -60,8 +60,14 @@ export function unquote(token: string): string {
   const t = token.trim();
   const first = t[0];
   const last = t[t.length - 1];
-  if (t.length >= 2 && ((first === "'" && last === "'") || (first === '"' && last === '"') || (first === '`' && last === '`'))) {
-    return t.slice(1, -1).split(first + first).join(first);
+  if (
+    t.length >= 2 &&
+    ((first === "'" && last === "'") || (first === '"' && last === '"') || (first === '`' && last === '`'))
+  ) {
+    return t
+      .slice(1, -1)
+      .split(first + first)
+      .join(first);
   }
   if (t.length >= 2 && first === '[' && last === ']') return t.slice(1, -1);
   return t;
@@ -101,7 +107,9 @@ export function describeFts(name: string, sql: string): FtsTable | undefined {
 
 export function listFtsTables(db: Database.Database): FtsTable[] {
   const rows = db
-    .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name")
+    .prepare(
+      "SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name",
+    )
     .all() as Array<{ name: string; sql: string }>;
   const out: FtsTable[] = [];
   for (const r of rows) {
@@ -131,7 +139,8 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
 
 /** Number of segments in an FTS5 index, from its structure record (id 10 of `<name>_data`). */
 export function ftsSegmentCount(db: Database.Database, name: string): number | undefined {
-  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as { block: Buffer } | undefined;
+  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as
+    { block: Buffer } | undefined;
   if (!row || !Buffer.isBuffer(row.block) || row.block.length < 6) return undefined;
   let pos = 4; // the cookie
   if (row.block[4] === 0xff && row.block[5] === 0x00 && row.block[6] === 0x00 && row.block[7] === 0x01) pos += 4; // structure v2
@@ -142,7 +151,8 @@ export function ftsSegmentCount(db: Database.Database, name: string): number | u
 
 /** Total rows recorded in the FTS5 'averages' record (id 1 of `<name>_data`). */
 export function ftsAveragesRowCount(db: Database.Database, name: string): number | undefined {
-  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 1`).get() as { block: Buffer } | undefined;
+  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 1`).get() as
+    { block: Buffer } | undefined;
   if (!row || !Buffer.isBuffer(row.block) || row.block.length === 0) return undefined;
   return readVarint(row.block, 0)[0];
 }

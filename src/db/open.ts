@@ -28,7 +28,9 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new DbmError('DB_NOT_FOUND', `${where} does not exist`, { hint: `${hint}; nothing was created` });
     }
-    throw new DbmError('DB_UNREADABLE', `${where} cannot be read: ${code ?? String(err)}`, { hint: 'check permissions' });
+    throw new DbmError('DB_UNREADABLE', `${where} cannot be read: ${code ?? String(err)}`, {
+      hint: 'check permissions',
+    });
   }
   if (st.isDirectory()) throw new DbmError('DB_IS_DIRECTORY', `${where} is a directory, not a database file`, { hint });
   if (!st.isFile()) throw new DbmError('DB_NOT_SQLITE', `${where} is not a regular file`, { hint });
@@ -64,7 +66,10 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   // A hot rollback journal (a writer died mid-transaction) holds the pages that make the file whole
   // again: SQLite replays it on the next open, so the file may look short until then.
   const hotJournal = fileSize(`${target.path}-journal`) > 0;
-  if (!hotJournal && (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize))) {
+  if (
+    !hotJournal &&
+    (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize))
+  ) {
     throw new DbmError(
       'DB_CORRUPT',
       `${where} is truncated: ${st.size} bytes on disk, its header promises ${headerPages} pages of ${pageSize} bytes`,
@@ -105,17 +110,27 @@ export function sqliteError(target: BrainDatabase, err: unknown, doing: string):
   const code = String((err as { code?: unknown }).code ?? '');
   const msg = (err as Error).message ?? String(err);
   const where = `database ${target.name} (${target.path})`;
-  if (code === 'SQLITE_NOTADB') return new DbmError('DB_NOT_SQLITE', `${where} is not a SQLite database`, { hint: `fix ${target.configKey}` });
+  if (code === 'SQLITE_NOTADB')
+    return new DbmError('DB_NOT_SQLITE', `${where} is not a SQLite database`, { hint: `fix ${target.configKey}` });
   if (code.startsWith('SQLITE_CORRUPT')) {
-    return new DbmError('DB_CORRUPT', `${where} is corrupt (${msg}) while ${doing}`, { hint: 'restore it from a backup' });
+    return new DbmError('DB_CORRUPT', `${where} is corrupt (${msg}) while ${doing}`, {
+      hint: 'restore it from a backup',
+    });
   }
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new DbmError('DB_BUSY', `${where} is locked by another process (still busy after waiting) while ${doing}`, {
       hint: 'try again when the other process is done, or raise assess.busyTimeoutMs',
     });
   }
-  if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH' || code.startsWith('SQLITE_READONLY')) {
-    return new DbmError('DB_UNREADABLE', `${where} cannot be opened (${msg})`, { hint: 'check permissions of the file and its directory' });
+  if (
+    code === 'SQLITE_CANTOPEN' ||
+    code === 'SQLITE_PERM' ||
+    code === 'SQLITE_AUTH' ||
+    code.startsWith('SQLITE_READONLY')
+  ) {
+    return new DbmError('DB_UNREADABLE', `${where} cannot be opened (${msg})`, {
+      hint: 'check permissions of the file and its directory',
+    });
   }
   return new DbmError('DB_ERROR', `${where}: ${msg} while ${doing}`);
 }

@@ -8,7 +8,9 @@ import type Database from 'better-sqlite3';
 export function ordinaryTables(db: Database.Database, opts: { internal?: boolean } = {}): string[] {
   const internal = opts.internal ? '' : "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ";
   return db
-    .prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' ${internal}AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`)
+    .prepare(
+      `SELECT name FROM sqlite_schema WHERE type = 'table' ${internal}AND sql NOT LIKE 'CREATE VIRTUAL TABLE%' ORDER BY name`,
+    )
     .pluck()
     .all() as string[];
 }

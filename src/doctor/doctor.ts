@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
-import { loadConfig, type ResolvedConfig } from '../config/load.js';
+import { loadConfig, type Brain } from '../config/load.js';
 import { inspectDatabaseFile } from '../db/open.js';
 import { DbmError, EXIT, type ExitCode } from '../errors.js';
 import { namedHolder } from '../maintenance/lock.js';
@@ -21,7 +21,12 @@ import { existingAncestor } from '../util/fs-atomic.js';
 
 const ok = (check: string, detail: string): DoctorCheck => ({ check, status: 'ok', detail, exitCode: EXIT.ok });
 const warn = (check: string, detail: string): DoctorCheck => ({ check, status: 'warn', detail, exitCode: EXIT.ok });
-const fail = (check: string, detail: string, exitCode: ExitCode): DoctorCheck => ({ check, status: 'fail', detail, exitCode });
+const fail = (check: string, detail: string, exitCode: ExitCode): DoctorCheck => ({
+  check,
+  status: 'fail',
+  detail,
+  exitCode,
+});
 
 function canAccess(p: string, mode: number): boolean {
   try {
@@ -45,68 +50,105 @@ function runtimeChecks(): DoctorCheck[] {
     const db = new Database(':memory:');
     try {
       const version = db.prepare('SELECT sqlite_version()').pluck().get() as string;
-      const options = new Set((db.pragma('compile_options') as Array<{ compile_options: string }>).map((r) => r.compile_options));
+      const options = new Set(
+        (db.pragma('compile_options') as Array<{ compile_options: string }>).map((r) => r.compile_options),
+      );
       out.push(ok('sqlite', `better-sqlite3 ${pkg.version}, SQLite ${version}`));
-      out.push(options.has('ENABLE_FTS5') ? ok('fts5', 'compiled in') : fail('fts5', 'SQLite without FTS5: FTS indexes cannot be checked or rebuilt', EXIT.database));
-      out.push(options.has('ENABLE_DBSTAT_VTAB') ? ok('dbstat', 'compiled in') : warn('dbstat', 'SQLite without dbstat: page waste is not measured'));
+      out.push(
+        options.has('ENABLE_FTS5')
+          ? ok('fts5', 'compiled in')
+          : fail('fts5', 'SQLite without FTS5: FTS indexes cannot be checked or rebuilt', EXIT.database),
+      );
+      out.push(
+        options.has('ENABLE_DBSTAT_VTAB')
+          ? ok('dbstat', 'compiled in')
+          : warn('dbstat', 'SQLite without dbstat: page waste is not measured'),
+      );
     } finally {
       db.close();
     }
   } catch (err) {
-    out.push(fail('sqlite', `better-sqlite3 cannot be loaded: ${(err as Error).message} (reinstall: npm ci)`, EXIT.internal));
+    out.push(
+      fail('sqlite', `better-sqlite3 cannot be loaded: ${(err as Error).message} (reinstall: npm ci)`, EXIT.internal),
+    );
   }
   return out;
 }
 
-function pathChecks(rc: ResolvedConfig): DoctorCheck[] {
+function pathChecks(brain: Brain): DoctorCheck[] {
   const out: DoctorCheck[] = [];
-  for (const d of rc.databases) {
+  for (const d of brain.databases) {
     const name = `database ${d.name}`;
     try {
       inspectDatabaseFile(d);
-      const writable = canAccess(d.path, fs.constants.R_OK | fs.constants.W_OK) && canAccess(path.dirname(d.path), fs.constants.W_OK);
-      out.push(writable ? ok(name, d.path) : fail(name, `${d.path} or its directory is not writable (maintenance needs both)`, EXIT.database));
+      const writable =
+        canAccess(d.path, fs.constants.R_OK | fs.constants.W_OK) && canAccess(path.dirname(d.path), fs.constants.W_OK);
+      out.push(
+        writable
+          ? ok(name, d.path)
+          : fail(name, `${d.path} or its directory is not writable (maintenance needs both)`, EXIT.database),
+      );
     } catch (err) {
-      out.push(fail(name, err instanceof DbmError ? err.message : String(err), err instanceof DbmError ? err.exitCode : EXIT.database));
+      out.push(
+        fail(
+          name,
+          err instanceof DbmError ? err.message : String(err),
+          err instanceof DbmError ? err.exitCode : EXIT.database,
+        ),
+      );
     }
   }
-  const events = rc.eventsPath;
+  const events = brain.eventsPath;
   if (!fs.existsSync(events)) out.push(warn('events', `${events} does not exist (nothing to compress)`));
   else if (!canAccess(events, fs.constants.R_OK) || !canAccess(path.dirname(events), fs.constants.W_OK)) {
-    out.push(fail('events', `${events} is not readable or its directory not writable (the compression swaps the file)`, EXIT.database));
+    out.push(
+      fail(
+        'events',
+        `${events} is not readable or its directory not writable (the compression swaps the file)`,
+        EXIT.database,
+      ),
+    );
   } else out.push(ok('events', events));
-  if (!fs.existsSync(rc.logsDir)) out.push(warn('logs', `${rc.logsDir} does not exist (nothing to rotate)`));
-  else if (!canAccess(rc.logsDir, fs.constants.R_OK | fs.constants.W_OK)) out.push(fail('logs', `${rc.logsDir} is not readable and writable`, EXIT.database));
-  else out.push(ok('logs', rc.logsDir));
+  if (!fs.existsSync(brain.logsDir)) out.push(warn('logs', `${brain.logsDir} does not exist (nothing to rotate)`));
+  else if (!canAccess(brain.logsDir, fs.constants.R_OK | fs.constants.W_OK))
+    out.push(fail('logs', `${brain.logsDir} is not readable and writable`, EXIT.database));
+  else out.push(ok('logs', brain.logsDir));
   for (const [check, dir] of [
-    ['stateDir', rc.stateDir],
-    ['backupDir', rc.backupDir],
+    ['stateDir', brain.stateDir],
+    ['backupDir', brain.backupDir],
   ] as const) {
     const at = existingAncestor(dir);
-    out.push(canAccess(at, fs.constants.W_OK) ? ok(check, fs.existsSync(dir) ? dir : `${dir} (will be created in ${at})`) : fail(check, `${at} is not writable`, EXIT.database));
+    out.push(
+      canAccess(at, fs.constants.W_OK)
+        ? ok(check, fs.existsSync(dir) ? dir : `${dir} (will be created in ${at})`)
+        : fail(check, `${at} is not writable`, EXIT.database),
+    );
   }
   return out;
 }
 
-function lockCheck(rc: ResolvedConfig): DoctorCheck {
-  const named = namedHolder(rc.stateDir);
+function lockCheck(brain: Brain): DoctorCheck {
+  const named = namedHolder(brain.stateDir);
   if (!named) return ok('lock', 'free');
   const { holder, alive } = named;
   return alive
-    ? warn('lock', `held by pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt} (a run started now would exit 5)`)
+    ? warn(
+        'lock',
+        `held by pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt} (a run started now would exit 5)`,
+      )
     : ok('lock', `free (a dead run's info was left by pid ${holder.pid}; the lock itself is free)`);
 }
 
-function diskChecks(rc: ResolvedConfig): DoctorCheck[] {
+function diskChecks(brain: Brain): DoctorCheck[] {
   const byDevice = new Map<string, { dir: string; free: number; largest: number }>();
-  for (const d of rc.databases) {
+  for (const d of brain.databases) {
     let size = 0;
     try {
       size = fs.statSync(d.path).size;
     } catch {
       continue;
     }
-    for (const dir of [path.dirname(d.path), existingAncestor(rc.backupDir)]) {
+    for (const dir of [path.dirname(d.path), existingAncestor(brain.backupDir)]) {
       const { free, device } = statfsProbe(existingAncestor(dir));
       const e = byDevice.get(device) ?? { dir, free, largest: 0 };
       e.largest = Math.max(e.largest, size);
@@ -115,22 +157,31 @@ function diskChecks(rc: ResolvedConfig): DoctorCheck[] {
   }
   return [...byDevice.values()].map((e) =>
     e.free < e.largest
-      ? fail('disk', `${bytes(e.free)} free at ${e.dir}: not even a backup of the largest database (${bytes(e.largest)}) fits`, EXIT.refused)
+      ? fail(
+          'disk',
+          `${bytes(e.free)} free at ${e.dir}: not even a backup of the largest database (${bytes(e.largest)}) fits`,
+          EXIT.refused,
+        )
       : e.free < 3 * e.largest
-        ? warn('disk', `${bytes(e.free)} free at ${e.dir}: VACUUM of the largest database (${bytes(e.largest)}) needs up to 3x (backup + 2x) and may be refused`)
+        ? warn(
+            'disk',
+            `${bytes(e.free)} free at ${e.dir}: VACUUM of the largest database (${bytes(e.largest)}) needs up to 3x (backup + 2x) and may be refused`,
+          )
         : ok('disk', `${bytes(e.free)} free at ${e.dir}`),
   );
 }
 
-function lastRunCheck(rc: ResolvedConfig): DoctorCheck {
-  const state = StateDb.openReadOnly(rc.stateDir);
+function lastRunCheck(brain: Brain): DoctorCheck {
+  const state = StateDb.openReadOnly(brain.stateDir);
   if (!state) return warn('last run', 'none recorded yet');
   try {
     const last = state.history(1)[0];
     if (!last) return warn('last run', 'none recorded yet');
     const what = `${last.command} at ${last.startedAt}, exit ${last.exitCode ?? '?'}`;
     if (last.exitCode === 0) return ok('last run', what);
-    const failed = last.tasks.filter((t) => t.status !== 'ok' && t.status !== 'skipped').map((t) => `${t.type} ${t.database}: ${t.message}`);
+    const failed = last.tasks
+      .filter((t) => t.status !== 'ok' && t.status !== 'skipped')
+      .map((t) => `${t.type} ${t.database}: ${t.message}`);
     return warn('last run', `${what}${failed.length ? `; ${failed.slice(0, 3).join('; ')}` : ''}`);
   } finally {
     state.close();
@@ -139,13 +190,19 @@ function lastRunCheck(rc: ResolvedConfig): DoctorCheck {
 
 export function runDoctor(configPath: string): DoctorReport {
   const checks = runtimeChecks();
-  let rc: ResolvedConfig | null = null;
+  let brain: Brain | null = null;
   try {
-    rc = loadConfig(configPath);
+    brain = loadConfig(configPath);
     checks.push(ok('config', `${configPath} is valid`));
   } catch (err) {
-    checks.push(fail('config', err instanceof DbmError ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err), err instanceof DbmError ? err.exitCode : EXIT.usage));
+    checks.push(
+      fail(
+        'config',
+        err instanceof DbmError ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err),
+        err instanceof DbmError ? err.exitCode : EXIT.usage,
+      ),
+    );
   }
-  if (rc) checks.push(...pathChecks(rc), lockCheck(rc), ...diskChecks(rc), lastRunCheck(rc));
+  if (brain) checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
   return { version: 1, command: 'doctor', configPath, checks };
 }

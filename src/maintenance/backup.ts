@@ -37,7 +37,6 @@ export function backupDirFor(root: string, db: BrainDatabase): string {
   return path.join(root, fileSafe(db.name));
 }
 
-
 /**
  * Snapshot the live database into a temp file next to `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
  * consistent copy of the live pages only). `db` holds the write lock meanwhile, so the row
@@ -45,10 +44,17 @@ export function backupDirFor(root: string, db: BrainDatabase): string {
  * application's writers wait on their busy timeout for that long (VACUUM itself blocks them
  * longer). Readers are never blocked.
  */
-export function createBackup(db: Database.Database, target: BrainDatabase, dir: string, now: Date, timeoutMs: number): Backup {
+export function createBackup(
+  db: Database.Database,
+  target: BrainDatabase,
+  dir: string,
+  now: Date,
+  timeoutMs: number,
+): Backup {
   fs.mkdirSync(dir, { recursive: true });
   let final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}.db`);
-  for (let i = 1; fs.existsSync(final); i++) final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}-${i}.db`);
+  for (let i = 1; fs.existsSync(final); i++)
+    final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}-${i}.db`);
   const tmp = tempPathFor(final);
   let counts: Map<string, number>;
   let dataVersion: number;
@@ -78,7 +84,8 @@ export function createBackup(db: Database.Database, target: BrainDatabase, dir: 
       copy.pragma('journal_mode = DELETE');
       const got = tableCounts(copy);
       for (const [t, n] of counts) {
-        if (got.get(t) !== n) throw new Error(`table "${t}" has ${got.get(t) ?? 'no'} rows in the backup, ${n} in the database`);
+        if (got.get(t) !== n)
+          throw new Error(`table "${t}" has ${got.get(t) ?? 'no'} rows in the backup, ${n} in the database`);
       }
     } finally {
       copy.close();

@@ -25,13 +25,21 @@ import type { MaintenanceResult, PlannedStep, ProbeResult, RunRequest } from './
 
 export async function runMaintenance(req: RunRequest): Promise<RunReport> {
   const started = Date.now();
-  const { rc, now, logger } = req;
+  const { brain, now, logger } = req;
   const lock = acquireRunLock(req);
   try {
     if (!req.dryRun) {
-      for (const f of removeStrayTempFiles(rc.backupDir)) logger.info({ file: f }, 'removed a temp file a killed run left behind');
+      for (const f of removeStrayTempFiles(brain.backupDir))
+        logger.info({ file: f }, 'removed a temp file a killed run left behind');
     }
-    const assessment = await assessParallel({ rc, dbName: req.dbName, deep: req.deep, now, logger, record: !req.dryRun });
+    const assessment = await assessParallel({
+      brain,
+      dbName: req.dbName,
+      deep: req.deep,
+      now,
+      logger,
+      record: !req.dryRun,
+    });
     const tasks = planRun(req, assessment);
     const contexts = new Map<string, OpContext>();
     const contextFor = (dbName: string): OpContext | null => {
@@ -44,10 +52,10 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     const plan = tasks.map((t) => planStep(t, contextFor(t.database)));
     if (req.dryRun) return report(req, started, plan, [], assessment.problems);
 
-    const timeProbes = req.probes !== false && rc.config.probes.length > 0;
-    const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
+    const timeProbes = req.probes !== false && brain.config.probes.length > 0;
+    const probesBefore = timeProbes ? runProbes(brain, 'before') : [];
     const results = await dispatch(req, tasks, contextFor);
-    const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
+    const probes = timeProbes ? runProbes(brain, 'after', probesBefore) : [];
     const final = report(req, started, plan, results, assessment.problems, probes);
     if (req.record !== false) recordRun(req, runExitCode(final), final.results, final.probes);
     return final;
@@ -58,8 +66,9 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
 
 /** The run's tasks, in the one order: the requested operations, or the planned tasks (of the `only` types). */
 function planRun(req: RunRequest, assessment: Assessment): MaintenanceTask[] {
-  if (req.requested.length === 0) return req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : [...assessment.tasks];
-  const state = StateDb.openReadOnly(req.rc.stateDir);
+  if (req.requested.length === 0)
+    return req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : [...assessment.tasks];
+  const state = StateDb.openReadOnly(req.brain.stateDir);
   try {
     return requestedTasks(assessment, req.requested, planHistoryFrom(state));
   } finally {
@@ -68,21 +77,35 @@ function planRun(req: RunRequest, assessment: Assessment): MaintenanceTask[] {
 }
 
 /** Runs the tasks through the safety net: here, or for a fleet each database's on one of the worker threads. */
-async function dispatch(req: RunRequest, tasks: readonly MaintenanceTask[], contextFor: (dbName: string) => OpContext | null): Promise<MaintenanceResult[]> {
+async function dispatch(
+  req: RunRequest,
+  tasks: readonly MaintenanceTask[],
+  contextFor: (dbName: string) => OpContext | null,
+): Promise<MaintenanceResult[]> {
   const perDatabase = tasksByDatabase(tasks.filter((t) => operationOf(t.type) !== undefined));
-  const workers = Math.min(req.rc.config.maintenance.workers, perDatabase.length);
+  const workers = Math.min(req.brain.config.maintenance.workers, perDatabase.length);
   if (workers <= 1 || perDatabase.length < PARALLEL_MIN_DATABASES) return runTasks(req, tasks, contextFor);
   // A fleet (the same threshold as assessment's): each database's tasks in order on one of `workers` threads, several databases at once.
   req.logger.debug({ workers, databases: perDatabase.length }, 'maintaining on worker threads');
   const { maintainInWorkers } = await import('./pool.js');
   const estimate = tasks.reduce((a, t) => a + t.estimatedSeconds, 0) / workers;
-  const stop = req.progress?.(`${tasks.length} tasks on ${perDatabase.length} databases, ${workers} at a time`, estimate);
+  const stop = req.progress?.(
+    `${tasks.length} tasks on ${perDatabase.length} databases, ${workers} at a time`,
+    estimate,
+  );
   let done: MaintenanceResult[];
   try {
     const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
     const perJob = await maintainInWorkers(req, jobs, workers);
     // The retention tasks the plan lists are reported as not run by --run, here.
-    done = [...perJob.flat(), ...(await runTasks(req, tasks.filter((t) => operationOf(t.type) === undefined), contextFor))];
+    done = [
+      ...perJob.flat(),
+      ...(await runTasks(
+        req,
+        tasks.filter((t) => operationOf(t.type) === undefined),
+        contextFor,
+      )),
+    ];
   } finally {
     stop?.();
   }
@@ -103,12 +126,12 @@ function tasksByDatabase(tasks: readonly MaintenanceTask[]): MaintenanceTask[][]
 
 /** The free space one database's tasks need at most at once (its backup, and VACUUM's room if any task rewrites it). */
 function spaceNeededBy(req: RunRequest, tasks: readonly MaintenanceTask[]): SpaceNeed[] {
-  const target = databaseNamed(req.rc, tasks[0]!.database);
+  const target = databaseNamed(req.brain, tasks[0]!.database);
   const ops = tasks.map((t) => operationOf(t.type)).filter((op): op is Operation => op !== undefined);
   if (!target || !ops.some((op) => op.guarded)) return [];
   return spaceNeeds({
     dbBytes: onDiskBytes(target.path),
-    backupDir: backupDirFor(req.rc.backupDir, target),
+    backupDir: backupDirFor(req.brain.backupDir, target),
     databaseDir: path.dirname(target.path),
     needsBackup: true,
     rewrites: ops.some((op) => op.rewritesDatabase),
@@ -126,13 +149,20 @@ export function runExitCode(r: RunReport): ExitCode {
   return worstExitCode(codes);
 }
 
-function report(req: RunRequest, started: number, plan: PlannedStep[], results: MaintenanceResult[], problems: Assessment['problems'], probes: readonly ProbeResult[] = []): RunReport {
+function report(
+  req: RunRequest,
+  started: number,
+  plan: PlannedStep[],
+  results: MaintenanceResult[],
+  problems: Assessment['problems'],
+  probes: readonly ProbeResult[] = [],
+): RunReport {
   return {
     version: 1,
     command: 'run',
     dryRun: req.dryRun,
     generatedAt: req.now.toISOString(),
-    configPath: req.rc.configPath,
+    configPath: req.brain.configPath,
     durationMs: Date.now() - started,
     plan,
     results,

@@ -44,12 +44,16 @@ export class RunLock {
       const code = String((err as { code?: unknown }).code ?? '');
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
         const holder = currentHolder(infoPath);
-        const who = holder ? `pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt}` : 'another process';
+        const who = holder
+          ? `pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt}`
+          : 'another process';
         throw new DbmError('LOCKED', `another db-maintenance run holds the lock (${who})`, {
           hint: 'wait for it to finish; the lock frees itself when that process ends',
         });
       }
-      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, { hint: 'check stateDir permissions' });
+      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, {
+        hint: 'check stateDir permissions',
+      });
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: now.toISOString(), command };
     writeFileAtomic(infoPath, `${JSON.stringify(holder)}\n`);

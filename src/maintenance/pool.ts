@@ -16,11 +16,15 @@ export interface DatabaseJob extends DatabaseTasks {
   readonly needs: readonly SpaceNeed[];
 }
 
-export async function maintainInWorkers(req: RunRequest, jobs: readonly DatabaseJob[], workers: number): Promise<MaintenanceResult[][]> {
+export async function maintainInWorkers(
+  req: RunRequest,
+  jobs: readonly DatabaseJob[],
+  workers: number,
+): Promise<MaintenanceResult[][]> {
   const results: MaintenanceResult[][] = new Array(jobs.length);
   const ledger = new SpaceLedger(req.probe ?? statfsProbe);
   const data: WorkerData = {
-    rc: req.rc,
+    brain: req.brain,
     command: req.command ?? 'maintenance',
     now: req.now.toISOString(),
     deep: req.deep,
@@ -90,7 +94,10 @@ export async function maintainInWorkers(req: RunRequest, jobs: readonly Database
           const db = todo.tasks[0]?.database ?? '?';
           const why = `internal error: the worker thread maintaining ${db} died (${(err as Error).message}); SQLite rolls back what it left unfinished; check it with --assess --deep --db ${db}`;
           results[job.index] = todo.tasks.map((t) => taskResult(t, req.now.toISOString(), 'failed', why));
-          req.logger.error({ database: todo.tasks[0]?.database, err: (err as Error).message }, 'a maintenance worker thread died; starting another');
+          req.logger.error(
+            { database: todo.tasks[0]?.database, err: (err as Error).message },
+            'a maintenance worker thread died; starting another',
+          );
           void w.terminate();
           w = new Worker(url, { workerData: data });
         } finally {

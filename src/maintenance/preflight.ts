@@ -48,7 +48,14 @@ const MARGIN = 16 * 1024 * 1024;
  * its backup already), and, for an operation that rewrites it (VACUUM), 2x next to it and 1x in
  * SQLite's temp directory.
  */
-export function spaceNeeds(o: { dbBytes: number; backupDir: string; databaseDir: string; needsBackup: boolean; rewrites: boolean; env: NodeJS.ProcessEnv }): SpaceNeed[] {
+export function spaceNeeds(o: {
+  dbBytes: number;
+  backupDir: string;
+  databaseDir: string;
+  needsBackup: boolean;
+  rewrites: boolean;
+  env: NodeJS.ProcessEnv;
+}): SpaceNeed[] {
   const needs: SpaceNeed[] = [];
   if (o.needsBackup) needs.push({ dir: o.backupDir, bytes: o.dbBytes, what: 'backup' });
   if (o.rewrites) {
@@ -71,13 +78,16 @@ export function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpaceProb
   }
   for (const e of byDevice.values()) {
     if (e.need + margin > e.free) {
-      throw new DbmError('NO_SPACE', `not enough free space in ${e.dir}: needs ${bytes(e.need + margin)} (${e.what.join(' + ')} + ${bytes(margin)} margin), ${bytes(e.free)} free; nothing was changed`, {
-        hint: 'free some space, or point stateDir / SQLITE_TMPDIR at a larger file system',
-      });
+      throw new DbmError(
+        'NO_SPACE',
+        `not enough free space in ${e.dir}: needs ${bytes(e.need + margin)} (${e.what.join(' + ')} + ${bytes(margin)} margin), ${bytes(e.free)} free; nothing was changed`,
+        {
+          hint: 'free some space, or point stateDir / SQLITE_TMPDIR at a larger file system',
+        },
+      );
     }
   }
 }
-
 
 /** Bytes promised per file system (device). */
 export type Reservation = ReadonlyMap<string, number>;

@@ -7,7 +7,7 @@
  * goes on.
  */
 import type { z } from 'zod';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { databaseNamed } from '../config/select.js';
 import type { ProbeSchema } from '../config/schema.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
@@ -15,17 +15,16 @@ import type { ProbeResult, Timing } from './types.js';
 
 export type Probe = z.output<typeof ProbeSchema>;
 
-
 /** The q-quantile (0..1) of `xs` by the nearest-rank method. */
 export function quantile(xs: readonly number[], q: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-function timeProbe(rc: ResolvedConfig, probe: Probe): Timing {
-  const target = databaseNamed(rc, probe.database);
+function timeProbe(brain: Brain, probe: Probe): Timing {
+  const target = databaseNamed(brain, probe.database);
   if (!target) throw new Error(`probe "${probe.name}": database "${probe.database}" is not in the config`);
-  const conn = new ReadConnection(target, inspectDatabaseFile(target), rc.config.assess.busyTimeoutMs);
+  const conn = new ReadConnection(target, inspectDatabaseFile(target), brain.config.assess.busyTimeoutMs);
   try {
     const stmt = conn.db.prepare(probe.sql);
     if (!stmt.reader) throw new Error(`probe "${probe.name}" is not a query (it returns no rows)`);
@@ -45,13 +44,17 @@ function timeProbe(rc: ResolvedConfig, probe: Probe): Timing {
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 /** Times every configured probe; `before` results are passed back in to pair them with `after`. */
-export function runProbes(rc: ResolvedConfig, phase: 'before' | 'after', previous: readonly ProbeResult[] = []): ProbeResult[] {
-  return rc.config.probes.map((p, i) => {
+export function runProbes(
+  brain: Brain,
+  phase: 'before' | 'after',
+  previous: readonly ProbeResult[] = [],
+): ProbeResult[] {
+  return brain.config.probes.map((p, i) => {
     const prev = previous[i];
     let timing: Timing | null = null;
     let error: string | null = prev?.error ?? null;
     try {
-      timing = timeProbe(rc, p);
+      timing = timeProbe(brain, p);
     } catch (err) {
       error = `${phase}: ${(err as Error).message}`;
     }

@@ -34,7 +34,7 @@ export const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its 
 
 /** 1. The run lock, unless this is a dry run or the caller holds it already; null then. */
 export function acquireRunLock(req: RunRequest): RunLock | null {
-  return req.dryRun || req.lockHeld ? null : RunLock.acquire(req.rc.stateDir, req.command ?? 'maintenance', req.now);
+  return req.dryRun || req.lockHeld ? null : RunLock.acquire(req.brain.stateDir, req.command ?? 'maintenance', req.now);
 }
 
 /**
@@ -43,13 +43,18 @@ export function acquireRunLock(req: RunRequest): RunLock | null {
  * the run happened).
  */
 export function recordRun(
-  req: Pick<RunRequest, 'rc' | 'command' | 'now' | 'logger'>,
+  req: Pick<RunRequest, 'brain' | 'command' | 'now' | 'logger'>,
   exitCode: number,
   results: readonly MaintenanceResult[],
   probes: readonly ProbeResult[],
 ): number | null {
-  const run: RunRecord = { command: req.command ?? 'maintenance', startedAt: req.now.toISOString(), finishedAt: new Date().toISOString(), exitCode };
-  return recordRunIn(req.rc.stateDir, run, results, probes, req.logger);
+  const run: RunRecord = {
+    command: req.command ?? 'maintenance',
+    startedAt: req.now.toISOString(),
+    finishedAt: new Date().toISOString(),
+    exitCode,
+  };
+  return recordRunIn(req.brain.stateDir, run, results, probes, req.logger);
 }
 
 /** The result of a task that did not run. */
@@ -61,14 +66,18 @@ export function skipped(task: MaintenanceTask, now: Date, message: string): Main
  * Runs tasks in order (all of a run's, or one database's on a worker thread); a failed or
  * refused task skips the rest of its database's. One verified backup per database per call.
  */
-export async function runTasks(req: RunRequest, tasks: readonly MaintenanceTask[], contextFor: (dbName: string) => OpContext | null): Promise<MaintenanceResult[]> {
+export async function runTasks(
+  req: RunRequest,
+  tasks: readonly MaintenanceTask[],
+  contextFor: (dbName: string) => OpContext | null,
+): Promise<MaintenanceResult[]> {
   const results: MaintenanceResult[] = [];
   const failedDbs = new Set<string>();
   const backups = new Map<string, Backup>();
   for (const task of tasks) {
     const op = operationOf(task.type);
     const ctx = contextFor(task.database);
-    const target = databaseNamed(req.rc, task.database);
+    const target = databaseNamed(req.brain, task.database);
     if (!op || !ctx || !target) {
       results.push(skipped(task, req.now, op ? 'the database could not be assessed' : NOT_BY_RUN));
       continue;
@@ -104,7 +113,7 @@ interface TaskRun {
 /** Steps 2 to 6 for one task. Never throws: what went wrong is the result. */
 async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
   const { req, task, op, ctx, target, backups } = run;
-  const cfg = req.rc.config;
+  const cfg = req.brain.config;
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const sizeBefore = onDiskBytes(target.path);
@@ -115,7 +124,11 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     tPhase = now;
   };
   let backup: Backup | null = backups.get(target.name) ?? null;
-  const result = (status: MaintenanceResult['status'], message: string, extra: Pick<Measured, 'restored' | 'rowsAffected'> = {}): MaintenanceResult =>
+  const result = (
+    status: MaintenanceResult['status'],
+    message: string,
+    extra: Pick<Measured, 'restored' | 'rowsAffected'> = {},
+  ): MaintenanceResult =>
     taskResult(task, startedAt, status, message, {
       ...extra,
       durationMs: Date.now() - t0,
@@ -141,7 +154,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     // 2. preflight
     const needs = spaceNeeds({
       dbBytes: onDiskBytes(target.path),
-      backupDir: backupDirFor(req.rc.backupDir, target),
+      backupDir: backupDirFor(req.brain.backupDir, target),
       databaseDir: path.dirname(target.path),
       needsBackup: !backup,
       rewrites: op.rewritesDatabase,
@@ -158,7 +171,13 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     const createdNow = !backup;
     if (!backup) {
       try {
-        backup = createBackup(db, target, backupDirFor(req.rc.backupDir, target), req.now, cfg.maintenance.busyTimeoutMs);
+        backup = createBackup(
+          db,
+          target,
+          backupDirFor(req.brain.backupDir, target),
+          req.now,
+          cfg.maintenance.busyTimeoutMs,
+        );
       } catch (err) {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
@@ -190,18 +209,27 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     if (check.ok) {
       // Only now does the backup get its final name, and older ones make room for it.
       await commitBackup(backup);
-      pruneBackups(backupDirFor(req.rc.backupDir, target), target.name, cfg.maintenance.keepBackups);
-      if (outcome && !opError) return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
+      pruneBackups(backupDirFor(req.brain.backupDir, target), target.name, cfg.maintenance.keepBackups);
+      if (outcome && !opError)
+        return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
       // SQLite rolled the failed statement back; verification shows the database as it was.
-      return result('failed', `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`);
+      return result(
+        'failed',
+        `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`,
+      );
     }
 
     // 6. restore through SQLite, then verify the restore
-    const why = opError ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}` : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
+    const why = opError
+      ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}`
+      : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
     try {
       await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
     } catch (err) {
-      return result('failed', `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}`);
+      return result(
+        'failed',
+        `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}`,
+      );
     }
     const restoredState = verifyRestore(db, backup);
     return result('failed', `${why}; restored from the backup (${restoredState})`, { restored: true });
@@ -219,5 +247,7 @@ function verifyRestore(db: Database.Database, backup: Backup): string {
   if (qc.length > 0) return `after restore ${qc.slice(0, 3).join('; ')}`;
   const now = tableCounts(db);
   const differ = [...backup.counts].filter(([t, n]) => now.get(t) !== n).map(([t]) => t);
-  return differ.length === 0 ? 'verified: quick_check ok, every row count equals the backup' : `quick_check ok; row counts of ${differ.join(', ')} differ from the backup: other connections wrote since`;
+  return differ.length === 0
+    ? 'verified: quick_check ok, every row count equals the backup'
+    : `quick_check ok; row counts of ${differ.join(', ')} differ from the backup: other connections wrote since`;
 }

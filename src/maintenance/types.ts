@@ -3,7 +3,7 @@
  * (docs/json-output.md), the probe timings, and the request the executor and the safety net take.
  */
 import type { Logger } from 'pino';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import type { TaskType } from '../task-types.js';
 import type { FreeSpaceProbe } from './preflight.js';
 
@@ -33,7 +33,9 @@ export interface MaintenanceResult {
 }
 
 /** What a result measured besides its status and message (all zero / none when a task did not run). */
-export type Measured = Partial<Pick<MaintenanceResult, 'restored' | 'durationMs' | 'sizeBefore' | 'sizeAfter' | 'rowsAffected' | 'backup'>>;
+export type Measured = Partial<
+  Pick<MaintenanceResult, 'restored' | 'durationMs' | 'sizeBefore' | 'sizeAfter' | 'rowsAffected' | 'backup'>
+>;
 
 /** The one builder of a task's result, for maintenance and retention alike. */
 export function taskResult(
@@ -99,7 +101,7 @@ export type ProgressStarter = (label: string, estimatedSeconds: number) => () =>
 
 /** What to maintain and how: `--run`, the operations requested by flags, and the lanes of `--scheduled`. */
 export interface RunRequest {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   /** What the run is called in the run lock and the history (the CLI passes `--run`, `--vacuum --analyze`, ...; default 'maintenance'). */
   readonly command?: string;
   /** One database name, or several (the compaction lane's VACUUMs); all databases when absent. */

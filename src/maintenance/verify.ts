@@ -25,7 +25,16 @@ export interface ContentSnapshot {
 export function tableCounts(db: Database.Database): Map<string, number> {
   const out = new Map<string, number>();
   // sqlite_stat* are left out: ANALYZE rewrites them.
-  for (const t of ordinaryTables(db)) out.set(t, Number(db.prepare(`SELECT count(*) FROM ${quoteIdent(t)}`).pluck().get()));
+  for (const t of ordinaryTables(db))
+    out.set(
+      t,
+      Number(
+        db
+          .prepare(`SELECT count(*) FROM ${quoteIdent(t)}`)
+          .pluck()
+          .get(),
+      ),
+    );
   return out;
 }
 
@@ -82,7 +91,9 @@ function quickCheckTable(db: Database.Database, table: string): string[] {
 }
 
 function problemsOf(db: Database.Database, pragma: string): string[] {
-  return (db.pragma(pragma) as Array<Record<string, unknown>>).map((r) => String(Object.values(r)[0])).filter((m) => m !== 'ok');
+  return (db.pragma(pragma) as Array<Record<string, unknown>>)
+    .map((r) => String(Object.values(r)[0]))
+    .filter((m) => m !== 'ok');
 }
 
 const WORKER = `
@@ -114,7 +125,9 @@ async function quickCheckTablesParallel(
   counts: ReadonlyMap<string, number>,
   timeoutMs: number,
 ): Promise<string[]> {
-  const tables = ['sqlite_schema', ...ordinaryTables(db, { internal: true })].sort((x, y) => (counts.get(y) ?? 0) - (counts.get(x) ?? 0));
+  const tables = ['sqlite_schema', ...ordinaryTables(db, { internal: true })].sort(
+    (x, y) => (counts.get(y) ?? 0) - (counts.get(x) ?? 0),
+  );
   const next = new Int32Array(new SharedArrayBuffer(4));
   // The worker gets the pragmas ready-made: identifiers are quoted in one place (db/sql.ts).
   const checks = tables.map((table) => ({ table, pragma: quickCheckPragma(table) }));
@@ -125,7 +138,9 @@ async function quickCheckTablesParallel(
   const fromWorker = new Promise<string[]>((resolve, reject) => {
     worker.once('message', (m: string[]) => resolve(m));
     worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`quick_check worker exited with ${code}`))));
+    worker.once('exit', (code) =>
+      code === 0 ? undefined : reject(new Error(`quick_check worker exited with ${code}`)),
+    );
   });
   const here: string[] = [];
   for (let i = Atomics.add(next, 0, 1); i < tables.length; i = Atomics.add(next, 0, 1)) {
@@ -134,17 +149,26 @@ async function quickCheckTablesParallel(
   return [...here, ...(await fromWorker)].slice(0, 10);
 }
 
-export async function verify(conn: WriteCapable, file: string, before: ContentSnapshot, opts: VerifyOptions): Promise<Verification> {
+export async function verify(
+  conn: WriteCapable,
+  file: string,
+  before: ContentSnapshot,
+  opts: VerifyOptions,
+): Promise<Verification> {
   const db = conn.db;
   const problems: string[] = [];
   const notes: string[] = [];
 
   problems.push(
-    ...(opts.fullQuickCheck ? quickCheckAll(db) : await quickCheckTablesParallel(db, file, before.counts, opts.busyTimeoutMs)),
+    ...(opts.fullQuickCheck
+      ? quickCheckAll(db)
+      : await quickCheckTablesParallel(db, file, before.counts, opts.busyTimeoutMs)),
   );
 
   const mayChange = new Set([...opts.rebuiltFts, ...opts.touchedFts].flatMap((f) => ftsShadowNames(f)));
-  const after = db.transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })) })).immediate();
+  const after = db
+    .transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })) }))
+    .immediate();
   if (after.dataVersion !== before.dataVersion) {
     notes.push('row counts not compared: another connection committed meanwhile');
   } else {
@@ -163,7 +187,8 @@ export async function verify(conn: WriteCapable, file: string, before: ContentSn
     const h = checkFts(conn, t, { deep: full, sampleRows: opts.ftsSampleRows, maxSegments: Number.MAX_SAFE_INTEGER });
     const was = before.fts.get(t.name);
     const bad = h.status === 'drift' || h.status === 'corrupt';
-    if (bad && (full || was === 'ok' || was === 'bloated' || was === undefined)) problems.push(`FTS index "${t.name}": ${h.detail}`);
+    if (bad && (full || was === 'ok' || was === 'bloated' || was === undefined))
+      problems.push(`FTS index "${t.name}": ${h.detail}`);
   }
   return { ok: problems.length === 0, problems, notes };
 }

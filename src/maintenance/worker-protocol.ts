@@ -1,13 +1,13 @@
 /** What the maintenance pool (pool.ts) and its worker threads (worker.ts) send each other. */
 import type { MaintenanceTask } from '../assess/types.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import type { TaskType } from '../task-types.js';
 import type { OpContext } from './ops/types.js';
 import type { MaintenanceResult } from './types.js';
 
 /** Given to each worker thread when it starts. */
 export interface WorkerData {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   readonly command: string;
   readonly now: string;
   readonly deep: boolean;

@@ -12,17 +12,19 @@ import type { DatabaseResults, DatabaseTasks, WorkerData } from './worker-protoc
 
 const data = workerData as WorkerData;
 const req: RunRequest = {
-  rc: data.rc,
+  brain: data.brain,
   command: data.command,
   dryRun: false,
   requested: data.requested,
   deep: data.deep,
   now: new Date(data.now),
-  logger: createLogger({ level: data.logLevel, file: data.rc.logFile, verbose: false, quiet: false }),
+  logger: createLogger({ level: data.logLevel, file: data.brain.logFile, verbose: false, quiet: false }),
   env: data.env,
   lockHeld: true,
 };
 parentPort!.on('message', (m: DatabaseTasks) => {
   if (workerShouldExit(data.env, m.tasks[0]?.database)) process.exit(70);
-  void runTasks(req, m.tasks, () => m.ctx).then((results) => parentPort!.postMessage({ results } satisfies DatabaseResults));
+  void runTasks(req, m.tasks, () => m.ctx).then((results) =>
+    parentPort!.postMessage({ results } satisfies DatabaseResults),
+  );
 });

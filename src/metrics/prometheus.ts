@@ -10,7 +10,7 @@
  * event lines compressed and logs rotated by it. From the newest run that timed the configured
  * probes: their p50/p95 before and after its maintenance, and whether a probe failed.
  */
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
 import { StateDb } from '../state/state-db.js';
 import { TASKS } from '../tasks.js';
@@ -51,12 +51,12 @@ function family(name: string, help: string): Family {
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
+export function collectMetrics(brain: Brain, now: Date): Family[] {
   const size = family('dbm_database_size_bytes', 'Size of the database file.');
   const wal = family('dbm_database_wal_bytes', 'Size of the database -wal file (0 when there is none).');
   const free = family('dbm_database_freelist_ratio', 'Free pages / all pages of the database.');
   const up = family('dbm_database_readable', '1 when the database could be read for these metrics, else 0.');
-  for (const d of rc.databases) {
+  for (const d of brain.databases) {
     const labels = { database: d.name };
     let ok = 0;
     try {
@@ -81,14 +81,29 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
 
   const lastSuccess = family('dbm_task_last_success_timestamp_seconds', 'When the task last succeeded (unix seconds).');
   const lastDuration = family('dbm_task_last_duration_seconds', 'How long the last run of the task took.');
-  const lastStatus = family('dbm_task_last_status', 'The status of the last run of the task (the sample with value 1).');
+  const lastStatus = family(
+    'dbm_task_last_status',
+    'The status of the last run of the task (the sample with value 1).',
+  );
   const runTime = family('dbm_last_run_timestamp_seconds', 'When the newest recorded run started (unix seconds).');
   const runExit = family('dbm_last_run_exit_code', 'Exit code of the newest recorded run.');
-  const moved = family('dbm_last_run_items', 'What the newest run moved, by kind: rows archived, patterns pruned, event lines compressed, logs rotated.');
-  const probeLatency = family('dbm_probe_latency_seconds', 'A configured probe query, timed before and after the maintenance of the newest run that timed probes, by quantile (0.5, 0.95).');
-  const probeError = family('dbm_probe_error', '1 when the probe query failed in the newest run that timed probes, else 0.');
-  const probeRun = family('dbm_probe_run_timestamp_seconds', 'When the newest run that timed probes started (unix seconds).');
-  const state = StateDb.openReadOnly(rc.stateDir);
+  const moved = family(
+    'dbm_last_run_items',
+    'What the newest run moved, by kind: rows archived, patterns pruned, event lines compressed, logs rotated.',
+  );
+  const probeLatency = family(
+    'dbm_probe_latency_seconds',
+    'A configured probe query, timed before and after the maintenance of the newest run that timed probes, by quantile (0.5, 0.95).',
+  );
+  const probeError = family(
+    'dbm_probe_error',
+    '1 when the probe query failed in the newest run that timed probes, else 0.',
+  );
+  const probeRun = family(
+    'dbm_probe_run_timestamp_seconds',
+    'When the newest run that timed probes started (unix seconds).',
+  );
+  const state = StateDb.openReadOnly(brain.stateDir);
   if (state) {
     try {
       for (const t of state.taskSummaries()) {
@@ -101,7 +116,8 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
       if (newest) {
         runTime.samples.push({ labels: {}, value: seconds(newest.startedAt) });
         runExit.samples.push({ labels: {}, value: newest.exitCode ?? -1 });
-        const count = (type: TaskType): number => newest.tasks.filter((t) => t.type === type && t.status === 'ok').reduce((a, t) => a + t.rowsAffected, 0);
+        const count = (type: TaskType): number =>
+          newest.tasks.filter((t) => t.type === type && t.status === 'ok').reduce((a, t) => a + t.rowsAffected, 0);
         for (const type of TASK_TYPES) {
           const kind = TASKS[type].metric;
           if (kind) moved.samples.push({ labels: { kind }, value: count(type) });
@@ -112,10 +128,16 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
         probeRun.samples.push({ labels: {}, value: seconds(probed.startedAt) });
         for (const p of probed.probes) {
           probeError.samples.push({ labels: { probe: p.name, database: p.database }, value: p.error ? 1 : 0 });
-          for (const [phase, t] of [['before', p.before], ['after', p.after]] as const) {
+          for (const [phase, t] of [
+            ['before', p.before],
+            ['after', p.after],
+          ] as const) {
             if (!t) continue;
             const labels = { probe: p.name, database: p.database, phase };
-            probeLatency.samples.push({ labels: { ...labels, quantile: '0.5' }, value: t.p50Ms / 1000 }, { labels: { ...labels, quantile: '0.95' }, value: t.p95Ms / 1000 });
+            probeLatency.samples.push(
+              { labels: { ...labels, quantile: '0.5' }, value: t.p50Ms / 1000 },
+              { labels: { ...labels, quantile: '0.95' }, value: t.p95Ms / 1000 },
+            );
           }
         }
       }
@@ -125,10 +147,25 @@ export function collectMetrics(rc: ResolvedConfig, now: Date): Family[] {
   }
   const generated = family('dbm_metrics_generated_timestamp_seconds', 'When this file was written (unix seconds).');
   generated.samples.push({ labels: {}, value: now.getTime() / 1000 });
-  return [size, wal, free, up, lastSuccess, lastDuration, lastStatus, runTime, runExit, moved, probeLatency, probeError, probeRun, generated];
+  return [
+    size,
+    wal,
+    free,
+    up,
+    lastSuccess,
+    lastDuration,
+    lastStatus,
+    runTime,
+    runExit,
+    moved,
+    probeLatency,
+    probeError,
+    probeRun,
+    generated,
+  ];
 }
 
 /** Writes the metrics to `file` atomically. */
-export function writeMetricsFile(file: string, rc: ResolvedConfig, now: Date): void {
-  writeFileAtomic(file, formatPrometheus(collectMetrics(rc, now)));
+export function writeMetricsFile(file: string, brain: Brain, now: Date): void {
+  writeFileAtomic(file, formatPrometheus(collectMetrics(brain, now)));
 }

@@ -22,7 +22,8 @@ export function formatAssessment(a: Assessment): string {
     for (const f of d.fts ?? []) {
       if (f.status !== 'ok') out.push(`  ${d.name}: FTS "${f.table}" ${f.status}: ${f.detail}`);
     }
-    if (d.quickCheck?.status === 'failed') out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
+    if (d.quickCheck?.status === 'failed')
+      out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
   }
   if (a.events || a.logs) {
     out.push('');
@@ -37,7 +38,11 @@ export function formatAssessment(a: Assessment): string {
     }
     if (a.logs) {
       const l = a.logs;
-      out.push(l.exists ? `  logs    ${l.files} files, ${l.eligible.length} due for rotation` : `  logs    ${l.dir} does not exist`);
+      out.push(
+        l.exists
+          ? `  logs    ${l.files} files, ${l.eligible.length} due for rotation`
+          : `  logs    ${l.dir} does not exist`,
+      );
     }
   }
   if (a.retention) {
@@ -48,8 +53,12 @@ export function formatAssessment(a: Assessment): string {
       const children = c.childRows.map((r) => (r.rows === null ? r.table : `${r.table} ${r.rows}`)).join(', ');
       out.push(
         `  conversations  ${c.eligible} of ${c.total} in ${c.database}."${c.table}" would be archived (started before ${c.cutoff.slice(0, 10)})` +
-          (children ? `; child rows: ${children}${c.childRows.some((r) => r.rows === null) ? ' (counted with --deep)' : ''}` : '') +
-          (c.unparseableTimestamps > 0 ? `; ${c.unparseableTimestamps} with unparseable timestamps (never archived)` : ''),
+          (children
+            ? `; child rows: ${children}${c.childRows.some((r) => r.rows === null) ? ' (counted with --deep)' : ''}`
+            : '') +
+          (c.unparseableTimestamps > 0
+            ? `; ${c.unparseableTimestamps} with unparseable timestamps (never archived)`
+            : ''),
       );
     }
     const p = a.retention.patterns;
@@ -91,7 +100,11 @@ function dbRow(d: DatabaseHealth): string[] {
     d.pageWaste?.status === 'measured' ? percent(d.pageWaste.ratio) : 'skipped',
     bytes(d.reclaimableBytes),
     d.statistics?.status ?? '-',
-    fts.length === 0 ? '-' : bad.length === 0 ? `${fts.length} ok` : bad.map((f) => `${f.table} ${f.status}`).join(', '),
+    fts.length === 0
+      ? '-'
+      : bad.length === 0
+        ? `${fts.length} ok`
+        : bad.map((f) => `${f.table} ${f.status}`).join(', '),
     d.quickCheck?.status ?? '-',
   ];
 }

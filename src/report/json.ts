@@ -7,7 +7,14 @@
  * This module only names types: it imports types from the modules that define the parts.
  */
 import type { RetentionResult } from '../archival/types.js';
-import type { AssessmentProblem, DatabaseHealth, EventsHealth, LogsHealth, MaintenanceTask, RetentionHealth } from '../assess/types.js';
+import type {
+  AssessmentProblem,
+  DatabaseHealth,
+  EventsHealth,
+  LogsHealth,
+  MaintenanceTask,
+  RetentionHealth,
+} from '../assess/types.js';
 import type { DemoSummary } from '../demo/generate.js';
 import type { ExitCode } from '../errors.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult } from '../maintenance/types.js';

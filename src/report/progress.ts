@@ -16,7 +16,9 @@ process.on('SIGTERM', () => { clearInterval(timer); process.stderr.write('\\r\\x
 
 export function terminalProgress(): ProgressStarter {
   return (label, estimatedSeconds) => {
-    const child = spawn(process.execPath, ['-e', TICKER, label, estimatedSeconds.toFixed(0)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['-e', TICKER, label, estimatedSeconds.toFixed(0)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     child.unref();
     return () => {
       child.kill('SIGTERM');

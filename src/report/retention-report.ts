@@ -9,13 +9,25 @@ export function formatRetention(r: RetentionReport): string {
   out.push(
     table(
       ['#', 'status', 'item', 'target', 'count', 'took', 'message'],
-      r.items.map((x, i) => [String(i + 1), x.status, x.type, x.database, String(x.rowsAffected), seconds(x.durationMs / 1000), x.message]),
+      r.items.map((x, i) => [
+        String(i + 1),
+        x.status,
+        x.type,
+        x.database,
+        String(x.rowsAffected),
+        seconds(x.durationMs / 1000),
+        x.message,
+      ]),
     ),
   );
   const files = r.items.flatMap((x) => x.files);
   const removed = r.items.flatMap((x) => x.removed);
   if (files.length) out.push(`${r.dryRun ? 'would write' : 'written'}: ${files.join(', ')}`);
   if (removed.length) out.push(`${r.dryRun ? 'would remove' : 'removed'}: ${removed.join(', ')}`);
-  out.push(`summary: ${Object.entries(r.summary).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  out.push(
+    `summary: ${Object.entries(r.summary)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
   return `${out.join('\n')}\n`;
 }

@@ -14,7 +14,9 @@ export function formatRun(r: RunReport): string {
     r.plan.forEach((s, i) => {
       const reclaim = s.reclaimableBytes ? `, reclaims about ${bytes(s.reclaimableBytes)}` : '';
       out.push(`${i + 1}. ${s.type} on ${s.database}: ${s.reason}`);
-      out.push(`   estimated ${seconds(s.estimatedSeconds)}${reclaim}${s.notRunBecause ? `; not run: ${s.notRunBecause}` : ''}`);
+      out.push(
+        `   estimated ${seconds(s.estimatedSeconds)}${reclaim}${s.notRunBecause ? `; not run: ${s.notRunBecause}` : ''}`,
+      );
       for (const sql of s.sql) out.push(`   SQL: ${sql}`);
     });
   }
@@ -59,8 +61,11 @@ export function formatHistory(runs: readonly HistoryRun[]): string {
   if (runs.length === 0) return 'no runs recorded yet\n';
   const out: string[] = [];
   for (const run of runs) {
-    out.push(`run ${run.id}: ${run.command} at ${run.startedAt} on ${run.host} (pid ${run.pid}), exit ${run.exitCode ?? '?'}`);
-    for (const p of run.probes) out.push(`  probe ${p.name} (${p.database}): ${ms(p.before)} -> ${ms(p.after)}${p.error ? ` (${p.error})` : ''}`);
+    out.push(
+      `run ${run.id}: ${run.command} at ${run.startedAt} on ${run.host} (pid ${run.pid}), exit ${run.exitCode ?? '?'}`,
+    );
+    for (const p of run.probes)
+      out.push(`  probe ${p.name} (${p.database}): ${ms(p.before)} -> ${ms(p.after)}${p.error ? ` (${p.error})` : ''}`);
     for (const t of run.tasks) {
       out.push(
         `  ${t.status}${t.restored ? ' (restored)' : ''}  ${t.type} ${t.database}  ${seconds(t.durationMs / 1000)}  ${bytes(t.sizeBefore)} -> ${bytes(t.sizeAfter)}  ${t.message}`,

@@ -4,11 +4,15 @@ import { formatRetention } from './retention-report.js';
 import { formatProbes, formatRun } from './run-report.js';
 
 export function formatScheduled(r: ScheduledReport): string {
-  const out: string[] = [`db-maintenance scheduled${r.dryRun ? ' dry run (nothing is changed)' : ''}: ${r.configPath} (windows in ${r.timeZone})`, ''];
+  const out: string[] = [
+    `db-maintenance scheduled${r.dryRun ? ' dry run (nothing is changed)' : ''}: ${r.configPath} (windows in ${r.timeZone})`,
+    '',
+  ];
   for (const l of r.lanes) {
     out.push(`LANE ${l.lane} ${l.window}: ${l.status}${l.status === 'not-due' ? ` (${l.reason})` : ''}`);
     if (l.retention) out.push(formatRetention(l.retention).trimEnd());
-    for (const v of l.vacuums) out.push(`  VACUUM of ${v.database} for compaction job ${v.job} (${v.every}, ${v.window}): ${v.status}`);
+    for (const v of l.vacuums)
+      out.push(`  VACUUM of ${v.database} for compaction job ${v.job} (${v.every}, ${v.window}): ${v.status}`);
     if (l.maintenance) out.push(formatRun(l.maintenance).trimEnd());
     out.push('');
   }

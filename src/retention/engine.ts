@@ -7,7 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { outcome, type RetentionOutcome, type RetentionRequest, type RetentionResult, type RetentionWork } from '../archival/types.js';
+import {
+  outcome,
+  type RetentionOutcome,
+  type RetentionRequest,
+  type RetentionResult,
+  type RetentionWork,
+} from '../archival/types.js';
 import { onDiskBytes } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { taskResult } from '../maintenance/types.js';
@@ -20,15 +26,19 @@ export function retentionWork(req: RetentionRequest, types: readonly TaskType[],
   return types.flatMap((t) => TASKS[t].retention?.work(req, restoreId) ?? []);
 }
 
-export async function runRetention(req: RetentionRequest, work: readonly RetentionWork[]): Promise<{ report: RetentionReport; exitCode: ExitCode }> {
-  const { rc, logger } = req;
+export async function runRetention(
+  req: RetentionRequest,
+  work: readonly RetentionWork[],
+): Promise<{ report: RetentionReport; exitCode: ExitCode }> {
+  const { brain, logger } = req;
   const started = Date.now();
   const results: RetentionResult[] = [];
   const codes: ExitCode[] = [];
   for (const w of work) {
     const t0 = Date.now();
     const startedAt = new Date().toISOString();
-    const size = (): number => (w.type === 'ROTATE_LOGS' ? logsBytes(rc.logsDir) : w.target.path ? onDiskBytes(w.target.path) : 0);
+    const size = (): number =>
+      w.type === 'ROTATE_LOGS' ? logsBytes(brain.logsDir) : w.target.path ? onDiskBytes(w.target.path) : 0;
     const sizeBefore = size();
     let out: RetentionOutcome;
     let code: ExitCode;
@@ -59,7 +69,7 @@ export async function runRetention(req: RetentionRequest, work: readonly Retenti
     command: 'retention',
     dryRun: req.dryRun,
     generatedAt: req.now.toISOString(),
-    configPath: rc.configPath,
+    configPath: brain.configPath,
     durationMs: Date.now() - started,
     summary: summaryOf(work, results),
     items: results,
@@ -85,7 +95,9 @@ function summaryOf(work: readonly RetentionWork[], results: readonly RetentionRe
   const out: Record<string, number> = {};
   work.forEach((w, i) => {
     const key = TASKS[w.type].retention?.summaryKey ?? w.type;
-    out[key] = (out[key] ?? 0) + (results[i]?.status === 'ok' || results[i]?.status === 'partial' ? results[i]!.rowsAffected : 0);
+    out[key] =
+      (out[key] ?? 0) +
+      (results[i]?.status === 'ok' || results[i]?.status === 'partial' ? results[i]!.rowsAffected : 0);
   });
   return out;
 }

@@ -5,7 +5,7 @@
  * (`--help` and the CLI's rules read it).
  */
 import type { RetentionRequest, RetentionWork } from '../archival/types.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { conversationsDatabase, databaseNamed, patternsDatabase } from '../config/select.js';
 
 /** A database's path, or null when the config does not name it (the item then reports the error). */
@@ -17,31 +17,39 @@ function pathOrNull(fn: () => string): string | null {
   }
 }
 
-const conversationsTarget = (rc: ResolvedConfig): RetentionWork['target'] => ({
-  name: rc.config.conversations.database,
-  path: pathOrNull(() => conversationsDatabase(rc).path),
+const conversationsTarget = (brain: Brain): RetentionWork['target'] => ({
+  name: brain.config.conversations.database,
+  path: pathOrNull(() => conversationsDatabase(brain).path),
 });
 
 export const archiveWork = (req: RetentionRequest): RetentionWork[] => [
   {
     type: 'ARCHIVE_CONVERSATIONS',
-    target: conversationsTarget(req.rc),
+    target: conversationsTarget(req.brain),
     run: async () => (await import('../archival/conversations.js')).archiveConversations(req),
   },
 ];
 
 export const eventsWork = (req: RetentionRequest): RetentionWork[] => [
-  { type: 'COMPRESS_EVENTS', target: { name: 'events', path: req.rc.eventsPath }, run: async () => (await import('../archival/events.js')).compressEvents(req) },
+  {
+    type: 'COMPRESS_EVENTS',
+    target: { name: 'events', path: req.brain.eventsPath },
+    run: async () => (await import('../archival/events.js')).compressEvents(req),
+  },
 ];
 
 export const logsWork = (req: RetentionRequest): RetentionWork[] => [
-  { type: 'ROTATE_LOGS', target: { name: 'logs', path: null }, run: async () => (await import('../archival/logs.js')).rotateLogs(req) },
+  {
+    type: 'ROTATE_LOGS',
+    target: { name: 'logs', path: null },
+    run: async () => (await import('../archival/logs.js')).rotateLogs(req),
+  },
 ];
 
 export const patternsWork = (req: RetentionRequest): RetentionWork[] => [
   {
     type: 'PRUNE_PATTERNS',
-    target: { name: req.rc.config.patterns.database, path: pathOrNull(() => patternsDatabase(req.rc).path) },
+    target: { name: req.brain.config.patterns.database, path: pathOrNull(() => patternsDatabase(req.brain).path) },
     run: async () => (await import('../archival/patterns.js')).prunePatterns(req),
   },
 ];
@@ -49,15 +57,15 @@ export const patternsWork = (req: RetentionRequest): RetentionWork[] => [
 export const restoreWork = (req: RetentionRequest, id?: string): RetentionWork[] => [
   {
     type: 'RESTORE_CONVERSATION',
-    target: conversationsTarget(req.rc),
+    target: conversationsTarget(req.brain),
     run: async () => (await import('../archival/conversations.js')).restoreConversation(req, id ?? ''),
   },
 ];
 
 /** One work item per configured compaction job, in config order (`--compact-logs`, the compaction lane). */
 export const compactionWork = (req: RetentionRequest): RetentionWork[] =>
-  req.rc.config.compaction.map((job) => ({
+  req.brain.config.compaction.map((job) => ({
     type: 'COMPACT_LOG' as const,
-    target: { name: job.database, path: pathOrNull(() => databaseNamed(req.rc, job.database)!.path) },
-    run: async () => (await import('../archival/compaction.js')).compactLog(req.rc, job, req.dryRun),
+    target: { name: job.database, path: pathOrNull(() => databaseNamed(req.brain, job.database)!.path) },
+    run: async () => (await import('../archival/compaction.js')).compactLog(req.brain, job, req.dryRun),
   }));

@@ -31,11 +31,25 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function localTime(at: Date, timeZone: string): LocalTime {
   let f = formatters.get(timeZone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
-  return { year: Number(parts['year']), month: Number(parts['month']), day: Number(parts['day']), hour: Number(parts['hour']), minute: Number(parts['minute']) };
+  return {
+    year: Number(parts['year']),
+    month: Number(parts['month']),
+    day: Number(parts['day']),
+    hour: Number(parts['hour']),
+    minute: Number(parts['minute']),
+  };
 }
 
 /** Whether `timeZone` is a zone this Node knows. */
@@ -84,7 +98,9 @@ export interface WindowStart {
 export function windowOf(lane: Lane, now: Date, timeZone: string, start: WindowStart = {}): string {
   const t = localTime(now, timeZone);
   const days = lane === 'weekly' || lane === 'monthly' ? (start.day ?? 1) - 1 : 0;
-  const shifted = new Date(Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * 86_400_000 - (start.hour ?? 0) * 3_600_000);
+  const shifted = new Date(
+    Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * 86_400_000 - (start.hour ?? 0) * 3_600_000,
+  );
   const d: LocalDate = { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
   if (lane === 'daily' || lane === 'compaction') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;
   if (lane === 'weekly') return isoWeek(d);

@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { RetentionRequest } from '../archival/types.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { Brain } from '../config/load.js';
 import { WEEKDAYS, type Config } from '../config/schema.js';
 import { EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { runExitCode, runMaintenance } from '../maintenance/executor.js';
@@ -43,7 +43,7 @@ export const LANE_PLANS: Readonly<Record<Lane, LanePlan>> = {
 };
 
 export interface ScheduledRequest {
-  readonly rc: ResolvedConfig;
+  readonly brain: Brain;
   readonly now: Date;
   readonly dryRun: boolean;
   readonly logger: Logger;
@@ -53,65 +53,120 @@ export interface ScheduledRequest {
 }
 
 export async function runScheduled(sr: ScheduledRequest): Promise<{ report: ScheduledReport; exitCode: ExitCode }> {
-  const { rc, now, dryRun, logger, env } = sr;
-  const schedule = rc.config.schedule;
-  const lock = dryRun ? null : RunLock.acquire(rc.stateDir, sr.command, now);
+  const { brain, now, dryRun, logger, env } = sr;
+  const schedule = brain.config.schedule;
+  const lock = dryRun ? null : RunLock.acquire(brain.stateDir, sr.command, now);
   try {
     // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
-    const state = StateDb.openReadOnly(rc.stateDir);
+    const state = StateDb.openReadOnly(brain.stateDir);
     let decisions: LaneDecision[];
     let vacuumPlan: CompactionVacuum[];
     try {
-      decisions = decideLanes(now, schedule.timeZone, (l) => schedule[l].enabled, (l, w) => state?.laneSucceeded(l, w) ?? false, (l) => windowStart(schedule, l));
-      vacuumPlan = rc.config.compaction.flatMap((j): CompactionVacuum[] => {
+      decisions = decideLanes(
+        now,
+        schedule.timeZone,
+        (l) => schedule[l].enabled,
+        (l, w) => state?.laneSucceeded(l, w) ?? false,
+        (l) => windowStart(schedule, l),
+      );
+      vacuumPlan = brain.config.compaction.flatMap((j): CompactionVacuum[] => {
         if (j.vacuumEvery === 'never') return [];
         const window = windowOf(j.vacuumEvery, now, schedule.timeZone, windowStart(schedule, j.vacuumEvery));
-        return [{ job: j.name, database: j.database, every: j.vacuumEvery, window, status: state?.compactionVacuumSucceeded(j.name, window) ? 'not-due' : 'planned' }];
+        return [
+          {
+            job: j.name,
+            database: j.database,
+            every: j.vacuumEvery,
+            window,
+            status: state?.compactionVacuumSucceeded(j.name, window) ? 'not-due' : 'planned',
+          },
+        ];
       });
     } finally {
       state?.close();
     }
     const lanes: LaneReport[] = [];
     const results: MaintenanceResult[] = [];
-    const timeProbes = !dryRun && rc.config.probes.length > 0 && decisions.some((d) => d.due);
-    const probesBefore = timeProbes ? runProbes(rc, 'before') : [];
+    const timeProbes = !dryRun && brain.config.probes.length > 0 && decisions.some((d) => d.due);
+    const probesBefore = timeProbes ? runProbes(brain, 'before') : [];
     for (const d of decisions) {
       if (!d.due) {
         lanes.push({ ...d, status: 'not-due', exitCode: EXIT.ok, retention: null, maintenance: null, vacuums: [] });
         continue;
       }
       const plan = LANE_PLANS[d.lane];
-      const req: RetentionRequest = { rc, now, dryRun, days: undefined, force: false, logger, env };
+      const req: RetentionRequest = { brain, now, dryRun, days: undefined, force: false, logger, env };
       const retention = await runRetention(req, retentionWork(req, plan.retention));
-      const maintain = (requested: readonly TaskType[], only: readonly TaskType[], dbName?: readonly string[]): Promise<RunReport> =>
-        runMaintenance({ rc, command: sr.command, dbName, dryRun, requested, only, deep: false, now, logger, env, lockHeld: true, record: false, probes: false });
+      const maintain = (
+        requested: readonly TaskType[],
+        only: readonly TaskType[],
+        dbName?: readonly string[],
+      ): Promise<RunReport> =>
+        runMaintenance({
+          brain,
+          command: sr.command,
+          dbName,
+          dryRun,
+          requested,
+          only,
+          deep: false,
+          now,
+          logger,
+          env,
+          lockHeld: true,
+          record: false,
+          probes: false,
+        });
       let maintenance: RunReport | null = null;
       let vacuums: CompactionVacuum[] = [];
       if (plan.planned.length > 0 || plan.requested.length > 0) {
         maintenance = await maintain(plan.requested, plan.planned);
       } else if (d.lane === 'compaction') {
         // The compaction items are the jobs, in config order: a job's VACUUM follows only a compaction that succeeded.
-        const compacted = new Set(rc.config.compaction.filter((_, i) => retention.report.items[i]?.status === 'ok').map((j) => j.name));
-        vacuums = vacuumPlan.map((v) => (v.status === 'planned' && !compacted.has(v.job) ? { ...v, status: 'not-run' } : v));
+        const compacted = new Set(
+          brain.config.compaction.filter((_, i) => retention.report.items[i]?.status === 'ok').map((j) => j.name),
+        );
+        vacuums = vacuumPlan.map((v) =>
+          v.status === 'planned' && !compacted.has(v.job) ? { ...v, status: 'not-run' } : v,
+        );
         const databases = [...new Set(vacuums.filter((v) => v.status === 'planned').map((v) => v.database))];
         if (databases.length > 0) {
           const run = await maintain(['VACUUM'], [], databases);
-          const status = (db: string): CompactionVacuum['status'] => (dryRun ? 'planned' : (run.results.find((r) => r.database === db && r.type === 'VACUUM')?.status ?? 'failed'));
+          const status = (db: string): CompactionVacuum['status'] =>
+            dryRun
+              ? 'planned'
+              : (run.results.find((r) => r.database === db && r.type === 'VACUUM')?.status ?? 'failed');
           vacuums = vacuums.map((v) => (v.status === 'planned' ? { ...v, status: status(v.database) } : v));
           maintenance = run;
         }
       }
       const exitCode = worstExitCode([retention.exitCode, maintenance ? runExitCode(maintenance) : EXIT.ok]);
       results.push(...retention.report.items, ...(maintenance?.results ?? []));
-      lanes.push({ ...d, status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed', exitCode, retention: retention.report, maintenance, vacuums });
+      lanes.push({
+        ...d,
+        status: dryRun ? 'planned' : exitCode === EXIT.ok ? 'ok' : 'failed',
+        exitCode,
+        retention: retention.report,
+        maintenance,
+        vacuums,
+      });
     }
     const exitCode = worstExitCode(lanes.map((l) => l.exitCode));
-    const probes = timeProbes ? runProbes(rc, 'after', probesBefore) : [];
+    const probes = timeProbes ? runProbes(brain, 'after', probesBefore) : [];
     if (!dryRun && lanes.some((l) => l.status !== 'not-due')) {
-      const runId = recordRun({ rc, command: sr.command, now, logger }, exitCode, results, probes);
-      recordLanes(rc.stateDir, lanes, runId, now);
+      const runId = recordRun({ brain, command: sr.command, now, logger }, exitCode, results, probes);
+      recordLanes(brain.stateDir, lanes, runId, now);
     }
-    const report: ScheduledReport = { version: 1, command: 'scheduled', dryRun, generatedAt: now.toISOString(), configPath: rc.configPath, timeZone: schedule.timeZone, lanes, probes };
+    const report: ScheduledReport = {
+      version: 1,
+      command: 'scheduled',
+      dryRun,
+      generatedAt: now.toISOString(),
+      configPath: brain.configPath,
+      timeZone: schedule.timeZone,
+      lanes,
+      probes,
+    };
     return { report, exitCode };
   } finally {
     lock?.release();
@@ -120,7 +175,8 @@ export async function runScheduled(sr: ScheduledRequest): Promise<{ report: Sche
 
 /** Where the windows of `lane` start (config schedule.LANE.startDay / startHour). */
 function windowStart(schedule: Config['schedule'], lane: Lane): WindowStart {
-  if (lane === 'weekly') return { day: WEEKDAYS.indexOf(schedule.weekly.startDay) + 1, hour: schedule.weekly.startHour };
+  if (lane === 'weekly')
+    return { day: WEEKDAYS.indexOf(schedule.weekly.startDay) + 1, hour: schedule.weekly.startHour };
   if (lane === 'monthly') return { day: schedule.monthly.startDay, hour: schedule.monthly.startHour };
   return { hour: schedule[lane].startHour };
 }
@@ -130,9 +186,11 @@ function recordLanes(stateDir: string, lanes: readonly LaneReport[], runId: numb
   try {
     state.db.transaction(() => {
       for (const l of lanes) {
-        if (l.status === 'ok' || l.status === 'failed') state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
+        if (l.status === 'ok' || l.status === 'failed')
+          state.recordLane(l.lane, l.window, runId, now.toISOString(), l.status === 'ok');
         for (const v of l.vacuums) {
-          if (v.status !== 'not-due' && v.status !== 'not-run' && v.status !== 'planned') state.recordCompactionVacuum(v.job, v.window, runId, now.toISOString(), v.status === 'ok');
+          if (v.status !== 'not-due' && v.status !== 'not-run' && v.status !== 'planned')
+            state.recordCompactionVacuum(v.job, v.window, runId, now.toISOString(), v.status === 'ok');
         }
       }
     })();

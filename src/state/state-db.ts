@@ -6,70 +6,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
+import { loadMigrations, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { DatabaseHealth } from '../assess/types.js';
 import type { MaintenanceResult, ProbeResult, ProbeTiming } from '../maintenance/types.js';
 import type { TaskType } from '../task-types.js';
 
 export const STATE_DB_FILE = 'state.db';
-
-/** The schema version (PRAGMA user_version) from which each part of the state database exists: migrations/NNN_*.sql. */
-export const SCHEMA_VERSION = {
-  /** 001_initial: runs, task_runs, stats_snapshots. */
-  history: 1,
-  /** 002_schedule: schedule_runs (the lanes of --scheduled). */
-  schedule: 2,
-  /** 003_probes: probe_results. */
-  probes: 3,
-  /** 004_compaction_vacuum: compaction_vacuums. */
-  compactionVacuums: 4,
-} as const;
-
-/** migrations/ of the installed package (dist/state/ -> ../../migrations). */
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations');
-
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
-
-export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
-  const out: Migration[] = [];
-  for (const file of fs.readdirSync(dir).sort()) {
-    const m = /^(\d+)_([\w-]+)\.sql$/.exec(file);
-    if (!m) continue;
-    out.push({ version: Number(m[1]), name: m[2]!, sql: fs.readFileSync(path.join(dir, file), 'utf8') });
-  }
-  out.sort((a, b) => a.version - b.version);
-  out.forEach((m, i) => {
-    if (m.version !== i + 1) throw new DbmError('INTERNAL', `migrations must be numbered 1, 2, 3...; found ${m.version} at position ${i + 1}`);
-  });
-  return out;
-}
-
-/** Applies pending migrations, each in its own transaction. Returns the schema version. */
-export function migrate(db: Database.Database, migrations: readonly Migration[]): number {
-  const current = Number(db.pragma('user_version', { simple: true }));
-  const latest = migrations.length;
-  if (current > latest) {
-    throw new DbmError('STATE_DB', `state database schema version ${current} is newer than this db-maintenance knows (${latest})`, {
-      hint: 'upgrade db-maintenance, or point stateDir elsewhere',
-    });
-  }
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
-  for (const m of migrations) {
-    if (m.version <= current) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, new Date().toISOString());
-      db.pragma(`user_version = ${m.version}`);
-    }).immediate();
-  }
-  return latest;
-}
 
 export interface LastRun {
   readonly database: string;
@@ -136,7 +80,9 @@ export class StateDb {
     const out = new Map<string, string>();
     if (this.schemaVersion() < SCHEMA_VERSION.history) return out;
     const rows = this.db
-      .prepare("SELECT database_name AS d, task_type AS t, max(started_at) AS at FROM task_runs WHERE status = 'ok' GROUP BY database_name, task_type")
+      .prepare(
+        "SELECT database_name AS d, task_type AS t, max(started_at) AS at FROM task_runs WHERE status = 'ok' GROUP BY database_name, task_type",
+      )
       .all() as Array<{ d: string; t: string; at: string }>;
     for (const r of rows) out.set(lastRunKey(r.d, r.t), r.at);
     return out;
@@ -160,30 +106,34 @@ export class StateDb {
     const ins = this.db.prepare(
       'INSERT INTO stats_snapshots(taken_at, database_name, file_bytes, wal_bytes, page_size, page_count, freelist_count, page_waste_ratio, stale_tables, fts_problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    this.db.transaction(() => {
-      for (const h of health) {
-        if (h.status !== 'ok') continue;
-        ins.run(
-          takenAt,
-          h.name,
-          h.fileBytes ?? 0,
-          h.walBytes ?? 0,
-          h.pageSize ?? 0,
-          h.pageCount ?? 0,
-          h.freelistCount ?? 0,
-          h.pageWaste?.ratio ?? null,
-          h.statistics?.staleTables.length ?? 0,
-          (h.fts ?? []).filter((f) => f.status !== 'ok').length,
-        );
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const h of health) {
+          if (h.status !== 'ok') continue;
+          ins.run(
+            takenAt,
+            h.name,
+            h.fileBytes ?? 0,
+            h.walBytes ?? 0,
+            h.pageSize ?? 0,
+            h.pageCount ?? 0,
+            h.freelistCount ?? 0,
+            h.pageWaste?.ratio ?? null,
+            h.statistics?.staleTables.length ?? 0,
+            (h.fts ?? []).filter((f) => f.status !== 'ok').length,
+          );
+        }
+      })
+      .immediate();
   }
 
   /** The WAL size recorded by the previous snapshot of `database`, for growth reporting. */
   previousWalBytes(database: string): { at: string; walBytes: number } | null {
     if (this.schemaVersion() < SCHEMA_VERSION.history) return null;
     const row = this.db
-      .prepare('SELECT taken_at AS at, wal_bytes AS walBytes FROM stats_snapshots WHERE database_name = ? ORDER BY taken_at DESC, id DESC LIMIT 1')
+      .prepare(
+        'SELECT taken_at AS at, wal_bytes AS walBytes FROM stats_snapshots WHERE database_name = ? ORDER BY taken_at DESC, id DESC LIMIT 1',
+      )
       .get(database) as { at: string; walBytes: number } | undefined;
     return row ?? null;
   }
@@ -191,7 +141,11 @@ export class StateDb {
   /** Whether a successful run of `lane` is recorded for `window` (see src/schedule/cadence.ts). */
   laneSucceeded(lane: string, window: string): boolean {
     if (this.schemaVersion() < SCHEMA_VERSION.schedule) return false;
-    return this.db.prepare("SELECT 1 FROM schedule_runs WHERE lane = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(lane, window) !== undefined;
+    return (
+      this.db
+        .prepare("SELECT 1 FROM schedule_runs WHERE lane = ? AND window_key = ? AND status = 'ok' LIMIT 1")
+        .get(lane, window) !== undefined
+    );
   }
 
   recordProbes(runId: number, probes: readonly ProbeResult[]): void {
@@ -199,7 +153,17 @@ export class StateDb {
       'INSERT INTO probe_results(run_id, name, database_name, before_p50_ms, before_p95_ms, after_p50_ms, after_p95_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.db.transaction(() => {
-      for (const p of probes) ins.run(runId, p.name, p.database, p.before?.p50Ms ?? null, p.before?.p95Ms ?? null, p.after?.p50Ms ?? null, p.after?.p95Ms ?? null, p.error);
+      for (const p of probes)
+        ins.run(
+          runId,
+          p.name,
+          p.database,
+          p.before?.p50Ms ?? null,
+          p.before?.p95Ms ?? null,
+          p.after?.p50Ms ?? null,
+          p.after?.p95Ms ?? null,
+          p.error,
+        );
     })();
   }
 
@@ -207,7 +171,9 @@ export class StateDb {
   latestProbes(): { startedAt: string; probes: HistoryRun['probes'] } | null {
     if (this.schemaVersion() < SCHEMA_VERSION.probes) return null;
     const run = this.db
-      .prepare('SELECT id, started_at AS startedAt FROM runs r WHERE EXISTS (SELECT 1 FROM probe_results p WHERE p.run_id = r.id) ORDER BY id DESC LIMIT 1')
+      .prepare(
+        'SELECT id, started_at AS startedAt FROM runs r WHERE EXISTS (SELECT 1 FROM probe_results p WHERE p.run_id = r.id) ORDER BY id DESC LIMIT 1',
+      )
       .get() as { id: number; startedAt: string } | undefined;
     return run ? { startedAt: run.startedAt, probes: this.probesOf(run.id) } : null;
   }
@@ -215,24 +181,49 @@ export class StateDb {
   private probesOf(runId: number): HistoryRun['probes'] {
     if (this.schemaVersion() < SCHEMA_VERSION.probes) return [];
     const rows = this.db
-      .prepare('SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id')
-      .all(runId) as Array<{ name: string; database: string; bp50: number | null; bp95: number | null; ap50: number | null; ap95: number | null; error: string | null }>;
-    const timing = (p50: number | null, p95: number | null): ProbeTiming | null => (p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 });
-    return rows.map((p) => ({ name: p.name, database: p.database, before: timing(p.bp50, p.bp95), after: timing(p.ap50, p.ap95), error: p.error }));
+      .prepare(
+        'SELECT name, database_name AS database, before_p50_ms AS bp50, before_p95_ms AS bp95, after_p50_ms AS ap50, after_p95_ms AS ap95, error FROM probe_results WHERE run_id = ? ORDER BY id',
+      )
+      .all(runId) as Array<{
+      name: string;
+      database: string;
+      bp50: number | null;
+      bp95: number | null;
+      ap50: number | null;
+      ap95: number | null;
+      error: string | null;
+    }>;
+    const timing = (p50: number | null, p95: number | null): ProbeTiming | null =>
+      p50 === null || p95 === null ? null : { p50Ms: p50, p95Ms: p95 };
+    return rows.map((p) => ({
+      name: p.name,
+      database: p.database,
+      before: timing(p.bp50, p.bp95),
+      after: timing(p.ap50, p.ap95),
+      error: p.error,
+    }));
   }
 
   /** Whether a successful VACUUM of compaction job `job`'s database is recorded for `window`. */
   compactionVacuumSucceeded(job: string, window: string): boolean {
     if (this.schemaVersion() < SCHEMA_VERSION.compactionVacuums) return false;
-    return this.db.prepare("SELECT 1 FROM compaction_vacuums WHERE job = ? AND window_key = ? AND status = 'ok' LIMIT 1").get(job, window) !== undefined;
+    return (
+      this.db
+        .prepare("SELECT 1 FROM compaction_vacuums WHERE job = ? AND window_key = ? AND status = 'ok' LIMIT 1")
+        .get(job, window) !== undefined
+    );
   }
 
   recordCompactionVacuum(job: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
-    this.db.prepare('INSERT INTO compaction_vacuums(job, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(job, window, runId, startedAt, ok ? 'ok' : 'failed');
+    this.db
+      .prepare('INSERT INTO compaction_vacuums(job, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)')
+      .run(job, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
 
   recordLane(lane: string, window: string, runId: number | null, startedAt: string, ok: boolean): void {
-    this.db.prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)').run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
+    this.db
+      .prepare('INSERT INTO schedule_runs(lane, window_key, run_id, started_at, status) VALUES (?, ?, ?, ?, ?)')
+      .run(lane, window, runId, startedAt, ok ? 'ok' : 'failed');
   }
 
   /** Per (database, task type): the last result of any status, and the time of the last success. */
@@ -255,14 +246,30 @@ export class StateDb {
       .transaction(() => {
         const id = Number(
           this.db
-            .prepare('INSERT INTO runs(command, started_at, finished_at, dry_run, exit_code, host, pid) VALUES (?, ?, ?, 0, ?, ?, ?)')
+            .prepare(
+              'INSERT INTO runs(command, started_at, finished_at, dry_run, exit_code, host, pid) VALUES (?, ?, ?, 0, ?, ?, ?)',
+            )
             .run(run.command, run.startedAt, run.finishedAt, run.exitCode, os.hostname(), process.pid).lastInsertRowid,
         );
         const ins = this.db.prepare(
           'INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, restored, backup_path, started_at, duration_ms, size_before, size_after, rows_affected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         );
         for (const r of results) {
-          ins.run(id, r.taskId, r.type, r.database, r.status, r.restored ? 1 : 0, r.backup, r.startedAt, r.durationMs, r.sizeBefore, r.sizeAfter, r.rowsAffected, r.message);
+          ins.run(
+            id,
+            r.taskId,
+            r.type,
+            r.database,
+            r.status,
+            r.restored ? 1 : 0,
+            r.backup,
+            r.startedAt,
+            r.durationMs,
+            r.sizeBefore,
+            r.sizeAfter,
+            r.rowsAffected,
+            r.message,
+          );
         }
         return id;
       })
@@ -273,7 +280,9 @@ export class StateDb {
   history(limit: number, database?: string): HistoryRun[] {
     if (this.schemaVersion() < SCHEMA_VERSION.history) return [];
     const runs = this.db
-      .prepare('SELECT id, command, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, host, pid FROM runs ORDER BY id DESC LIMIT ?')
+      .prepare(
+        'SELECT id, command, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, host, pid FROM runs ORDER BY id DESC LIMIT ?',
+      )
       .all(limit) as Array<Omit<HistoryRun, 'tasks'>>;
     const tasks = this.db.prepare(
       `SELECT task_id AS taskId, task_type AS type, database_name AS database, status, restored, backup_path AS backup, started_at AS startedAt,
@@ -283,7 +292,10 @@ export class StateDb {
     return runs
       .map((r) => ({
         ...r,
-        tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({ ...t, restored: t['restored'] === 1 })) as unknown as HistoryRun['tasks'],
+        tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({
+          ...t,
+          restored: t['restored'] === 1,
+        })) as unknown as HistoryRun['tasks'],
         probes: this.probesOf(r.id),
       }))
       .filter((r) => database === undefined || r.tasks.length > 0);

@@ -9,6 +9,11 @@ export const analyze: Operation = {
   run(db) {
     db.exec('ANALYZE');
     const n = Number(db.prepare('SELECT count(*) FROM sqlite_stat1').pluck().get());
-    return { status: 'ok', rowsAffected: n, message: `statistics gathered (${n} sqlite_stat1 rows)`, ...nothingRebuilt };
+    return {
+      status: 'ok',
+      rowsAffected: n,
+      message: `statistics gathered (${n} sqlite_stat1 rows)`,
+      ...nothingRebuilt,
+    };
   },
 };

@@ -12,7 +12,12 @@ export const checkpoint: Operation = {
   sql: () => ['PRAGMA wal_checkpoint(TRUNCATE)'],
   run(db) {
     if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') {
-      return { status: 'skipped', rowsAffected: 0, message: 'not in WAL mode: nothing to checkpoint', ...nothingRebuilt };
+      return {
+        status: 'skipped',
+        rowsAffected: 0,
+        message: 'not in WAL mode: nothing to checkpoint',
+        ...nothingRebuilt,
+      };
     }
     const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
     if (!r || r.busy) {
@@ -23,6 +28,11 @@ export const checkpoint: Operation = {
         ...nothingRebuilt,
       };
     }
-    return { status: 'ok', rowsAffected: r.checkpointed, message: `checkpointed ${r.checkpointed} frames, WAL truncated`, ...nothingRebuilt };
+    return {
+      status: 'ok',
+      rowsAffected: r.checkpointed,
+      message: `checkpointed ${r.checkpointed} frames, WAL truncated`,
+      ...nothingRebuilt,
+    };
   },
 };

@@ -52,13 +52,24 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
         return {
           status: 'skipped',
           rowsAffected: 0,
-          message: skipped.length ? `contentless index ${skipped.join(', ')} cannot be rebuilt` : 'no FTS5 index needs it',
+          message: skipped.length
+            ? `contentless index ${skipped.join(', ')} cannot be rebuilt`
+            : 'no FTS5 index needs it',
           rebuiltFts: [],
           touchedFts: [],
         };
       }
-      const parts = [rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '', touched.length ? `optimized ${touched.join(', ')}` : ''].filter(Boolean);
-      return { status: 'ok', rowsAffected: rebuilt.length + touched.length, message: parts.join('; '), rebuiltFts: rebuilt, touchedFts: touched };
+      const parts = [
+        rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
+        touched.length ? `optimized ${touched.join(', ')}` : '',
+      ].filter(Boolean);
+      return {
+        status: 'ok',
+        rowsAffected: rebuilt.length + touched.length,
+        message: parts.join('; '),
+        rebuiltFts: rebuilt,
+        touchedFts: touched,
+      };
     },
   };
 }

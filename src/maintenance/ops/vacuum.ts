@@ -15,7 +15,8 @@ export const vacuum: Operation = {
     let note = '';
     if (String(db.pragma('journal_mode', { simple: true })) === 'wal') {
       const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      if (r && r.busy) note = `; the WAL could not be truncated yet (${r.checkpointed} of ${r.log} frames checkpointed, a reader was active)`;
+      if (r && r.busy)
+        note = `; the WAL could not be truncated yet (${r.checkpointed} of ${r.log} frames checkpointed, a reader was active)`;
     }
     return { status: 'ok', rowsAffected: 0, message: `vacuumed${note}`, ...nothingRebuilt };
   },
