@@ -49,7 +49,7 @@ export function buildProgram(): Command {
     .description('Keeps the SQLite databases and files of an AI-agent memory store ("brain") healthy.')
     .option('--config <path>', 'config file (default ./maintenance.config.json, or $DB_MAINTENANCE_CONFIG)')
     .option('--db <name>', 'limit to one database of the config (e.g. tier1)')
-    .option('--json', 'print results as JSON on stdout (see README "JSON output")')
+    .option('--json', 'print results as JSON on stdout (see docs/json-output.md)')
     .option('--quiet', 'log errors only')
     .option('--verbose', 'log debug details')
     .option('--assess', 'read-only health report with a prioritized task list')
@@ -92,7 +92,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--scheduled',
-      'run what is due of the daily, weekly and monthly lanes (invoke it hourly from cron or a timer)',
+      'run what is due of the daily, weekly, monthly and compaction lanes (invoke it hourly from cron or a timer)',
     )
     .option(
       '--doctor',

@@ -3,7 +3,9 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
 import { TIER1_SCHEMA } from '../src/demo/schema.js';
+import { runMaintenance } from '../src/maintenance/executor.js';
 import { cli, ROOT, tempDir, writeConfig } from './helpers.js';
 
 /** A fleet: `n` small tenant databases under tenants/ (copies of one made at rest), plus a main database. */
@@ -134,13 +136,7 @@ describe('fleets: a glob of databases', () => {
   });
 
   it('parallel maintenance starts a database only when its free space fits beside the ones running', async () => {
-    // In-process (the built code, whose worker threads load dist/): the free-space probe is injected.
-    const { runMaintenance } = (await import(
-      path.join(ROOT, 'dist', 'maintenance', 'executor.js')
-    )) as typeof import('../src/maintenance/executor.js');
-    const { loadConfig } = (await import(
-      path.join(ROOT, 'dist', 'config', 'load.js')
-    )) as typeof import('../src/config/load.js');
+    // In-process, from the source (its worker threads load the built worker): the free-space probe is injected.
     const f = fleet(20);
     const size = fs.statSync(f.tenant(0)).size;
     const cfg = JSON.parse(fs.readFileSync(f.config, 'utf8'));

@@ -5,6 +5,7 @@
  * A worker that dies reports its unfinished databases as internal problems; the others go on.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../util/worker-entry.js';
 import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { assessOne, type DbAssessment } from './assess-one.js';
@@ -22,7 +23,7 @@ export async function assessInWorkers(
   const chunkAt = (from: number): number =>
     Math.max(1, Math.min(32, Math.ceil((targets.length - from) / (workers * 4))));
   let next = 0;
-  const url = new URL('./worker.js', import.meta.url);
+  const url = workerEntry(import.meta.url, './worker.js');
   const runWorker = (): Promise<void> =>
     new Promise((resolve) => {
       const w = new Worker(url, { workerData: { config, now: now.toISOString(), deep } });

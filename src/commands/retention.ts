@@ -7,8 +7,7 @@
  */
 import type { RetentionRequest } from '../archival/types.js';
 import type { ExitCode } from '../errors.js';
-import { RunLock } from '../maintenance/lock.js';
-import { recordRun } from '../maintenance/safety-net.js';
+import { acquireRunLock, recordRun } from '../maintenance/safety-net.js';
 import { formatRetention } from '../report/retention-report.js';
 import { retentionWork, runRetention } from '../retention/engine.js';
 import { ENFORCED_RETENTION, RETENTION_TYPES, TASKS } from '../tasks.js';
@@ -36,7 +35,7 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
     env: io.env,
   };
   const command = opts.enforceRetention ? '--enforce-retention' : types.map((t) => TASKS[t].flag).join(' ');
-  const lock = req.dryRun ? null : RunLock.acquire(brain.stateDir, command, now);
+  const lock = acquireRunLock({ brain, command, now, dryRun: req.dryRun });
   try {
     const { report, exitCode } = await runRetention(req, retentionWork(req, types, opts.restoreConversation));
     if (!req.dryRun) recordRun({ brain, command, now, logger }, exitCode, report.items, []);

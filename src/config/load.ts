@@ -82,7 +82,7 @@ export function parseConfig(text: string, configPath: string): Brain {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new DbmError('CONFIG_INVALID', `config ${configPath}: ${describeIssue(issue)}`, {
-      hint: 'see the README section "Configuration" or maintenance.config.schema.json',
+      hint: 'see docs/configuration.md or maintenance.config.schema.json',
     });
   }
   return resolveConfig(parsed.data, configPath);

@@ -7,6 +7,7 @@
  * tasks of the database it had (SQLite rolls back what was unfinished) and is replaced.
  */
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../util/worker-entry.js';
 import { SpaceLedger, statfsProbe, type Reservation, type SpaceNeed } from './preflight.js';
 import { taskResult, type MaintenanceResult, type RunRequest } from './types.js';
 import type { DatabaseResults, DatabaseTasks, WorkerData } from './worker-protocol.js';
@@ -32,7 +33,7 @@ export async function maintainInWorkers(
     env: req.env,
     logLevel: req.logger.level,
   };
-  const url = new URL('./worker.js', import.meta.url);
+  const url = workerEntry(import.meta.url, './worker.js');
   let next = 0;
   let running = 0;
   let mostAtOnce = 0;

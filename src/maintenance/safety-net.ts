@@ -32,8 +32,10 @@ import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot 
 /** Why a retention task in a plan is not run by --run. */
 export const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its own flag), not by --run';
 
-/** 1. The run lock, unless this is a dry run or the caller holds it already; null then. */
-export function acquireRunLock(req: RunRequest): RunLock | null {
+/** 1. The run lock (any run that changes something: maintenance, retention, --scheduled), unless this is a dry run or the caller holds it already; null then. */
+export function acquireRunLock(
+  req: Pick<RunRequest, 'brain' | 'command' | 'now' | 'dryRun' | 'lockHeld'>,
+): RunLock | null {
   return req.dryRun || req.lockHeld ? null : RunLock.acquire(req.brain.stateDir, req.command ?? 'maintenance', req.now);
 }
 

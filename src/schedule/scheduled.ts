@@ -16,9 +16,8 @@ import type { Brain } from '../config/load.js';
 import { WEEKDAYS, type Config } from '../config/schema.js';
 import { EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { runExitCode, runMaintenance } from '../maintenance/executor.js';
-import { RunLock } from '../maintenance/lock.js';
 import { runProbes } from '../maintenance/probes.js';
-import { recordRun } from '../maintenance/safety-net.js';
+import { acquireRunLock, recordRun } from '../maintenance/safety-net.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
 import type { CompactionVacuum, LaneReport, RunReport, ScheduledReport } from '../report/json.js';
 import { retentionWork, runRetention } from '../retention/engine.js';
@@ -55,7 +54,7 @@ export interface ScheduledRequest {
 export async function runScheduled(sr: ScheduledRequest): Promise<{ report: ScheduledReport; exitCode: ExitCode }> {
   const { brain, now, dryRun, logger, env } = sr;
   const schedule = brain.config.schedule;
-  const lock = dryRun ? null : RunLock.acquire(brain.stateDir, sr.command, now);
+  const lock = acquireRunLock({ brain, command: sr.command, now, dryRun });
   try {
     // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
     const state = StateDb.openReadOnly(brain.stateDir);
