@@ -14,6 +14,7 @@ import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js'
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { escapeRegExp } from '../util/format.js';
+import { fdLikeOrigin, originOf } from '../util/ownership.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
@@ -104,6 +105,7 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
     if (existed) inspectDatabaseFile({ name: 'archive', path: job.archivePath, configKey: `${job.label}.archivePath` });
     let arc: Database.Database;
     try {
+      createLike(job.archivePath, job.source.path);
       arc = openForMove(job.archivePath, timeoutMs, true);
       attach(arc, job.source.path, 'src');
     } catch (err) {
@@ -352,4 +354,25 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
 function moveBatchDeleteOnly(db: Database.Database, set: MoveSet, id: string): Map<string, number> {
   setKeys(db, [id]);
   return deleteExactly(db, set, countRows(db, set, 'main'));
+}
+
+/**
+ * Creates an archive database that does not exist yet as an empty file (to SQLite an empty
+ * database) with the permissions and, as root, the owner of the live database it takes rows
+ * from, before any row is written to it. SQLite gives its -wal and -shm files the same.
+ */
+function createLike(archivePath: string, livePath: string): void {
+  const origin = originOf(livePath);
+  let fd: number;
+  try {
+    fd = fs.openSync(archivePath, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw err;
+  }
+  try {
+    if (origin) fdLikeOrigin(fd, origin);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

@@ -3,11 +3,15 @@
  * commits it, finishing or undoing a swap a killed run left, waiting for the appenders that
  * still have the old file open, and carrying their last lines over exactly once.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DbmError } from '../errors.js';
-import { fsyncDir, TEMP_MARKER, writeFileAtomic } from '../util/fs-atomic.js';
+import { fsyncDir, TEMP_MARKER, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
+import { narrowest, originOf } from '../util/ownership.js';
+import { GzipMemberWriter } from './gzip.js';
+import { heldOpen } from '../util/holders.js';
 import type { RetentionRequest } from './types.js';
 
 export const READ_BYTES = 1 << 20;
@@ -20,7 +24,19 @@ export interface Journal {
   /** Bytes of the old file already in the live one (grows as lines are carried over). */
   copiedUpTo: number;
   readonly archives: ReadonlyArray<{ readonly temp: string; readonly final: string }>;
-  drain?: { readonly from: number; readonly bytes: number; readonly sha256: string; readonly liveSizeBefore: number };
+  /** A carry of lines from the old file under way (see drainOld). */
+  drain?: {
+    readonly from: number;
+    readonly bytes: number;
+    readonly sha256: string;
+    /** Bytes of the old file it carries (bytes, less a completing newline). */
+    readonly consumed?: number;
+    readonly archive?: string;
+    readonly temp?: string;
+    readonly archiveSizeBefore?: number;
+    /** Written by earlier versions, which carried into the live file. */
+    readonly liveSizeBefore?: number;
+  };
 }
 export interface EventsPaths {
   readonly file: string;
@@ -47,41 +63,8 @@ export function writeAll(fd: number, data: Buffer): void {
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }
 
-/**
- * How many processes have `file` open, from /proc (Linux), or null when that cannot be known
- * (no /proc, or processes whose descriptors we may not read).
- */
-export function openersOf(file: string): number | null {
-  let pids: string[];
-  try {
-    pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return null;
-  }
-  let n = 0;
-  let blind = false;
-  for (const pid of pids) {
-    if (pid === String(process.pid)) continue;
-    let fds: string[];
-    try {
-      fds = fs.readdirSync(`/proc/${pid}/fd`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') blind = true; // not ours to read
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === file) n++;
-      } catch {
-        // closed meanwhile
-      }
-    }
-  }
-  return blind ? null : n;
-}
-
 /** Finishes or undoes a compression a killed run left (call with the run lock held). Returns what it did, or null. */
-export async function recoverEvents(p: EventsPaths, settleMs: number): Promise<string | null> {
+export async function recoverEvents(p: EventsPaths, carry: CarryTo): Promise<string | null> {
   if (!fs.existsSync(p.journal)) {
     // Killed before the commit point: only temp files (and perhaps the link) to remove.
     const removed = removeStrays(p);
@@ -116,7 +99,7 @@ export async function recoverEvents(p: EventsPaths, settleMs: number): Promise<s
     if (fs.existsSync(a.temp)) fs.renameSync(a.temp, a.final);
   }
   fsyncDir(p.archiveDir);
-  const { done } = await finishSwap(j, p, settleMs);
+  const { done } = await finishSwap(j, p, carry);
   removeStrays(p);
   return done
     ? 'completed an interrupted --compress-events from its journal'
@@ -151,25 +134,21 @@ function removeStrays(p: EventsPaths): string[] {
 const OPENERS_WAIT_MS = 10_000;
 
 /**
- * After the swap: waits until no other process has the old file open (Linux /proc; elsewhere
- * `settleMs`), carries over the lines written to it after the copy, then removes it and the
- * journal. If an appender keeps it open past OPENERS_WAIT_MS, both stay and the next run carries
+ * After the swap: waits until no other process holds the old inode open (by device and inode;
+ * a process that cannot be looked at counts as holding it), carries over the lines written to
+ * it after the copy, then removes it and the journal. While it may still be held, only whole
+ * lines are carried over (a line being written in several writes is left for later); if it is
+ * still held after OPENERS_WAIT_MS, the old file and the journal stay and the next run carries
  * over the rest. Returns the bytes carried over and whether the old file is gone.
  */
 export async function finishSwap(
   j: Journal,
   p: EventsPaths,
-  settleMs: number,
+  carry: CarryTo,
 ): Promise<{ drained: number; done: boolean }> {
-  const deadline = Date.now() + OPENERS_WAIT_MS;
-  let open = fs.existsSync(j.old) ? openersOf(j.old) : 0;
-  if (open === null) await new Promise((r) => setTimeout(r, settleMs));
-  while (open !== null && open > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 5));
-    open = openersOf(j.old);
-  }
-  const done = open === null || open === 0;
-  const drained = drainOld(j, p.journal, done);
+  const held = fs.existsSync(j.old) ? await heldOpen(j.old, OPENERS_WAIT_MS) : null;
+  const done = held === null;
+  const drained = await drainOld(j, p.journal, done, carry);
   if (!done) return { drained, done };
   fs.rmSync(j.old, { force: true });
   fsyncDir(path.dirname(p.file));
@@ -178,12 +157,36 @@ export async function finishSwap(
 }
 
 /**
- * Appends to the live file the lines appenders wrote to the old inode after it was copied
- * (with `complete`, also a last line without its newline, completed with one). Recorded in the
- * journal before the append, so a re-run can tell whether it already happened.
+ * Where the lines written to the previous file during the swap go: the live file at a moment
+ * when no other process holds it open (so nobody is in the middle of writing a line there),
+ * else the archive of the current month: an append of ours into a file the application is
+ * writing could land between the writes of one of its lines (a torn line).
  */
-function drainOld(j: Journal, journalPath: string, complete: boolean): number {
+export interface CarryTo {
+  /** The archive (events_archive_YYYYMM.jsonl.gz of this month) that takes them when the live file is held. */
+  readonly archive: string;
+  readonly gzipLevel: number;
+  /** How long to look for a moment when nobody holds the live file (events.settleMs). */
+  readonly windowMs: number;
+}
+
+type Drain = NonNullable<Journal['drain']>;
+
+/**
+ * Carries the lines appenders wrote to the old inode after it was copied into the archive of
+ * `carry` (with `complete`, also a last line without its newline, completed with one; otherwise
+ * only whole lines). Crash-safe through the journal: the carry is recorded before the archive
+ * grows (by a temp copy renamed over it), and a re-run tells from the archive's size whether
+ * that rename happened.
+ */
+async function drainOld(j: Journal, journalPath: string, complete: boolean, carry: CarryTo): Promise<number> {
   if (!fs.existsSync(j.old)) return 0;
+  if (j.drain && finishedBefore(j, j.drain)) {
+    j.copiedUpTo += j.drain.consumed ?? j.drain.bytes;
+    delete j.drain;
+    writeFileAtomic(journalPath, JSON.stringify(j));
+  }
+  if (j.drain?.temp) fs.rmSync(j.drain.temp, { force: true });
   const fd = fs.openSync(j.old, 'r');
   let data: Buffer;
   try {
@@ -196,18 +199,12 @@ function drainOld(j: Journal, journalPath: string, complete: boolean): number {
   if (!complete) data = data.subarray(0, data.lastIndexOf(10) + 1);
   if (data.length === 0) return 0;
   const consumed = data.length;
-  // A last line without its newline (a writer died mid-line) is completed, so the next
-  // application line does not run into it.
+  // A last line without its newline (a writer died mid-line) is completed, so it stays a line.
   if (data[data.length - 1] !== 10) data = Buffer.concat([data, NEWLINE]);
   const sha256 = createHash('sha256').update(data).digest('hex');
-  const already =
-    j.drain !== undefined &&
-    j.drain.sha256 === sha256 &&
-    j.drain.from === j.copiedUpTo &&
-    alreadyAppended(j.live, j.drain.liveSizeBefore, data);
-  if (!already) {
+  if ((await heldOpen(j.live, carry.windowMs)) === null && endsWithNewline(j.live)) {
     const liveSizeBefore = fs.existsSync(j.live) ? fs.statSync(j.live).size : 0;
-    j.drain = { from: j.copiedUpTo, bytes: data.length, sha256, liveSizeBefore };
+    j.drain = { from: j.copiedUpTo, bytes: data.length, consumed, sha256, liveSizeBefore };
     writeFileAtomic(journalPath, JSON.stringify(j));
     const out = fs.openSync(j.live, 'a');
     try {
@@ -216,14 +213,55 @@ function drainOld(j: Journal, journalPath: string, complete: boolean): number {
     } finally {
       fs.closeSync(out);
     }
+    j.copiedUpTo += consumed;
+    delete j.drain;
+    writeFileAtomic(journalPath, JSON.stringify(j));
+    return consumed;
   }
+  const temp = tempPathFor(`${carry.archive}.carry`);
+  const sizeBefore = fs.existsSync(carry.archive) ? fs.statSync(carry.archive).size : 0;
+  j.drain = {
+    from: j.copiedUpTo,
+    bytes: data.length,
+    consumed,
+    sha256,
+    archive: carry.archive,
+    temp,
+    archiveSizeBefore: sizeBefore,
+  };
+  writeFileAtomic(journalPath, JSON.stringify(j));
+  if (sizeBefore > 0) fs.copyFileSync(carry.archive, temp);
+  const origin = originOf(j.live);
+  const w = new GzipMemberWriter(temp, carry.gzipLevel, origin && narrowest(origin, originOf(carry.archive)));
+  try {
+    await w.write(data);
+    await w.close();
+  } catch (err) {
+    w.abandon();
+    fs.rmSync(temp, { force: true });
+    throw err;
+  }
+  fs.renameSync(temp, carry.archive);
+  fsyncDir(path.dirname(carry.archive));
   j.copiedUpTo += consumed;
   delete j.drain;
   writeFileAtomic(journalPath, JSON.stringify(j));
   return consumed;
 }
 
-function alreadyAppended(file: string, from: number, data: Buffer): boolean {
+/** Whether the carry `d`, recorded by a run that was killed, already happened (so must not happen again). */
+function finishedBefore(j: Journal, d: Drain): boolean {
+  if (d.from !== j.copiedUpTo) return false;
+  if (d.archive === undefined) {
+    // A carry into the live file.
+    return d.liveSizeBefore !== undefined && alreadyAppended(j.live, d.liveSizeBefore, d.bytes, d.sha256);
+  }
+  const size = fs.existsSync(d.archive) ? fs.statSync(d.archive).size : 0;
+  return !(d.temp !== undefined && fs.existsSync(d.temp)) && size > (d.archiveSizeBefore ?? 0);
+}
+
+/** Whether `bytes` bytes with this sha256 stand at a line start at or after `from` in `file` (the old protocol's carry). */
+function alreadyAppended(file: string, from: number, bytes: number, sha256: string): boolean {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -231,10 +269,16 @@ function alreadyAppended(file: string, from: number, data: Buffer): boolean {
     return false;
   }
   try {
-    const window = Buffer.alloc(Math.min(Math.max(0, fs.fstatSync(fd).size - from), 64 * 1024 * 1024 + data.length));
+    const window = Buffer.alloc(Math.min(Math.max(0, fs.fstatSync(fd).size - from), 64 * 1024 * 1024 + bytes));
     fs.readSync(fd, window, 0, window.length, from);
-    for (let at = window.indexOf(data); at !== -1; at = window.indexOf(data, at + 1)) {
-      if (at === 0 || window[at - 1] === 10) return true;
+    for (let at = 0; at + bytes <= window.length; at = window.indexOf(10, at) + 1) {
+      if (
+        createHash('sha256')
+          .update(window.subarray(at, at + bytes))
+          .digest('hex') === sha256
+      )
+        return true;
+      if (window.indexOf(10, at) === -1) break;
     }
     return false;
   } finally {
@@ -246,4 +290,56 @@ export function countNewlines(buf: Buffer): number {
   let n = 0;
   for (let at = buf.indexOf(10); at !== -1; at = buf.indexOf(10, at + 1)) n++;
   return n;
+}
+
+/** How long events.afterSwapCommand may run. */
+const HOOK_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `events.afterSwapCommand` (in the config's directory, through the shell, with
+ * DBM_EVENTS_FILE and DBM_EVENTS_PREVIOUS set) so that the application reopens its events
+ * file. A failing hook is reported, never fatal: the lines written to the previous file are
+ * still carried over once it is released. Returns a note for the item's message.
+ */
+export function runAfterSwapCommand(
+  command: string,
+  p: EventsPaths,
+  cwd: string,
+  logger: { warn(o: object, m: string): void },
+): string {
+  const r = spawnSync(command, {
+    shell: true,
+    cwd,
+    env: { ...process.env, DBM_EVENTS_FILE: p.file, DBM_EVENTS_PREVIOUS: p.old },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    timeout: HOOK_TIMEOUT_MS,
+    encoding: 'utf8',
+  });
+  if (r.status === 0) return '; events.afterSwapCommand ran';
+  const why = r.error
+    ? r.error.message
+    : r.signal
+      ? `killed by ${r.signal}`
+      : `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n')[0] ?? ''}`;
+  logger.warn({ command, why }, 'events.afterSwapCommand failed');
+  return `; events.afterSwapCommand failed (${why})`;
+}
+
+/** Whether `file` is empty or ends with a newline (nobody left a line half-written at its end). */
+function endsWithNewline(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return true;
+    const b = Buffer.alloc(1);
+    fs.readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 10;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

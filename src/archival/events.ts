@@ -3,18 +3,24 @@
  * archives (`events_archive_YYYYMM.jsonl.gz`, the month of each event's own timestamp, UTC);
  * newer lines, and lines that are not JSON objects with a parseable timestamp, stay.
  *
- * The application keeps appending (open, write a line, close) while this runs, so the live file
- * is never rewritten in place. The protocol, crash-safe at every step:
+ * The application keeps appending while this runs, so the live file is never rewritten in place.
+ * Which process holds which file is decided by device and inode (src/util/holders.ts), and a
+ * process that cannot be looked at counts as holding it. The protocol, crash-safe at every step:
+ *   0. the swap below is for appenders that open, append and close: if some process holds the
+ *      live file open for longer than `events.settleMs` (a descriptor kept for its life), the
+ *      file is left as it is and the item is skipped, saying who holds it, unless
+ *      `events.afterSwapCommand` is set to make the application reopen it after the swap;
  *   1. stream the file once: old lines to temp archives (a month's existing archive is copied
  *      first and extended with new gzip members), kept lines to a temp file N;
- *   2. catch up with lines appended meanwhile (into N), fsync everything;
+ *   2. catch up with lines appended meanwhile (into N), fsync everything; look again (0.);
  *   3. hard-link the live file to `<file>.dbm-old` (its inode stays reachable), then write the
  *      journal `<file>.dbm-journal` (atomically): the commit point;
- *   4. rename N over the live file: new appends go to the new file;
+ *   4. rename N over the live file: new appends go to the new file; run afterSwapCommand;
  *   5. rename the temp archives into place;
- *   6. once no process has the old file open any more (Linux: /proc; elsewhere after
- *      `events.settleMs`), the lines appenders wrote to it after step 2 are appended to the new
- *      file (recorded in the journal first, so a re-run appends them exactly once);
+ *   6. once no process holds the old inode any more, the lines appenders wrote to it after
+ *      step 2 are appended to the new file (recorded in the journal first, so a re-run appends
+ *      them exactly once); while it may still be held, only whole lines, and the rest is left
+ *      to the next run;
  *   7. remove the link and the journal.
  * A run killed before 3 leaves only temp files (removed by the next run); killed after 3, the
  * next run finishes the job from the journal (before 4: it undoes it).
@@ -33,9 +39,13 @@ import {
   finishSwap,
   READ_BYTES,
   recoverEvents,
+  runAfterSwapCommand,
   writeAll,
+  type CarryTo,
   type Journal,
 } from './events-swap.js';
+import { describeHolders, heldOpen, type Holders } from '../util/holders.js';
+import { mkdirLike, narrowest, originOf } from '../util/ownership.js';
 import { GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
@@ -170,6 +180,12 @@ interface Scan {
 export async function compressEvents(req: RetentionRequest): Promise<RetentionOutcome> {
   const cfg = req.brain.config.events;
   const p = eventsPaths(req);
+  // Lines written to the swapped-out file go to this month's archive (events-swap.ts).
+  const carry: CarryTo = {
+    archive: path.join(p.archiveDir, archiveName(req.now.getTime())),
+    gzipLevel: cfg.gzipLevel,
+    windowMs: cfg.settleMs,
+  };
   const days = req.days ?? cfg.compressAfterDays;
   const cutoffMs = req.now.getTime() - days * DAY_MS;
   let st: fs.Stats;
@@ -188,10 +204,13 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       hint: 'fix events.path in the config',
     });
   if (!req.dryRun) {
-    const note = await recoverEvents(p, cfg.settleMs);
+    const note = await recoverEvents(p, carry);
     if (note) req.logger.warn({ file: p.file }, note);
     if (fs.existsSync(p.journal)) return outcome('partial', note ?? 'an earlier compression is not finished', 0);
   }
+  // 0. A descriptor kept open on the live file would go on writing to the swapped-out inode.
+  const keptOpen = cfg.afterSwapCommand ? null : await heldOpen(p.file, cfg.settleMs);
+  if (keptOpen && !req.dryRun) return leftHeld(p.file, keptOpen);
   let fd: number;
   try {
     fd = fs.openSync(p.file, 'r');
@@ -250,9 +269,12 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       fs.closeSync(fd);
     }
     const files = [...slots].sort().map((n) => path.join(p.archiveDir, n));
+    const held = keptOpen
+      ? `; but it is held open by ${describeHolders(keptOpen)} now, so a run now would leave it`
+      : '';
     return outcome(
       'ok',
-      `would move ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.length} archive(s), keep ${scan.kept}${malformedNote()}`,
+      `would move ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.length} archive(s), keep ${scan.kept}${malformedNote()}${held}`,
       scan.moved,
       {
         counts: counts(),
@@ -261,7 +283,8 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     );
   }
 
-  fs.mkdirSync(p.archiveDir, { recursive: true });
+  const origin = originOf(p.file);
+  mkdirLike(p.archiveDir, originOf(path.dirname(p.file)));
   const temp = tempPathFor(p.file, { hidden: true });
   const sink = new LineSink(temp, st);
   const writers = new Map<string, GzipMemberWriter>();
@@ -272,7 +295,8 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       const tmp = tempPathFor(final);
       // Extending a month: a copy of its archive gets the new members, then replaces it by rename.
       if (fs.existsSync(final)) fs.copyFileSync(final, tmp);
-      w = new GzipMemberWriter(tmp, cfg.gzipLevel);
+      // The archive is never more permissive than the events file (nor than the archive it extends).
+      w = new GzipMemberWriter(tmp, cfg.gzipLevel, origin && narrowest(origin, originOf(final)));
       writers.set(name, w);
     }
     return w;
@@ -300,6 +324,8 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       sink.write(slice);
     });
     sink.close();
+    const lateHolder = cfg.afterSwapCommand ? null : await heldOpen(p.file, cfg.settleMs);
+    if (lateHolder) return leftHeld(p.file, lateHolder); // the temp files go in `finally`
     const archives = [...writers.entries()].map(([name, w]) => ({
       temp: w.path,
       final: path.join(p.archiveDir, name),
@@ -313,11 +339,14 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     fsyncDir(path.dirname(p.file));
     for (const a of archives) fs.renameSync(a.temp, a.final);
     fsyncDir(p.archiveDir);
-    const { drained, done } = await finishSwap(j, p, cfg.settleMs);
+    const hook = cfg.afterSwapCommand
+      ? runAfterSwapCommand(cfg.afterSwapCommand, p, req.brain.baseDir, req.logger)
+      : '';
+    const { drained, done } = await finishSwap(j, p, carry);
     const files = archives.map((a) => a.final);
     return outcome(
       'ok',
-      `moved ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.map((f) => path.basename(f)).join(', ')}; kept ${scan.kept}${malformedNote()}${drained ? `; ${drained} bytes appended during the swap carried over` : ''}${done ? '' : `; an appender still holds the previous file open (${p.old}): the next run carries over what it writes there`}`,
+      `moved ${scan.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${files.map((f) => path.basename(f)).join(', ')}; kept ${scan.kept}${malformedNote()}${hook}${drained ? `; ${drained} bytes written to the previous file during the swap carried over` : ''}${done ? '' : `; the previous file (${p.old}) may still be held open: the next run carries over what is written there`}`,
       scan.moved,
       { counts: counts(), files: [...files, p.file] },
     );
@@ -330,4 +359,13 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       for (const w of writers.values()) fs.rmSync(w.path, { force: true });
     }
   }
+}
+
+/** The item when the live file is held open for longer than an open-append-close takes: left as it is. */
+function leftHeld(file: string, h: Holders): RetentionOutcome {
+  return outcome(
+    'skipped',
+    `not compressed: ${file} is held open by ${describeHolders(h)}, and lines written through a descriptor kept open would go to the swapped-out file; left as it is (set events.afterSwapCommand to a command that makes the application reopen its events file, or run as root so that every process can be looked at)`,
+    0,
+  );
 }

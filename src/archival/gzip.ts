@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
+import { fdLikeOrigin, originOf, type Origin } from '../util/ownership.js';
 
 const gzipAsync = promisify(zlib.gzip);
 
@@ -34,10 +35,14 @@ export class GzipMemberWriter {
   private tail: Promise<void> = Promise.resolve();
   bytesIn = 0;
 
-  /** Appends to `file` (created when missing). */
-  constructor(file: string, level: number, maxInFlight = 2) {
+  /**
+   * Appends to `file` (created when missing), which gets the permissions (and, as root, the
+   * owner) of `origin`, the file its content comes from, before anything is written to it.
+   */
+  constructor(file: string, level: number, origin: Origin | null, maxInFlight = 2) {
     this.path = file;
-    this.fd = fs.openSync(file, 'a', 0o644);
+    this.fd = fs.openSync(file, 'a', 0o600);
+    if (origin) fdLikeOrigin(this.fd, origin);
     this.level = level;
     this.maxInFlight = maxInFlight;
   }
@@ -102,7 +107,7 @@ export class GzipMemberWriter {
 
 /** Gzips `src` into `dest` (appending), streaming with bounded memory. Returns the bytes read. */
 export async function gzipFile(src: string, dest: string, level: number): Promise<number> {
-  const w = new GzipMemberWriter(dest, level);
+  const w = new GzipMemberWriter(dest, level, originOf(src));
   const fd = fs.openSync(src, 'r');
   const buf = Buffer.alloc(1 << 20);
   try {

@@ -18,7 +18,11 @@ import { DbmError } from '../errors.js';
 import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
 import { DAY_MS, fileStamp } from '../util/time.js';
+import { describeHolders, heldOpen } from '../util/holders.js';
 import { gzipFile } from './gzip.js';
+
+/** How long to look for a moment when no process holds a log open (one that opens, writes and closes holds it for an instant). */
+const HELD_WINDOW_MS = 200;
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
 async function sha256OfFile(file: string, gunzip: boolean): Promise<string> {
@@ -96,6 +100,14 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   for (const c of candidates) {
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
     const base = `${stem}-${fileStamp(c.stat.mtimeMs, 'dashed')}`;
+    // A log a process holds open (a daemon's) is never removed from under it: its next lines would be lost.
+    const held = await heldOpen(c.file, HELD_WINDOW_MS);
+    if (held) {
+      notes.push(
+        `${c.name} is held open by ${describeHolders(held)}; ${req.dryRun ? 'would be left' : 'left'} as it is`,
+      );
+      continue;
+    }
     if (req.dryRun) {
       files.push(path.join(dir, freeName(dir, base, cfg.extension)));
       removed.push(c.file);
@@ -119,6 +131,12 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       if (after.size !== c.stat.size || after.mtimeMs !== c.stat.mtimeMs || after.ino !== c.stat.ino) {
         fs.rmSync(tmp, { force: true });
         notes.push(`${c.name} was written to while being compressed; left as it is`);
+        continue;
+      }
+      const lateHolder = await heldOpen(c.file, 0);
+      if (lateHolder) {
+        fs.rmSync(tmp, { force: true });
+        notes.push(`${c.name} was opened by ${describeHolders(lateHolder)} while being compressed; left as it is`);
         continue;
       }
       fs.utimesSync(tmp, c.stat.atime, c.stat.mtime); // the archive's age is the log's

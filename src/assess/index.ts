@@ -8,6 +8,7 @@ import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.j
 import type { Brain } from '../config/load.js';
 import { selectDatabases } from '../config/select.js';
 import type { Assessment } from '../report/json.js';
+import { ensureStateDir } from '../state/state-dir.js';
 import { StateDb } from '../state/state-db.js';
 import { assessOne, type DbAssessment } from './assess-one.js';
 import { checkEvents, checkLogs } from './files.js';
@@ -110,7 +111,7 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
 
   const generatedAt = now.toISOString();
   // Only a clean assessment is recorded: with bad input nothing at all is written.
-  if (opts.record !== false && problems.length === 0) recordSnapshot(brain.stateDir, generatedAt, databases, logger);
+  if (opts.record !== false && problems.length === 0) recordSnapshot(brain, generatedAt, databases, logger);
 
   return {
     version: 1,
@@ -133,10 +134,11 @@ export function assessmentExitCode(a: Assessment): ExitCode {
   return worstExitCode(a.problems.map((p) => p.exitCode as ExitCode));
 }
 
-function recordSnapshot(stateDir: string, at: string, databases: readonly DatabaseHealth[], logger: Logger): void {
+function recordSnapshot(brain: Brain, at: string, databases: readonly DatabaseHealth[], logger: Logger): void {
   let state: StateDb | undefined;
   try {
-    state = StateDb.open(stateDir);
+    ensureStateDir(brain);
+    state = StateDb.open(brain.stateDir);
     state.recordSnapshot(at, databases);
   } catch (err) {
     logger.warn({ err: (err as Error).message }, 'could not record a statistics snapshot in the state database');

@@ -94,7 +94,14 @@ export const EventsSchema = z.strictObject({
   settleMs: count
     .default(200)
     .describe(
-      'Where /proc cannot tell whether an appender still has the swapped-out file open (not Linux), how long to wait before collecting its last lines.',
+      'How long to look for a moment when no other process holds events.jsonl open (appenders that open, append and close hold it for an instant); a file held all that time is left as it is.',
+    ),
+  afterSwapCommand: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'A shell command run (in the config\'s directory) right after events.jsonl was swapped, that makes the application reopen it, e.g. "kill -HUP $(cat app.pid)"; with it, a file held open is compressed too. DBM_EVENTS_FILE and DBM_EVENTS_PREVIOUS are set.',
     ),
 });
 

@@ -11,6 +11,7 @@ import type { BrainDatabase } from '../config/load.js';
 import { DbmError } from '../errors.js';
 import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
+import { fdLikeOrigin, mkdirLike, originOf } from '../util/ownership.js';
 import { fileStamp } from '../util/time.js';
 import { tableCounts } from './verify.js';
 
@@ -51,13 +52,23 @@ export function createBackup(
   now: Date,
   timeoutMs: number,
 ): Backup {
-  fs.mkdirSync(dir, { recursive: true });
+  // Never more readable than the database: the directory 0700 (or as loose as the database's), the file its mode.
+  mkdirLike(dir, originOf(path.dirname(target.path)), { owner: false });
   let final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}.db`);
   for (let i = 1; fs.existsSync(final); i++)
     final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}-${i}.db`);
   const tmp = tempPathFor(final);
   let counts: Map<string, number>;
   let dataVersion: number;
+  // VACUUM INTO fills an empty file as it finds it: made first, with the database's permissions.
+  const origin = originOf(target.path);
+  fs.rmSync(tmp, { force: true }); // one a killed run of the same process id left
+  const empty = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    if (origin) fdLikeOrigin(empty, origin, { owner: false });
+  } finally {
+    fs.closeSync(empty);
+  }
   const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
   // The copy is fsynced by us below, off the main thread, so SQLite need not sync it too.
   reader.pragma('synchronous = OFF');

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
+import { narrowToDir } from '../util/ownership.js';
 import { processAlive } from '../util/process.js';
 
 export interface LockHolder {
@@ -33,7 +34,9 @@ export class RunLock {
     fs.mkdirSync(stateDir, { recursive: true });
     const file = path.join(stateDir, 'run.lock');
     const infoPath = `${file}.json`;
+    const created = !fs.existsSync(file);
     const db = new Database(file, { timeout: 0 });
+    if (created) narrowToDir(file, stateDir);
     try {
       db.pragma('journal_mode = DELETE');
       db.pragma('locking_mode = EXCLUSIVE');
@@ -57,6 +60,7 @@ export class RunLock {
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: now.toISOString(), command };
     writeFileAtomic(infoPath, `${JSON.stringify(holder)}\n`);
+    narrowToDir(infoPath, stateDir);
     return new RunLock(db, infoPath);
   }
 

@@ -19,6 +19,7 @@ import type { BrainDatabase } from '../config/load.js';
 import { databaseNamed } from '../config/select.js';
 import { onDiskBytes, type WriteCapable } from '../db/open.js';
 import { DbmError } from '../errors.js';
+import { ensureStateDir } from '../state/state-dir.js';
 import { recordRunIn, type RunRecord } from '../state/state-db.js';
 import { operationOf } from '../tasks.js';
 import { backupDirFor, commitBackup, createBackup, pruneBackups, restoreBackup, type Backup } from './backup.js';
@@ -36,7 +37,9 @@ export const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its 
 export function acquireRunLock(
   req: Pick<RunRequest, 'brain' | 'command' | 'now' | 'dryRun' | 'lockHeld'>,
 ): RunLock | null {
-  return req.dryRun || req.lockHeld ? null : RunLock.acquire(req.brain.stateDir, req.command ?? 'maintenance', req.now);
+  if (req.dryRun || req.lockHeld) return null;
+  ensureStateDir(req.brain);
+  return RunLock.acquire(req.brain.stateDir, req.command ?? 'maintenance', req.now);
 }
 
 /**

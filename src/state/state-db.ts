@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
+import { narrowToDir } from '../util/ownership.js';
 import { loadMigrations, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { DatabaseHealth } from '../assess/types.js';
 import type { MaintenanceResult, ProbeResult, ProbeTiming } from '../maintenance/types.js';
@@ -36,7 +37,9 @@ export class StateDb {
     let db: Database.Database;
     try {
       fs.mkdirSync(stateDir, { recursive: true });
+      const created = !fs.existsSync(file);
       db = new Database(file, { timeout: 5000 });
+      if (created) narrowToDir(file, stateDir);
       // Rollback journal, not WAL: a read-only reader (--run --dry-run, --history) then creates no file.
       db.pragma('journal_mode = DELETE');
     } catch (err) {

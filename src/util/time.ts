@@ -7,6 +7,15 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+)
  * Numbers (and digit-only strings) are unix seconds, or milliseconds when >= 1e11.
  */
 export function parseTimestampMs(value: unknown): number | null {
+  const ms = parseAnyMs(value);
+  // A time a Date cannot hold (e.g. Go's zero time in nanoseconds) is no timestamp at all.
+  return ms !== null && Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : null;
+}
+
+/** The largest magnitude of a JavaScript Date (unix ms): 100,000,000 days either side of 1970. */
+const MAX_DATE_MS = 8.64e15;
+
+function parseAnyMs(value: unknown): number | null {
   if (typeof value === 'number') return Number.isFinite(value) ? numericToMs(value) : null;
   if (typeof value !== 'string') return null;
   const s = value.trim();
