@@ -20,16 +20,22 @@ const isRoot = process.getuid?.() === 0;
 const canSetpriv = isRoot && spawnSync('setpriv', ['--version']).status === 0;
 const NOBODY = 65534;
 
-/** A brain whose events.jsonl holds SEED_LINES lines 40 to 10 days old (compressAfterDays 7: all of them move). */
-function eventsBrain(config: Record<string, unknown> = {}): MiniBrain {
+/**
+ * A brain whose events.jsonl holds SEED_LINES lines 40 to 10 days old (compressAfterDays 7: all
+ * of them move), each `width` bytes long with its newline when given: 128 puts a line boundary
+ * on every 4096-byte block boundary, 127 on none in the first 520 KB.
+ */
+function eventsBrain(config: Record<string, unknown> = {}, width?: number): MiniBrain {
   const b = miniBrain({ started: [], config });
-  const lines = Array.from({ length: SEED_LINES }, (_, i) =>
-    JSON.stringify({
+  const lines = Array.from({ length: SEED_LINES }, (_, i) => {
+    const e = {
       timestamp: new Date(NOW.getTime() - (40 - (30 * i) / SEED_LINES) * DAY).toISOString(),
       who: 'seed',
       seq: i,
-    }),
-  );
+    };
+    const bare = JSON.stringify({ ...e, pad: '' });
+    return width === undefined ? JSON.stringify(e) : JSON.stringify({ ...e, pad: 'x'.repeat(width - 1 - bare.length) });
+  });
   fs.writeFileSync(b.events, `${lines.join('\n')}\n`);
   return b;
 }
@@ -127,8 +133,25 @@ describe('events.jsonl while the application appends', () => {
     expectEveryLineOnce(b.dir, { seed: SEED_LINES, app: written });
   });
 
-  it('a descriptor held for its whole life: left as it is, saying who holds it, and nothing is lost', async () => {
-    const b = eventsBrain();
+  it('a descriptor held for its whole life: its head is removed in place (the inode kept), up to a block-aligned line boundary', async () => {
+    const b = eventsBrain({}, 128);
+    const ino = fs.statSync(b.events).ino;
+    const app = await startAppender(b.events, 'held', 'app');
+    const r = cli(['--config', b.config, '--compress-events', '--json']);
+    await new Promise((res) => setTimeout(res, 200)); // it keeps writing after the run
+    const written = await app.stop();
+    expect(r.status, r.stderr).toBe(0);
+    const item = itemOf(r.stdout, 'COMPRESS_EVENTS');
+    expect(item.status, item.message).toBe('ok');
+    expect(item.rowsAffected).toBe(Math.floor(SEED_LINES / 32) * 32); // whole 4096-byte blocks of 128-byte lines
+    expect(item.message).toMatch(new RegExp(`in place: it is held open by pid ${app.child.pid}`));
+    expect(fs.statSync(b.events).ino).toBe(ino);
+    expect(archives(b.dir).length).toBeGreaterThan(0);
+    expectEveryLineOnce(b.dir, { seed: SEED_LINES, app: written });
+  });
+
+  it('a descriptor held for its whole life, no line boundary on a block boundary: left as it is, saying who holds it, nothing lost', async () => {
+    const b = eventsBrain({}, 127);
     const app = await startAppender(b.events, 'held', 'app');
     const r = cli(['--config', b.config, '--compress-events', '--json']);
     await new Promise((res) => setTimeout(res, 200)); // it keeps writing after the run
@@ -164,7 +187,7 @@ describe('events.jsonl while the application appends', () => {
   });
 
   it.skipIf(!canSetpriv)('a held descriptor of another user (uid 65534): left as it is, nothing lost', async () => {
-    const b = eventsBrain();
+    const b = eventsBrain({}, 127);
     fs.chmodSync(path.dirname(b.dir), 0o755);
     fs.chmodSync(b.dir, 0o755);
     fs.chownSync(b.events, NOBODY, NOBODY);
@@ -313,4 +336,24 @@ describe('owners and modes of what the tool creates', () => {
       }
     },
   );
+});
+
+describe('in-place compression killed at its commit point and after its collapse', () => {
+  for (const point of ['inplace-journal', 'inplace-collapsed']) {
+    it(`SIGKILL at ${point}, then a re-run: every line exactly once`, async () => {
+      const b = eventsBrain({}, 128);
+      const app = await startAppender(b.events, 'held', 'app');
+      const killed = cli(['--config', b.config, '--compress-events'], {
+        env: { DB_MAINTENANCE_INJECT: `kill-at:${point}` },
+      });
+      expect(killed.status).toBe(-1); // killed by the signal
+      expect(fs.existsSync(`${b.events}.dbm-journal`)).toBe(true);
+      const again = cli(['--config', b.config, '--compress-events', '--json']);
+      const written = await app.stop();
+      expect(again.status, again.stderr).toBe(0);
+      expect(fs.existsSync(`${b.events}.dbm-journal`)).toBe(false);
+      expectEveryLineOnce(b.dir, { seed: SEED_LINES, app: written });
+      expect(fs.readdirSync(b.dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    });
+  }
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { DbmError } from '../errors.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { narrowest, originOf } from '../util/ownership.js';
+import { recoverInPlace, type CollapseJournal } from './events-inplace.js';
 import { GzipMemberWriter } from './gzip.js';
 import { heldOpen } from '../util/holders.js';
 import type { RetentionRequest } from './types.js';
@@ -86,6 +87,7 @@ export async function recoverEvents(p: EventsPaths, carry: CarryTo): Promise<str
       },
     );
   }
+  if ((j as { mode?: string }).mode === 'collapse') return recoverInPlace(j as unknown as CollapseJournal, p);
   if (fs.existsSync(j.temp)) {
     // Killed before the swap: the live file is untouched. Undo.
     for (const a of j.archives) fs.rmSync(a.temp, { force: true });

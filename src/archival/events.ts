@@ -46,6 +46,7 @@ import {
 } from './events-swap.js';
 import { describeHolders, heldOpen, type Holders } from '../util/holders.js';
 import { mkdirLike, narrowest, originOf } from '../util/ownership.js';
+import { compressInPlace } from './events-inplace.js';
 import { GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
@@ -210,7 +211,25 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   }
   // 0. A descriptor kept open on the live file would go on writing to the swapped-out inode.
   const keptOpen = cfg.afterSwapCommand ? null : await heldOpen(p.file, cfg.settleMs);
-  if (keptOpen && !req.dryRun) return leftHeld(p.file, keptOpen);
+  if (keptOpen && !req.dryRun) {
+    // Kept open: its head is removed in place where the file system can (events-inplace.ts), else it is left.
+    mkdirLike(p.archiveDir, originOf(path.dirname(p.file)));
+    const r = await compressInPlace(
+      p,
+      cutoffMs,
+      cfg.gzipLevel,
+      (line) => eventTime(line, cfg.timestampField),
+      archiveName,
+      req.env,
+    );
+    if (r.notDone) return leftHeld(p.file, keptOpen, r.notDone);
+    return outcome(
+      'ok',
+      `moved ${r.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${r.files.map((f) => path.basename(f)).join(', ')}, removing them from the head of the file in place: it is held open by ${describeHolders(keptOpen)}, whose appends go on into the same file`,
+      r.moved,
+      { counts: { moved: r.moved }, files: [...r.files, p.file] },
+    );
+  }
   let fd: number;
   try {
     fd = fs.openSync(p.file, 'r');
@@ -362,10 +381,10 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
 }
 
 /** The item when the live file is held open for longer than an open-append-close takes: left as it is. */
-function leftHeld(file: string, h: Holders): RetentionOutcome {
+function leftHeld(file: string, h: Holders, why?: string): RetentionOutcome {
   return outcome(
     'skipped',
-    `not compressed: ${file} is held open by ${describeHolders(h)}, and lines written through a descriptor kept open would go to the swapped-out file; left as it is (set events.afterSwapCommand to a command that makes the application reopen its events file, or run as root so that every process can be looked at)`,
+    `not compressed: ${file} is held open by ${describeHolders(h)}, and lines written through a descriptor kept open would go to a swapped-out file${why ? `; ${why}` : ''}; left as it is (set events.afterSwapCommand to a command that makes the application reopen its events file, or run as root so that every process can be looked at)`,
     0,
   );
 }

@@ -4,6 +4,8 @@
  *   after:TYPE[:DATABASE]   deletes three rows of the first non-empty table right after TYPE ran
  *                           (on DATABASE only, if given), so that verification fails for real
  *   worker-exit:DATABASE    ends the maintenance worker thread that is sent DATABASE's tasks
+ *   kill-at:POINT           SIGKILLs this process at a named point of a protocol (e.g.
+ *                           inplace-journal, inplace-collapsed), for crash tests that must hit it
  *
  * Unset (always, outside the tests), every hook does nothing.
  */
@@ -35,4 +37,9 @@ export function injectFaultAfter(db: Database.Database, env: NodeJS.ProcessEnv, 
 /** `worker-exit:DATABASE`: whether the worker thread sent `database`'s tasks is to end. */
 export function workerShouldExit(env: NodeJS.ProcessEnv, database: string | undefined): boolean {
   return env[INJECT_ENV] === `worker-exit:${database}`;
+}
+
+/** `kill-at:POINT`: this process dies by SIGKILL here, as a crash at that instant would end it. */
+export function killAt(env: NodeJS.ProcessEnv, point: string): void {
+  if (env[INJECT_ENV] === `kill-at:${point}`) process.kill(process.pid, 'SIGKILL');
 }
