@@ -9,6 +9,12 @@
  * fsynced, gets its final name by link() (which fails rather than replace), and only then is the
  * log removed. A run killed at any point leaves the log, or the log and its complete archive (the
  * next run sees the archive has the log's exact content and only removes the log).
+ *
+ * A log another process holds open (by device and inode, src/util/holders.ts; a process that
+ * cannot be looked at counts as holding it) is never removed from under it: it is left. At the
+ * removal the log is renamed aside first, so that whoever opens it by name from then on makes
+ * a new one, and removed only if then nobody holds it and it did not change; else it is put
+ * back (a killed run's aside log is put back by the next).
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -18,7 +24,7 @@ import { DbmError } from '../errors.js';
 import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
 import { DAY_MS, fileStamp } from '../util/time.js';
-import { describeHolders, heldOpen } from '../util/holders.js';
+import { describeHolders, fileId, heldOpen, holdersOf } from '../util/holders.js';
 import { gzipFile } from './gzip.js';
 
 /** How long to look for a moment when no process holds a log open (one that opens, writes and closes holds it for an instant). */
@@ -72,8 +78,17 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
 
   const removedStrays: string[] = [];
   const candidates: Candidate[] = [];
-  for (const name of names) {
+  const notes: string[] = [];
+  // A log a killed run had set aside goes back under its name first (and is then a candidate like any other).
+  const asides = req.dryRun ? [] : names.filter((n) => n.startsWith('.') && n.endsWith(ASIDE));
+  for (const name of asides) {
+    const original = path.join(dir, name.slice(1, -ASIDE.length));
+    const how = putBack(path.join(dir, name), original);
+    if (how !== 'left as it is') notes.push(`${path.basename(original)}, set aside by an interrupted run: ${how}`);
+  }
+  for (const name of asides.length ? (listDir(dir) ?? []) : names) {
     const file = path.join(dir, name);
+    if (name.endsWith(ASIDE)) continue;
     if (name.startsWith('.') && name.includes(TEMP_MARKER) && name.includes('.gz')) {
       if (!req.dryRun) {
         fs.rmSync(file, { force: true });
@@ -94,7 +109,6 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
 
   const files: string[] = [];
   const removed: string[] = [];
-  const notes: string[] = [];
   let rotated = 0;
   let bytesIn = 0;
   for (const c of candidates) {
@@ -133,17 +147,23 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
         notes.push(`${c.name} was written to while being compressed; left as it is`);
         continue;
       }
-      const lateHolder = await heldOpen(c.file, 0);
-      if (lateHolder) {
+      // Aside first: whoever opens the log by name from now on makes a new one; whoever still
+      // holds it, or wrote to it since it was compressed, is seen before anything is removed.
+      const aside = path.join(dir, `.${c.name}${ASIDE}`);
+      fs.renameSync(c.file, aside);
+      const held = holdersOf(fileId(aside)!);
+      const now = fs.lstatSync(aside);
+      if (held.pids.length > 0 || held.blind || now.size !== c.stat.size || now.mtimeMs !== c.stat.mtimeMs) {
         fs.rmSync(tmp, { force: true });
-        notes.push(`${c.name} was opened by ${describeHolders(lateHolder)} while being compressed; left as it is`);
+        const why = held.pids.length > 0 || held.blind ? `was opened by ${describeHolders(held)}` : 'was written to';
+        notes.push(`${c.name} ${why} while being compressed; ${putBack(aside, c.file)}`);
         continue;
       }
       fs.utimesSync(tmp, c.stat.atime, c.stat.mtime); // the archive's age is the log's
       const final = linkNoClobber(tmp, dir, base, cfg.extension);
       fs.rmSync(tmp, { force: true });
       fsyncDir(dir);
-      fs.rmSync(c.file);
+      fs.rmSync(aside);
       fsyncDir(dir);
       files.push(final);
       removed.push(c.file);
@@ -239,4 +259,20 @@ async function findExistingArchive(dir: string, base: string, ext: string, log: 
       // not a complete gzip: not ours
     }
   }
+}
+
+/** The suffix of a log set aside while it is removed (`.<name>.dbm-rotating`). */
+const ASIDE = '.dbm-rotating';
+
+/** Puts a log set aside back under its name (never over a new log made meanwhile); says what happened. */
+function putBack(aside: string, original: string): string {
+  try {
+    fs.linkSync(aside, original);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return `a new ${path.basename(original)} was made meanwhile, so it stays as ${path.basename(aside)}`;
+  }
+  fs.rmSync(aside);
+  fsyncDir(path.dirname(original));
+  return 'left as it is';
 }
