@@ -191,7 +191,17 @@ for (const kind of kinds) {
   // A last run after the appender stopped, so nothing stays in a swapped-out file.
   await run(config, ['--compress-events'], null);
   const c = count(dir, { seed: seeded, app: written });
-  rows.push({ kind, trials, runs, killedMid, spanMs: span, movedShare: moves / runs, seedLines: seeded, appLines: written, ...c });
+  rows.push({
+    kind,
+    trials,
+    runs,
+    killedMid,
+    spanMs: span,
+    movedShare: moves / runs,
+    seedLines: seeded,
+    appLines: written,
+    ...c,
+  });
   console.log(JSON.stringify(rows.at(-1)));
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -218,7 +218,9 @@ describe('events.jsonl while the application appends', () => {
       },
     );
     expect(asNobody.status, asNobody.stderr).toBe(0);
-    expect(itemOf(asNobody.stdout, 'COMPRESS_EVENTS').message).toMatch(/a run now would leave it/);
+    expect(itemOf(asNobody.stdout, 'COMPRESS_EVENTS').message).toMatch(
+      /held open by .*perhaps processes of other users.*a run now would remove its old head in place/,
+    );
   });
 
   it('a line whose timestamp a Date cannot hold (Go zero time in ns) is a malformed line: kept, counted, no crash', () => {
@@ -356,4 +358,29 @@ describe('in-place compression killed at its commit point and after its collapse
       expect(fs.readdirSync(b.dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
     });
   }
+});
+
+describe('a swap killed before its afterSwapCommand ran', () => {
+  it('the next run runs the hook, the application reopens, the previous file is released: every line once', async () => {
+    const b = eventsBrain();
+    const app = await startAppender(b.events, 'held', 'app');
+    writeConfig(b.dir, {
+      databases: { tier1: { path: 'tier1.db' }, tier2: { path: 'tier2.db' } },
+      conversations: { database: 'tier1' },
+      patterns: { database: 'tier2' },
+      events: { path: 'events.jsonl', afterSwapCommand: `kill -HUP ${app.child.pid}` },
+      logs: { dir: 'logs' },
+    });
+    const killed = cli(['--config', b.config, '--compress-events'], {
+      env: { DB_MAINTENANCE_INJECT: 'kill-at:swap-renamed' },
+    });
+    expect(killed.status).toBe(-1);
+    expect(fs.existsSync(`${b.events}.dbm-old`)).toBe(true);
+    const again = cli(['--config', b.config, '--compress-events', '--json']);
+    expect(again.status, again.stderr).toBe(0);
+    expect(fs.existsSync(`${b.events}.dbm-old`), 'released and removed').toBe(false);
+    expect(fs.existsSync(`${b.events}.dbm-journal`)).toBe(false);
+    const written = await app.stop();
+    expectEveryLineOnce(b.dir, { seed: SEED_LINES, app: written });
+  });
 });

@@ -64,8 +64,13 @@ export function writeAll(fd: number, data: Buffer): void {
   while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
 }
 
-/** Finishes or undoes a compression a killed run left (call with the run lock held). Returns what it did, or null. */
-export async function recoverEvents(p: EventsPaths, carry: CarryTo): Promise<string | null> {
+/**
+ * Finishes or undoes a compression a killed run left (call with the run lock held); `reopen`
+ * runs events.afterSwapCommand again when the swap was done (the killed run may have died
+ * before it ran it, and an application that never reopens would hold the old file for good).
+ * Returns what it did, or null.
+ */
+export async function recoverEvents(p: EventsPaths, carry: CarryTo, reopen?: () => void): Promise<string | null> {
   if (!fs.existsSync(p.journal)) {
     // Killed before the commit point: only temp files (and perhaps the link) to remove.
     const removed = removeStrays(p);
@@ -101,6 +106,7 @@ export async function recoverEvents(p: EventsPaths, carry: CarryTo): Promise<str
     if (fs.existsSync(a.temp)) fs.renameSync(a.temp, a.final);
   }
   fsyncDir(p.archiveDir);
+  reopen?.();
   const { done } = await finishSwap(j, p, carry);
   removeStrays(p);
   return done

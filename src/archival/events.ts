@@ -46,6 +46,7 @@ import {
 } from './events-swap.js';
 import { describeHolders, heldOpen, type Holders } from '../util/holders.js';
 import { mkdirLike, narrowest, originOf } from '../util/ownership.js';
+import { killAt } from '../maintenance/inject.js';
 import { compressInPlace } from './events-inplace.js';
 import { GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
@@ -205,7 +206,10 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       hint: 'fix events.path in the config',
     });
   if (!req.dryRun) {
-    const note = await recoverEvents(p, carry);
+    const reopen = cfg.afterSwapCommand
+      ? (): void => void runAfterSwapCommand(cfg.afterSwapCommand!, p, req.brain.baseDir, req.logger)
+      : undefined;
+    const note = await recoverEvents(p, carry, reopen);
     if (note) req.logger.warn({ file: p.file }, note);
     if (fs.existsSync(p.journal)) return outcome('partial', note ?? 'an earlier compression is not finished', 0);
   }
@@ -289,7 +293,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     }
     const files = [...slots].sort().map((n) => path.join(p.archiveDir, n));
     const held = keptOpen
-      ? `; but it is held open by ${describeHolders(keptOpen)} now, so a run now would leave it`
+      ? `; but it is held open by ${describeHolders(keptOpen)} now, so a run now would remove its old head in place where one of its lines ends on a file-system block boundary, and leave it otherwise`
       : '';
     return outcome(
       'ok',
@@ -356,6 +360,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     committed = true;
     fs.renameSync(temp, p.file);
     fsyncDir(path.dirname(p.file));
+    killAt(req.env, 'swap-renamed');
     for (const a of archives) fs.renameSync(a.temp, a.final);
     fsyncDir(p.archiveDir);
     const hook = cfg.afterSwapCommand

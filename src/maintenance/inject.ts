@@ -5,7 +5,7 @@
  *                           (on DATABASE only, if given), so that verification fails for real
  *   worker-exit:DATABASE    ends the maintenance worker thread that is sent DATABASE's tasks
  *   kill-at:POINT           SIGKILLs this process at a named point of a protocol (e.g.
- *                           inplace-journal, inplace-collapsed), for crash tests that must hit it
+ *                           inplace-journal, inplace-collapsed, swap-renamed), for crash tests
  *
  * Unset (always, outside the tests), every hook does nothing.
  */
