@@ -109,6 +109,17 @@ function expectEveryLineOnce(dir: string, expected: Readonly<Record<string, numb
   expect(lines).toHaveLength(Object.values(expected).reduce((a, n) => a + n, 0));
 }
 
+/** The mini brain's config with events.afterSwapCommand sending SIGHUP (the appender then reopens) to `pid`. */
+function withReopenHook(b: MiniBrain, pid: number): void {
+  writeConfig(b.dir, {
+    databases: { tier1: { path: 'tier1.db' }, tier2: { path: 'tier2.db' } },
+    conversations: { database: 'tier1' },
+    patterns: { database: 'tier2' },
+    events: { path: 'events.jsonl', afterSwapCommand: `kill -HUP ${pid}` },
+    logs: { dir: 'logs' },
+  });
+}
+
 const archives = (dir: string): string[] =>
   fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n));
 
@@ -168,13 +179,7 @@ describe('events.jsonl while the application appends', () => {
   it('a held descriptor with lines in two writes, and events.afterSwapCommand to reopen: --enforce-retention compresses, nothing lost or torn', async () => {
     const b = eventsBrain();
     const app = await startAppender(b.events, 'held-split', 'app');
-    writeConfig(b.dir, {
-      databases: { tier1: { path: 'tier1.db' }, tier2: { path: 'tier2.db' } },
-      conversations: { database: 'tier1' },
-      patterns: { database: 'tier2' },
-      events: { path: 'events.jsonl', afterSwapCommand: `kill -HUP ${app.child.pid}` },
-      logs: { dir: 'logs' },
-    });
+    withReopenHook(b, app.child.pid!);
     const r = cli(['--config', b.config, '--enforce-retention', '--json']);
     await new Promise((res) => setTimeout(res, 200));
     const written = await app.stop();
@@ -364,13 +369,7 @@ describe('a swap killed before its afterSwapCommand ran', () => {
   it('the next run runs the hook, the application reopens, the previous file is released: every line once', async () => {
     const b = eventsBrain();
     const app = await startAppender(b.events, 'held', 'app');
-    writeConfig(b.dir, {
-      databases: { tier1: { path: 'tier1.db' }, tier2: { path: 'tier2.db' } },
-      conversations: { database: 'tier1' },
-      patterns: { database: 'tier2' },
-      events: { path: 'events.jsonl', afterSwapCommand: `kill -HUP ${app.child.pid}` },
-      logs: { dir: 'logs' },
-    });
+    withReopenHook(b, app.child.pid!);
     const killed = cli(['--config', b.config, '--compress-events'], {
       env: { DB_MAINTENANCE_INJECT: 'kill-at:swap-renamed' },
     });
