@@ -383,3 +383,39 @@ describe('a swap killed before its afterSwapCommand ran', () => {
     expectEveryLineOnce(b.dir, { seed: SEED_LINES, app: written });
   });
 });
+
+describe('the run lock fails closed', () => {
+  it.skipIf(!canSetpriv)(
+    'a run.lock this user may not write (left by root) is not "taken": exit 3 naming the file, nothing changed',
+    () => {
+      const b = eventsBrain();
+      for (const d of [path.dirname(b.dir), b.dir]) fs.chmodSync(d, 0o777);
+      for (const f of walk(b.dir)) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o777 : 0o666);
+      const state = path.join(b.dir, '.db-maintenance');
+      fs.mkdirSync(state, { mode: 0o777 });
+      fs.chmodSync(state, 0o777);
+      fs.writeFileSync(path.join(state, 'run.lock'), '');
+      fs.chmodSync(path.join(state, 'run.lock'), 0o644); // root's, as a root run leaves it
+      const before = fs.readFileSync(b.events);
+      const r = spawnSync(
+        'setpriv',
+        [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          process.execPath,
+          path.join(ROOT, 'bin', 'db-maintenance.js'),
+          '--config',
+          b.config,
+          '--compress-events',
+        ],
+        { encoding: 'utf8', env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } },
+      );
+      expect(r.status, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(
+        /^error: the run lock .*run\.lock is not writable by this user \(uid 65534\), so it cannot be taken \(give it/m,
+      );
+      expect(fs.readFileSync(b.events).equals(before)).toBe(true);
+    },
+  );
+});

@@ -35,7 +35,25 @@ export class RunLock {
     const file = path.join(stateDir, 'run.lock');
     const infoPath = `${file}.json`;
     const created = !fs.existsSync(file);
-    const db = new Database(file, { timeout: 0 });
+    // SQLite opens a file it may not write read-only, and then "locks" it without locking
+    // anything: every process would get the lock. Fail closed instead.
+    if (!created && !writable(file)) {
+      throw new DbmError(
+        'STATE_DB',
+        `the run lock ${file} is not writable by this user (uid ${process.getuid?.() ?? '?'}), so it cannot be taken`,
+        {
+          hint: 'give it (and stateDir) to the user that runs db-maintenance, or remove it when no run is going on',
+        },
+      );
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(file, { timeout: 0 });
+    } catch (err) {
+      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, {
+        hint: 'check stateDir permissions',
+      });
+    }
     if (created) narrowToDir(file, stateDir);
     try {
       db.pragma('journal_mode = DELETE');
@@ -102,5 +120,15 @@ function readHolder(infoPath: string): LockHolder | null {
     return JSON.parse(fs.readFileSync(infoPath, 'utf8')) as LockHolder;
   } catch {
     return null;
+  }
+}
+
+/** Whether this process may open `file` for writing. */
+function writable(file: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(file, 'r+'));
+    return true;
+  } catch {
+    return false;
   }
 }
