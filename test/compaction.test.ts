@@ -120,6 +120,29 @@ describe('--compact-logs: watermark-bounded compaction', () => {
     expect(ids(b.db)).toEqual({ min: 1501, max: 6000, n: 4500 });
   });
 
+  it('a consumer that registers while the delete waits for the write lock is respected (watermarks read inside the batch transaction)', async () => {
+    const b = graphBrain(10_000, [9000], { batchRows: 20_000, marginRows: 0 });
+    // The application: holds the write lock, registers a consumer that has read up to 100, commits 1.5 s later.
+    const app = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require(${JSON.stringify(require.resolve('better-sqlite3'))}))(${JSON.stringify(b.db)});
+         db.exec('BEGIN IMMEDIATE');
+         db.prepare("INSERT INTO consumers VALUES ('late', 100)").run();
+         process.stdout.write('locked\\n');
+         setTimeout(() => { db.exec('COMMIT'); db.close(); }, 1500);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => app.stdout!.once('data', () => resolve()));
+    const r = await exited(startCli(['--config', b.config, '--compact-logs', '--json']));
+    expect(r.code, r.stderr).toBe(0);
+    expect(ids(b.db)).toEqual({ min: 101, max: 10_000, n: 9900 });
+    const item = (JSON.parse(r.stdout) as { items: Array<{ message: string }> }).items[0]!;
+    expect(item.message).toMatch(/with id <= 100 in 1 batch/);
+  });
+
   it("--scheduled VACUUMs a compacted database once per the job's vacuumEvery window, after a compaction that succeeded; a failed VACUUM is restored and retried", () => {
     const b = graphBrain(20_000, [15_000], { vacuumEvery: 'weekly', batchRows: 2000 });
     const scheduled = (at: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) => {

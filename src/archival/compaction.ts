@@ -103,22 +103,36 @@ export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean): R
     );
     let deleted = 0;
     let batches = 0;
+    let highestUsed: number | null = null;
     for (;;) {
-      const now = bound();
-      if ('refusal' in now) {
-        return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${now.refusal}`, deleted, {
+      // The watermarks are read inside the batch's write transaction (BEGIN IMMEDIATE holds the
+      // write lock of every attached database too): a consumer that registers or falls back
+      // while the delete waits for the lock is seen before anything it still needs is deleted.
+      const step = db
+        .transaction((): { refusal: string } | { n: number } => {
+          const now = bound();
+          if ('refusal' in now) return now;
+          limit = Math.min(limit, now.value);
+          return { n: del.run(limit, job.batchRows).changes };
+        })
+        .immediate();
+      if ('refusal' in step) {
+        return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${step.refusal}`, deleted, {
           counts: { deleted, total },
         });
       }
-      limit = Math.min(limit, now.value);
-      const n = db.transaction(() => del.run(limit, job.batchRows).changes).immediate();
-      if (n === 0) break;
-      deleted += n;
+      if (step.n === 0) break;
+      highestUsed ??= limit;
+      deleted += step.n;
       batches++;
     }
+    const bounds =
+      highestUsed === null || highestUsed === limit
+        ? `${limit}`
+        : `${highestUsed} (falling to ${limit} as consumers moved)`;
     return outcome(
       'ok',
-      `${job.name}: deleted ${deleted} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${limit} in ${batches} batch(es)`,
+      `${job.name}: deleted ${deleted} of ${total} rows of "${job.table}" with ${job.idColumn} <= ${bounds} in ${batches} batch(es)`,
       deleted,
       {
         counts: { deleted, total },
