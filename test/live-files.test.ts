@@ -419,3 +419,19 @@ describe('the run lock fails closed', () => {
     },
   );
 });
+
+describe('results name what really happened', () => {
+  it('a backup that cannot be kept after a verified VACUUM (fsync: ENOSPC) is "partial: done and verified, but its backup could not be kept", not "could not run"', () => {
+    const b = eventsBrain();
+    const r = cli(['--config', b.config, '--vacuum', '--db', 'tier1', '--json'], {
+      env: { DB_MAINTENANCE_INJECT: 'fail-at:backup-commit' },
+    });
+    expect(r.status, r.stderr).toBe(6);
+    const result = (JSON.parse(r.stdout) as { results: Array<{ status: string; message: string }> }).results[0]!;
+    expect(result.status).toBe('partial');
+    expect(result.message).toMatch(
+      /^VACUUM done and verified \(vacuumed.*\), but its backup could not be kept: ENOSPC/,
+    );
+    expect(r.stderr).toMatch(/^error: VACUUM on tier1 partial: VACUUM done and verified/m);
+  });
+});

@@ -4,6 +4,7 @@
  *   after:TYPE[:DATABASE]   deletes three rows of the first non-empty table right after TYPE ran
  *                           (on DATABASE only, if given), so that verification fails for real
  *   worker-exit:DATABASE    ends the maintenance worker thread that is sent DATABASE's tasks
+ *   fail-at:POINT           throws an I/O error (as ENOSPC would) at a named point (backup-commit)
  *   kill-at:POINT           SIGKILLs this process at a named point of a protocol (e.g.
  *                           inplace-journal, inplace-collapsed, swap-renamed), for crash tests
  *
@@ -42,4 +43,10 @@ export function workerShouldExit(env: NodeJS.ProcessEnv, database: string | unde
 /** `kill-at:POINT`: this process dies by SIGKILL here, as a crash at that instant would end it. */
 export function killAt(env: NodeJS.ProcessEnv, point: string): void {
   if (env[INJECT_ENV] === `kill-at:${point}`) process.kill(process.pid, 'SIGKILL');
+}
+
+/** `fail-at:POINT`: an I/O error here, as a full disk would raise. */
+export function failAt(env: NodeJS.ProcessEnv, point: string): void {
+  if (env[INJECT_ENV] === `fail-at:${point}`)
+    throw Object.assign(new Error('ENOSPC: no space left on device, fsync (injected)'), { code: 'ENOSPC' });
 }

@@ -23,7 +23,7 @@ import { ensureStateDir } from '../state/state-dir.js';
 import { recordRunIn, type RunRecord } from '../state/state-db.js';
 import { operationOf } from '../tasks.js';
 import { backupDirFor, commitBackup, createBackup, pruneBackups, restoreBackup, type Backup } from './backup.js';
-import { injectFaultAfter } from './inject.js';
+import { failAt, injectFaultAfter } from './inject.js';
 import { RunLock } from './lock.js';
 import type { OpContext, Operation, OpOutcome } from './ops/types.js';
 import { checkFreeSpace, spaceNeeds, statfsProbe } from './preflight.js';
@@ -213,7 +213,23 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
     if (check.ok) {
       // Only now does the backup get its final name, and older ones make room for it.
-      await commitBackup(backup);
+      try {
+        failAt(req.env, 'backup-commit');
+        await commitBackup(backup);
+      } catch (err) {
+        // The operation ran and verified; only the backup is missing: say so, not "could not run".
+        const what =
+          outcome && !opError
+            ? `${task.type} done and verified (${outcome.message})`
+            : `${task.type} failed (${opError?.message ?? 'unknown error'}) and the database is unchanged (verified)`;
+        return result(
+          outcome && !opError ? 'partial' : 'failed',
+          `${what}, but its backup could not be kept: ${(err as Error).message}; older backups were left as they are`,
+          {
+            rowsAffected: outcome?.rowsAffected ?? 0,
+          },
+        );
+      }
       pruneBackups(backupDirFor(req.brain.backupDir, target), target.name, cfg.maintenance.keepBackups);
       if (outcome && !opError)
         return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
