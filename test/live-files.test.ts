@@ -435,3 +435,50 @@ describe('results name what really happened', () => {
     expect(r.stderr).toMatch(/^error: VACUUM on tier1 partial: VACUUM done and verified/m);
   });
 });
+
+describe('what a holder does with the file', () => {
+  const holdWith = async (file: string, flags: string): Promise<ChildProcess> => {
+    const child = spawn(
+      process.execPath,
+      [
+        '-e',
+        `require('fs').openSync(${JSON.stringify(file)}, '${flags}'); process.stdout.write('open\\n'); setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+    return child;
+  };
+
+  it('a writer at its own offsets (not O_APPEND) holding the file: not removed in place either, left as it is', async () => {
+    const b = eventsBrain({}, 128);
+    const before = fs.readFileSync(b.events);
+    const holder = await holdWith(b.events, 'r+');
+    try {
+      const r = cli(['--config', b.config, '--compress-events', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const item = itemOf(r.stdout, 'COMPRESS_EVENTS');
+      expect(item.status).toBe('skipped');
+      expect(item.message).toMatch(new RegExp(`pid ${holder.pid} writes it at its own offsets \\(not O_APPEND\\)`));
+      expect(fs.readFileSync(b.events).equals(before)).toBe(true);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('a reader holding the file (tail -f, a shipper) does not count: the file is swapped as usual', async () => {
+    const b = eventsBrain();
+    const holder = await holdWith(b.events, 'r');
+    try {
+      const r = cli(['--config', b.config, '--compress-events', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const item = itemOf(r.stdout, 'COMPRESS_EVENTS');
+      expect(item).toMatchObject({ status: 'ok', rowsAffected: SEED_LINES });
+      expect(item.message).not.toMatch(/in place/);
+      expect(fs.existsSync(`${b.events}.dbm-old`)).toBe(false);
+      expectEveryLineOnce(b.dir, { seed: SEED_LINES });
+    } finally {
+      holder.kill();
+    }
+  });
+});

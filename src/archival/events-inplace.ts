@@ -171,6 +171,12 @@ export async function compressInPlace(
     writeFileAtomic(p.journal, JSON.stringify(j));
     committed = true;
     killAt(env, 'inplace-journal');
+    // The file at the path must still be the one read (an application or logrotate may have replaced it).
+    const now = fs.statSync(p.file);
+    if (now.ino !== st.ino || now.dev !== st.dev) {
+      undo(j, p);
+      return { moved: 0, files: [], notDone: 'the file was replaced while it was read' };
+    }
     try {
       execFileSync('fallocate', ['--collapse-range', '--offset', '0', '--length', String(head.length), p.file], {
         stdio: ['ignore', 'ignore', 'pipe'],
@@ -209,19 +215,22 @@ function finish(j: CollapseJournal, p: InPlacePaths): void {
 /** Finishes (or undoes) an in-place compression a killed run left, from what the live file begins with. */
 export function recoverInPlace(j: CollapseJournal, p: InPlacePaths): string {
   const fd = fs.openSync(j.live, 'r');
-  let head: string;
-  let next: string;
+  let notRemoved: boolean;
+  let removed: boolean;
   try {
-    head = sha256Of(fd, 0, j.headLen);
-    next = sha256Of(fd, 0, j.nextLen);
+    // Not removed: the head is still at the start and what followed it still follows it.
+    notRemoved = sha256Of(fd, 0, j.headLen) === j.headSha && sha256Of(fd, j.length, j.nextLen) === j.nextSha;
+    // Removed: what followed the head is now at the start.
+    removed = sha256Of(fd, 0, j.nextLen) === j.nextSha;
+    if (removed && notRemoved) removed = notRemoved = false; // a file that repeats itself: cannot tell (below)
   } finally {
     fs.closeSync(fd);
   }
-  if (next === j.nextSha) {
+  if (removed) {
     finish(j, p);
     return 'completed an interrupted in-place --compress-events from its journal';
   }
-  if (head === j.headSha) {
+  if (notRemoved) {
     undo(j, p);
     return 'undid an interrupted in-place --compress-events (killed before its head was removed; nothing had changed)';
   }

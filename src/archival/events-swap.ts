@@ -210,10 +210,15 @@ async function drainOld(j: Journal, journalPath: string, complete: boolean, carr
   // A last line without its newline (a writer died mid-line) is completed, so it stays a line.
   if (data[data.length - 1] !== 10) data = Buffer.concat([data, NEWLINE]);
   const sha256 = createHash('sha256').update(data).digest('hex');
-  if ((await heldOpen(j.live, carry.windowMs)) === null && endsWithNewline(j.live)) {
+  let intoLive = (await heldOpen(j.live, carry.windowMs)) === null && endsWithNewline(j.live);
+  if (intoLive) {
     const liveSizeBefore = fs.existsSync(j.live) ? fs.statSync(j.live).size : 0;
     j.drain = { from: j.copiedUpTo, bytes: data.length, consumed, sha256, liveSizeBefore };
     writeFileAtomic(journalPath, JSON.stringify(j));
+    // Looked at again right before the append (the journal write took a while): a free moment, at a line end.
+    intoLive = (await heldOpen(j.live, carry.windowMs)) === null && endsWithNewline(j.live);
+  }
+  if (intoLive) {
     const out = fs.openSync(j.live, 'a');
     try {
       writeAll(out, data);

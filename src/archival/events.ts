@@ -217,6 +217,14 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   const keptOpen = cfg.afterSwapCommand ? null : await heldOpen(p.file, cfg.settleMs);
   if (keptOpen && !req.dryRun) {
     // Kept open: its head is removed in place where the file system can (events-inplace.ts), else it is left.
+    if (keptOpen.nonAppending.length > 0) {
+      const who = keptOpen.nonAppending.map((pid) => `pid ${pid}`).join(', ');
+      return leftHeld(
+        p.file,
+        keptOpen,
+        `${who} writes it at its own offsets (not O_APPEND), so its head cannot be removed in place either`,
+      );
+    }
     mkdirLike(p.archiveDir, originOf(path.dirname(p.file)));
     const r = await compressInPlace(
       p,

@@ -128,11 +128,20 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       rotated++;
       continue;
     }
+    const aside = path.join(dir, `.${c.name}${ASIDE}`);
+    if (fs.existsSync(aside)) {
+      // An earlier log of this name is still set aside (a new one was made beside it): never over it.
+      notes.push(`${c.name} left as it is: ${path.basename(aside)}, an earlier ${c.name}, is still set aside`);
+      continue;
+    }
     // A run killed after linking the archive but before removing the log: same content, just remove the log.
     const done = await findExistingArchive(dir, base, cfg.extension, c.file);
     if (done) {
-      fs.rmSync(c.file);
-      fsyncDir(dir);
+      const kept = setAsideAndRemove(c, aside);
+      if (kept) {
+        notes.push(`${c.name} ${kept}`);
+        continue;
+      }
       removed.push(c.file);
       notes.push(`${c.name} had been archived as ${done} by an interrupted run`);
       rotated++;
@@ -149,14 +158,10 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       }
       // Aside first: whoever opens the log by name from now on makes a new one; whoever still
       // holds it, or wrote to it since it was compressed, is seen before anything is removed.
-      const aside = path.join(dir, `.${c.name}${ASIDE}`);
-      fs.renameSync(c.file, aside);
-      const held = holdersOf(fileId(aside)!);
-      const now = fs.lstatSync(aside);
-      if (held.pids.length > 0 || held.blind || now.size !== c.stat.size || now.mtimeMs !== c.stat.mtimeMs) {
+      const kept = setAside(c, aside);
+      if (kept) {
         fs.rmSync(tmp, { force: true });
-        const why = held.pids.length > 0 || held.blind ? `was opened by ${describeHolders(held)}` : 'was written to';
-        notes.push(`${c.name} ${why} while being compressed; ${putBack(aside, c.file)}`);
+        notes.push(`${c.name} ${kept}`);
         continue;
       }
       fs.utimesSync(tmp, c.stat.atime, c.stat.mtime); // the archive's age is the log's
@@ -264,13 +269,41 @@ async function findExistingArchive(dir: string, base: string, ext: string, log: 
 /** The suffix of a log set aside while it is removed (`.<name>.dbm-rotating`). */
 const ASIDE = '.dbm-rotating';
 
+/**
+ * Renames the log aside (by link + unlink: never over anything) and looks at it there; returns
+ * null when nobody holds it and it is as it was compressed, else puts it back and says why.
+ */
+function setAside(c: Candidate, aside: string): string | null {
+  fs.linkSync(c.file, aside);
+  fs.rmSync(c.file);
+  const held = holdersOf(fileId(aside)!);
+  const now = fs.lstatSync(aside);
+  if (held.pids.length === 0 && !held.blind && now.size === c.stat.size && now.mtimeMs === c.stat.mtimeMs) return null;
+  const why = held.pids.length > 0 || held.blind ? `was opened by ${describeHolders(held)}` : 'was written to';
+  return `${why} while being rotated; ${putBack(aside, c.file)}`;
+}
+
+/** setAside, then the removal of the log (its archive exists already); null when removed. */
+function setAsideAndRemove(c: Candidate, aside: string): string | null {
+  const kept = setAside(c, aside);
+  if (kept) return kept;
+  fs.rmSync(aside);
+  fsyncDir(path.dirname(aside));
+  return null;
+}
+
 /** Puts a log set aside back under its name (never over a new log made meanwhile); says what happened. */
 function putBack(aside: string, original: string): string {
   try {
     fs.linkSync(aside, original);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return `a new ${path.basename(original)} was made meanwhile, so it stays as ${path.basename(aside)}`;
+    // A run killed between the link and the unlink of an earlier put-back: the same file twice.
+    const a = fs.lstatSync(aside);
+    const o = fs.lstatSync(original);
+    if (a.ino !== o.ino || a.dev !== o.dev) {
+      return `a new ${path.basename(original)} was made meanwhile, so it stays as ${path.basename(aside)}`;
+    }
   }
   fs.rmSync(aside);
   fsyncDir(path.dirname(original));

@@ -14,11 +14,46 @@ export interface FileId {
 }
 
 export interface Holders {
-  /** Other processes with a descriptor on the file (this process is never listed). */
+  /** Other processes with a descriptor open for writing on the file (this process is never listed; readers are not). */
   readonly pids: readonly number[];
-  /** Some processes (or all: no /proc) could not be looked at, so the file may be held by one of them. */
+  /** Of those, the ones that write at their own offsets (no O_APPEND): a file they hold must not shift under them. */
+  readonly nonAppending: readonly number[];
+  /** Some processes (or all: no /proc, another PID namespace, hidepid) could not be looked at, so the file may be held by one of them. */
   readonly blind: boolean;
 }
+
+/** The inode of the initial PID namespace (PROC_PID_INIT_INO): outside it, /proc shows only part of the system. */
+const INITIAL_PID_NS = 'pid:[4026531836]';
+
+let partialView: boolean | undefined;
+/** Whether this process's /proc cannot show every process: another PID namespace (a container), or /proc mounted with hidepid/subset=pid. */
+function seesPartOnly(): boolean {
+  if (partialView !== undefined) return partialView;
+  try {
+    if (fs.readlinkSync('/proc/self/ns/pid') !== INITIAL_PID_NS) return (partialView = true);
+    const proc = fs
+      .readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .filter((l) => l.split(' ')[4] === '/proc');
+    const hides = proc.some((l) => /(?:^|[ ,])(?:hidepid=(?:1|2|invisible|noaccess)|subset=pid)(?:[ ,]|$)/.test(l));
+    return (partialView = hides && process.getuid?.() !== 0);
+  } catch {
+    return (partialView = true);
+  }
+}
+
+/** The open flags of a descriptor (from /proc/PID/fdinfo), or null when they cannot be read. */
+function fdFlags(pid: string, fd: string): number | null {
+  try {
+    const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+    return m ? parseInt(m[1]!, 8) : null;
+  } catch {
+    return null;
+  }
+}
+
+const O_ACCMODE = 0o3;
+const O_APPEND = 0o2000;
 
 /** The device and inode of `file` (following links), or null when it does not exist. */
 export function fileId(file: string): FileId | null {
@@ -36,10 +71,11 @@ export function holdersOf(id: FileId): Holders {
   try {
     pids = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
-    return { pids: [], blind: true };
+    return { pids: [], nonAppending: [], blind: true };
   }
   const out: number[] = [];
-  let blind = false;
+  const nonAppending: number[] = [];
+  let blind = seesPartOnly();
   for (const pid of pids) {
     if (pid === String(process.pid)) continue;
     let fds: string[];
@@ -55,7 +91,10 @@ export function holdersOf(id: FileId): Holders {
         if (!fs.readlinkSync(link).startsWith('/')) continue; // a socket, pipe or anonymous inode
         const st = fs.statSync(link, { bigint: true }); // the inode the descriptor refers to, deleted or not
         if (st.ino === id.ino && st.dev === id.dev) {
+          const flags = fdFlags(pid, fd); // unknown: as a writer at its own offsets
+          if (flags !== null && (flags & O_ACCMODE) === 0) continue; // a reader writes nothing
           out.push(Number(pid));
+          if (flags === null || (flags & O_APPEND) === 0) nonAppending.push(Number(pid));
           break;
         }
       } catch {
@@ -63,7 +102,7 @@ export function holdersOf(id: FileId): Holders {
       }
     }
   }
-  return { pids: out, blind };
+  return { pids: out, nonAppending, blind };
 }
 
 /** "pid 123 (python3), pid 456 (node)": who holds a file, for messages. */
