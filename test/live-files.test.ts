@@ -482,3 +482,36 @@ describe('what a holder does with the file', () => {
     }
   });
 });
+
+describe("a new live file must keep the old one's owner", () => {
+  it.skipIf(!canSetpriv)(
+    'run as uid 65534 on an events.jsonl of root (0666): not swapped (the application could lose it), nothing changed',
+    () => {
+      // 127-byte lines: no in-place removal either (as uid 65534, root's processes cannot be looked at: "held").
+      const b = eventsBrain({}, 127);
+      for (const d of [path.dirname(b.dir), b.dir]) fs.chmodSync(d, 0o777);
+      for (const f of walk(b.dir)) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o777 : 0o666);
+      const before = fs.readFileSync(b.events);
+      const r = spawnSync(
+        'setpriv',
+        [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          process.execPath,
+          path.join(ROOT, 'bin', 'db-maintenance.js'),
+          '--config',
+          b.config,
+          '--compress-events',
+          '--json',
+        ],
+        { encoding: 'utf8', env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      const item = itemOf(r.stdout, 'COMPRESS_EVENTS');
+      expect(item.status).toBe('skipped');
+      expect(fs.statSync(b.events).uid).toBe(0);
+      expect(fs.readFileSync(b.events).equals(before)).toBe(true);
+    },
+  );
+});

@@ -45,7 +45,7 @@ import {
   type Journal,
 } from './events-swap.js';
 import { describeHolders, heldOpen, type Holders } from '../util/holders.js';
-import { mkdirLike, narrowest, originOf } from '../util/ownership.js';
+import { canRecreate, mkdirLike, narrowest, originOf } from '../util/ownership.js';
 import { killAt } from '../maintenance/inject.js';
 import { compressInPlace } from './events-inplace.js';
 import { GzipMemberWriter } from './gzip.js';
@@ -240,6 +240,14 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
       `moved ${r.moved} line(s) older than ${new Date(cutoffMs).toISOString().slice(0, 10)} into ${r.files.map((f) => path.basename(f)).join(', ')}, removing them from the head of the file in place: it is held open by ${describeHolders(keptOpen)}, whose appends go on into the same file`,
       r.moved,
       { counts: { moved: r.moved }, files: [...r.files, p.file] },
+    );
+  }
+  // The swap: a new live file this process cannot give the old one's owner and group could lock the application out.
+  if (!canRecreate(st) && !req.dryRun) {
+    return outcome(
+      'skipped',
+      `not compressed: ${p.file} belongs to uid ${st.uid}, gid ${st.gid}, which this user cannot give a new file, so the application could lose access to it; run as root or as its owner`,
+      0,
     );
   }
   let fd: number;

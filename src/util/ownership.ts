@@ -34,16 +34,32 @@ export function narrowest(a: Origin, b: Origin | null): Origin {
 
 const isRoot = (): boolean => process.getuid?.() === 0;
 
-/** Gives `file`, just created by this process, the permission bits of `origin` and, as root, its owner and group. */
-export function likeOrigin(file: string, origin: Origin, opts: { owner?: boolean } = {}): void {
-  fs.chmodSync(file, origin.mode & 0o666);
-  if (opts.owner !== false && isRoot()) fs.chownSync(file, origin.uid, origin.gid);
+/**
+ * Gives the file behind `fd`, just created by this process, the permission bits of `origin`
+ * and, as root, its owner and group (before anything is written to it). Not root, it takes the
+ * group when this process is in it; where the group still differs, the group bits go (they
+ * would grant another group what the source does not).
+ */
+export function fdLikeOrigin(fd: number, origin: Origin, opts: { owner?: boolean } = {}): void {
+  let mode = origin.mode & 0o666;
+  if (opts.owner !== false && isRoot()) fs.fchownSync(fd, origin.uid, origin.gid);
+  else {
+    try {
+      fs.fchownSync(fd, -1, origin.gid);
+    } catch {
+      // not a group of ours
+    }
+    if (fs.fstatSync(fd).gid !== origin.gid) mode &= ~0o070;
+  }
+  fs.fchmodSync(fd, mode);
 }
 
-/** The same through a descriptor (before anything is written to it). */
-export function fdLikeOrigin(fd: number, origin: Origin, opts: { owner?: boolean } = {}): void {
-  fs.fchmodSync(fd, origin.mode & 0o666);
-  if (opts.owner !== false && isRoot()) fs.fchownSync(fd, origin.uid, origin.gid);
+/** Whether this process can make a file that has `st`'s owner and group (root, or its owner in its group). */
+export function canRecreate(st: { uid: number; gid: number }): boolean {
+  if (isRoot()) return true;
+  return (
+    st.uid === process.getuid?.() && (st.gid === process.getgid?.() || (process.getgroups?.() ?? []).includes(st.gid))
+  );
 }
 
 /**
