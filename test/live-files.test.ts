@@ -120,6 +120,22 @@ function withReopenHook(b: MiniBrain, pid: number): void {
   });
 }
 
+/** The real CLI as uid 65534 (setpriv), clock pinned. */
+function cliAsNobody(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(
+    'setpriv',
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      process.execPath,
+      path.join(ROOT, 'bin', 'db-maintenance.js'),
+      ...args,
+    ],
+    { encoding: 'utf8', env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } },
+  );
+}
+
 const archives = (dir: string): string[] =>
   fs.readdirSync(dir).filter((n) => /^events_archive_\d{6}\.jsonl\.gz$/.test(n));
 
@@ -203,25 +219,7 @@ describe('events.jsonl while the application appends', () => {
     expect(itemOf(r.stdout, 'COMPRESS_EVENTS')).toMatchObject({ status: 'skipped' });
     expectEveryLineOnce(b.dir, { seed: SEED_LINES, other: written });
     // Looked at by a user who cannot see the other user's descriptors: "cannot tell" is "held".
-    const asNobody = spawnSync(
-      'setpriv',
-      [
-        `--reuid=${NOBODY}`,
-        `--regid=${NOBODY}`,
-        '--clear-groups',
-        process.execPath,
-        path.join(ROOT, 'bin', 'db-maintenance.js'),
-        '--config',
-        b.config,
-        '--compress-events',
-        '--dry-run',
-        '--json',
-      ],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() },
-      },
-    );
+    const asNobody = cliAsNobody(['--config', b.config, '--compress-events', '--dry-run', '--json']);
     expect(asNobody.status, asNobody.stderr).toBe(0);
     expect(itemOf(asNobody.stdout, 'COMPRESS_EVENTS').message).toMatch(
       /held open by .*perhaps processes of other users.*a run now would remove its old head in place/,
@@ -397,20 +395,7 @@ describe('the run lock fails closed', () => {
       fs.writeFileSync(path.join(state, 'run.lock'), '');
       fs.chmodSync(path.join(state, 'run.lock'), 0o644); // root's, as a root run leaves it
       const before = fs.readFileSync(b.events);
-      const r = spawnSync(
-        'setpriv',
-        [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          '--clear-groups',
-          process.execPath,
-          path.join(ROOT, 'bin', 'db-maintenance.js'),
-          '--config',
-          b.config,
-          '--compress-events',
-        ],
-        { encoding: 'utf8', env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } },
-      );
+      const r = cliAsNobody(['--config', b.config, '--compress-events']);
       expect(r.status, r.stderr).toBe(3);
       expect(r.stderr).toMatch(
         /^error: the run lock .*run\.lock is not writable by this user \(uid 65534\), so it cannot be taken \(give it/m,
@@ -492,21 +477,7 @@ describe("a new live file must keep the old one's owner", () => {
       for (const d of [path.dirname(b.dir), b.dir]) fs.chmodSync(d, 0o777);
       for (const f of walk(b.dir)) fs.chmodSync(f, fs.statSync(f).isDirectory() ? 0o777 : 0o666);
       const before = fs.readFileSync(b.events);
-      const r = spawnSync(
-        'setpriv',
-        [
-          `--reuid=${NOBODY}`,
-          `--regid=${NOBODY}`,
-          '--clear-groups',
-          process.execPath,
-          path.join(ROOT, 'bin', 'db-maintenance.js'),
-          '--config',
-          b.config,
-          '--compress-events',
-          '--json',
-        ],
-        { encoding: 'utf8', env: { ...process.env, DB_MAINTENANCE_NOW: NOW.toISOString() } },
-      );
+      const r = cliAsNobody(['--config', b.config, '--compress-events', '--json']);
       expect(r.status, r.stderr).toBe(0);
       const item = itemOf(r.stdout, 'COMPRESS_EVENTS');
       expect(item.status).toBe('skipped');
