@@ -19,8 +19,8 @@ import path from 'node:path';
 import { DbmError } from '../errors.js';
 import { killAt } from '../maintenance/inject.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
-import { narrowest, originOf } from '../util/ownership.js';
-import { GzipMemberWriter } from './gzip.js';
+import { originOf } from '../util/ownership.js';
+import { extendArchive, GzipMemberWriter } from './gzip.js';
 
 /** The paths an in-place compression uses (a subset of the swap's EventsPaths). */
 export interface InPlacePaths {
@@ -129,9 +129,7 @@ export async function compressInPlace(
       let w = files.get(name);
       if (!w) {
         const final = path.join(p.archiveDir, name);
-        const tmp = tempPathFor(final);
-        if (fs.existsSync(final)) fs.copyFileSync(final, tmp);
-        w = new GzipMemberWriter(tmp, gzipLevel, origin && narrowest(origin, originOf(final)));
+        w = extendArchive(final, tempPathFor(final), gzipLevel, origin);
         files.set(name, w);
       }
       return w;

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DbmError } from '../errors.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
-import { narrowest, originOf } from '../util/ownership.js';
+import { originOf } from '../util/ownership.js';
 import { recoverInPlace, type CollapseJournal } from './events-inplace.js';
-import { GzipMemberWriter } from './gzip.js';
+import { extendArchive } from './gzip.js';
 import { heldOpen } from '../util/holders.js';
 import type { RetentionRequest } from './types.js';
 
@@ -243,9 +243,7 @@ async function drainOld(j: Journal, journalPath: string, complete: boolean, carr
     archiveSizeBefore: sizeBefore,
   };
   writeFileAtomic(journalPath, JSON.stringify(j));
-  if (sizeBefore > 0) fs.copyFileSync(carry.archive, temp);
-  const origin = originOf(j.live);
-  const w = new GzipMemberWriter(temp, carry.gzipLevel, origin && narrowest(origin, originOf(carry.archive)));
+  const w = extendArchive(carry.archive, temp, carry.gzipLevel, originOf(j.live));
   try {
     await w.write(data);
     await w.close();

@@ -45,10 +45,10 @@ import {
   type Journal,
 } from './events-swap.js';
 import { describeHolders, heldOpen, type Holders } from '../util/holders.js';
-import { canRecreate, mkdirLike, narrowest, originOf } from '../util/ownership.js';
+import { canRecreate, mkdirLike, originOf } from '../util/ownership.js';
 import { killAt } from '../maintenance/inject.js';
 import { compressInPlace } from './events-inplace.js';
-import { GzipMemberWriter } from './gzip.js';
+import { extendArchive, GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
 
 export function archiveName(ms: number): string {
@@ -331,11 +331,7 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     let w = writers.get(name);
     if (!w) {
       const final = path.join(p.archiveDir, name);
-      const tmp = tempPathFor(final);
-      // Extending a month: a copy of its archive gets the new members, then replaces it by rename.
-      if (fs.existsSync(final)) fs.copyFileSync(final, tmp);
-      // The archive is never more permissive than the events file (nor than the archive it extends).
-      w = new GzipMemberWriter(tmp, cfg.gzipLevel, origin && narrowest(origin, originOf(final)));
+      w = extendArchive(final, tempPathFor(final), cfg.gzipLevel, origin);
       writers.set(name, w);
     }
     return w;

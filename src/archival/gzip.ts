@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { fdLikeOrigin, originOf, type Origin } from '../util/ownership.js';
+import { fdLikeOrigin, narrowest, originOf, type Origin } from '../util/ownership.js';
 
 const gzipAsync = promisify(zlib.gzip);
 
@@ -124,4 +124,14 @@ export async function gzipFile(src: string, dest: string, level: number): Promis
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * A writer that extends the gzip archive `final` through `temp` (renamed over it by the
+ * caller): a copy of the archive, when there is one, gets the new members. The temp is never
+ * more permissive than `source`, the file its lines come from, nor than the archive it extends.
+ */
+export function extendArchive(final: string, temp: string, level: number, source: Origin | null): GzipMemberWriter {
+  if (fs.existsSync(final)) fs.copyFileSync(final, temp);
+  return new GzipMemberWriter(temp, level, source && narrowest(source, originOf(final)));
 }
