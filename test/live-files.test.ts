@@ -17,7 +17,17 @@ const APPENDER = path.join(ROOT, 'test', 'fixtures', 'appender.mjs');
 const DAY = 86_400_000;
 const SEED_LINES = 3000;
 const isRoot = process.getuid?.() === 0;
-const canSetpriv = isRoot && spawnSync('setpriv', ['--version']).status === 0;
+// uid 65534 must also reach this checkout (a clone under a 0700 directory is out of its reach).
+const canSetpriv =
+  isRoot &&
+  spawnSync('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'bin', 'db-maintenance.js'))})`,
+  ]).status === 0;
 const NOBODY = 65534;
 
 /**
