@@ -115,26 +115,25 @@ describe('--run', () => {
     expect(after.databases[0]!.fts?.[0]?.status).toBe('ok');
   });
 
-  it('restores on a verification failure: content identical to before, exit 6, the message says what happened', () => {
+  it('an operation that fails verification in its own transaction is rolled back: nothing restored, exit 6', () => {
     const demo = demoBrain({ ftsDrift: true });
     const file = tier1(demo.dir);
     const before = dumpAll(file);
     const inode = fs.statSync(file).ino;
-    const r = cli(['--config', demo.configPath, '--run', '--db', 'tier1', '--json'], {
+    const r = cli(['--config', demo.configPath, '--analyze', '--db', 'tier1', '--json'], {
       env: { DB_MAINTENANCE_INJECT: 'after:ANALYZE:tier1' },
     });
     expect(r.status).toBe(6);
     const out = JSON.parse(r.stdout) as RunJson;
     const analyze = out.results.find((x) => x.type === 'ANALYZE')!;
-    expect(analyze).toMatchObject({ status: 'failed', restored: true });
+    expect(analyze).toMatchObject({ status: 'failed', restored: false });
     expect(analyze.message).toMatch(
-      /verification failed after ANALYZE: table ".*" had \d+ rows, now \d+; restored from the backup \(verified/,
+      /verification failed after ANALYZE: table ".*" had \d+ rows, now \d+; rolled back before it was committed, the database is unchanged/,
     );
     expect(r.stderr).toMatch(/^error: ANALYZE on tier1 failed: verification failed/m);
-    // identical to before the run, FTS drift and all: the restore undid every change of this run
+    // identical to before the run, FTS drift and all: the rollback undid every change of the task
     expect(dumpAll(file)).toEqual(before);
     expect(integrityCheck(file)).toBe('ok');
-    // restored through SQLite into the same file, never by copying a file over it
     expect(fs.statSync(file).ino).toBe(inode);
   });
 
@@ -151,6 +150,20 @@ describe('--run', () => {
     expect(dumpAll(file)).toEqual(before);
     expect(dumpAll(res.backup!)).toEqual(before);
     expect(integrityCheck(file)).toBe('ok');
+    // the state rolled back is kept beside the backups, never more readable than the database
+    const m =
+      /the state rolled back is kept as (\S+-discarded\.db) \(no other connection committed since the backup; (\w+) -3 rows against the backup\)/.exec(
+        res.message,
+      );
+    expect(m, res.message).not.toBeNull();
+    const discarded = m![1]!;
+    expect(path.dirname(discarded)).toBe(path.dirname(res.backup!));
+    expect(fs.statSync(discarded).mode & 0o777 & ~(fs.statSync(file).mode & 0o777)).toBe(0);
+    const kept = dumpAll(discarded);
+    expect(kept[m![2]!]!.length).toBe(before[m![2]!]!.length - 3);
+    // a later run keeps it: keepBackups prunes backups only
+    expect(cli(['--config', demo.configPath, '--vacuum', '--db', 'tier1']).status).toBe(0);
+    expect(fs.existsSync(discarded)).toBe(true);
   });
 
   it('VACUUM succeeds with its backup verified and kept under its final name', () => {
@@ -191,7 +204,9 @@ describe('--run', () => {
     });
     const res = report.results[0]!;
     expect(res.status).toBe('failed');
-    expect(res.message).toMatch(/REBUILD_FTS failed: .*; the database is unchanged \(verified\)/);
+    expect(res.message).toMatch(
+      /REBUILD_FTS failed: .*; rolled back before it was committed, the database is unchanged/,
+    );
     expect(res.restored).toBe(false);
     expect(runExitCode(report)).toBe(6);
     expect(dumpAll(file)).toEqual(before);

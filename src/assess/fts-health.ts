@@ -20,9 +20,17 @@ export interface FtsCheckOptions {
   readonly maxSegments: number;
 }
 
+/**
+ * One index's consistency, read in one snapshot: the bounded check's counts and probes run in one
+ * read transaction (or the caller's), so a commit of another connection between two of its reads
+ * cannot look like drift. The deep check is FTS5's integrity-check, one statement and so one
+ * snapshot by itself.
+ */
 export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
+  const db = conn.db;
   try {
-    return checkFtsUnguarded(conn, table, opts);
+    if (opts.deep || db.inTransaction) return checkFtsUnguarded(conn, table, opts);
+    return db.transaction(() => checkFtsUnguarded(conn, table, opts))();
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? '');
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw err;

@@ -61,14 +61,7 @@ export function createBackup(
   let counts: Map<string, number>;
   let dataVersion: number;
   // VACUUM INTO fills an empty file as it finds it: made first, with the database's permissions.
-  const origin = originOf(target.path);
-  fs.rmSync(tmp, { force: true }); // one a killed run of the same process id left
-  const empty = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    if (origin) fdLikeOrigin(empty, origin, { owner: false });
-  } finally {
-    fs.closeSync(empty);
-  }
+  emptyFileLike(tmp, target.path);
   const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
   // The copy is fsynced by us below, off the main thread, so SQLite need not sync it too.
   reader.pragma('synchronous = OFF');
@@ -176,6 +169,18 @@ export function removeStrayTempFiles(root: string): string[] {
   return removed;
 }
 
+/** An empty file at `file` (a stray of a killed run replaced) no more permissive than `like`, for SQLite to fill. */
+function emptyFileLike(file: string, like: string): void {
+  const origin = originOf(like);
+  fs.rmSync(file, { force: true }); // one a killed run of the same process id left
+  const empty = fs.openSync(file, 'wx', 0o600);
+  try {
+    if (origin) fdLikeOrigin(empty, origin, { owner: false });
+  } finally {
+    fs.closeSync(empty);
+  }
+}
+
 function removeWithSidecars(file: string): void {
   for (const s of ['', '-journal', '-wal', '-shm']) fs.rmSync(file + s, { force: true });
 }
@@ -202,4 +207,105 @@ export async function restoreBackup(backup: Backup, target: BrainDatabase, timeo
   } finally {
     src.close();
   }
+}
+
+export interface Discarded {
+  /** `<backupDir>/<db>-<time>-discarded.db`: the state a restore rolled back. */
+  readonly path: string;
+  /** Per table, rows it holds minus rows the backup holds (tables that differ only); null when it could not be read. */
+  readonly delta: ReadonlyMap<string, number> | null;
+  /** Whether other connections committed between the backup and the restore (PRAGMA data_version). */
+  readonly othersCommitted: boolean;
+  /** sqlite_sequence of the discarded state: ids already handed out. */
+  readonly sequences: ReadonlyMap<string, bigint>;
+}
+
+/**
+ * Before a restore: the state about to be rolled back, kept as a file next to the backups
+ * (never pruned by keepBackups). Copied page by page through the backup API (a corrupt
+ * database cannot always be VACUUMed INTO a copy) by a second connection while `db` holds the
+ * write lock, so no commit of another connection is missing from it.
+ */
+export async function keepDiscarded(db: Database.Database, target: BrainDatabase, backup: Backup): Promise<Discarded> {
+  const base = backup.finalPath.replace(/\.db$/, '');
+  let file = `${base}-discarded.db`;
+  for (let i = 1; fs.existsSync(file); i++) file = `${base}-discarded-${i}.db`;
+  const tmp = tempPathFor(file);
+  emptyFileLike(tmp, target.path);
+  let othersCommitted = false;
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    try {
+      othersCommitted = Number(db.pragma('data_version', { simple: true })) !== backup.dataVersion;
+      const reader = new Database(target.path, { readonly: true, fileMustExist: true });
+      try {
+        await reader.backup(tmp, { progress: () => ALL_PAGES });
+      } finally {
+        reader.close();
+      }
+    } finally {
+      if (db.inTransaction) db.exec('COMMIT');
+    }
+    const fd = fs.openSync(tmp, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    fsyncDir(path.dirname(file));
+  } catch (err) {
+    removeWithSidecars(tmp);
+    throw err;
+  }
+  let delta: Map<string, number> | null = null;
+  const sequences = new Map<string, bigint>();
+  try {
+    const copy = new Database(file, { fileMustExist: true });
+    try {
+      copy.pragma('journal_mode = DELETE');
+      const got = tableCounts(copy);
+      delta = new Map();
+      for (const t of new Set([...got.keys(), ...backup.counts.keys()])) {
+        const d = (got.get(t) ?? 0) - (backup.counts.get(t) ?? 0);
+        if (d !== 0) delta.set(t, d);
+      }
+      const hasSeq = copy.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'").get() !== undefined;
+      if (hasSeq) {
+        const rows = copy.prepare('SELECT name, seq FROM sqlite_sequence').safeIntegers(true).all() as Array<{
+          name: string;
+          seq: bigint;
+        }>;
+        for (const r of rows) sequences.set(r.name, BigInt(r.seq));
+      }
+    } finally {
+      copy.close();
+    }
+  } catch {
+    // a copy of a corrupt database: kept as it is, its contents not summarized
+  }
+  return { path: file, delta, othersCommitted, sequences };
+}
+
+/**
+ * After a restore: no AUTOINCREMENT counter goes back below an id the discarded state had handed
+ * out, so the application never reuses the id of a row that only the discarded file holds.
+ */
+export function keepSequences(db: Database.Database, sequences: ReadonlyMap<string, bigint>): number {
+  if (sequences.size === 0) return 0;
+  return db
+    .transaction(() => {
+      if (!db.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'").get()) return 0;
+      const update = db.prepare('UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?');
+      const insert = db.prepare(
+        "INSERT INTO sqlite_sequence(name, seq) SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?) AND EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?)",
+      );
+      let raised = 0;
+      for (const [name, seq] of sequences) {
+        raised += update.run(seq, name, seq).changes;
+        raised += insert.run(name, seq, name, name).changes;
+      }
+      return raised;
+    })
+    .immediate();
 }

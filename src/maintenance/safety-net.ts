@@ -14,7 +14,7 @@
  */
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { MaintenanceTask } from '../assess/types.js';
+import type { FtsHealth, MaintenanceTask } from '../assess/types.js';
 import type { BrainDatabase } from '../config/load.js';
 import { databaseNamed } from '../config/select.js';
 import { onDiskBytes, type WriteCapable } from '../db/open.js';
@@ -22,13 +22,34 @@ import { DbmError } from '../errors.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { recordRunIn, type RunRecord } from '../state/state-db.js';
 import { operationOf } from '../tasks.js';
-import { backupDirFor, commitBackup, createBackup, pruneBackups, restoreBackup, type Backup } from './backup.js';
+import {
+  backupDirFor,
+  commitBackup,
+  createBackup,
+  keepDiscarded,
+  keepSequences,
+  pruneBackups,
+  restoreBackup,
+  type Backup,
+  type Discarded,
+} from './backup.js';
 import { failAt, injectFaultAfter } from './inject.js';
 import { RunLock } from './lock.js';
 import type { OpContext, Operation, OpOutcome } from './ops/types.js';
 import { checkFreeSpace, spaceNeeds, statfsProbe } from './preflight.js';
 import { taskResult, type MaintenanceResult, type Measured, type ProbeResult, type RunRequest } from './types.js';
-import { quickCheckAll, takeSnapshot, tableCounts, verify, type ContentSnapshot } from './verify.js';
+import {
+  countsBefore,
+  countsInSnapshot,
+  describeCounts,
+  ftsProblems,
+  quickCheckAll,
+  structureProblems,
+  tableCounts,
+  verifyAfter,
+  verifyInTransaction,
+  type VerifyOptions,
+} from './verify.js';
 
 /** Why a retention task in a plan is not run by --run. */
 export const NOT_BY_RUN = 'a retention task: run by --enforce-retention (or its own flag), not by --run';
@@ -191,27 +212,79 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
     }
 
     // 4. the operation, 5. verification
-    const before: ContentSnapshot = takeSnapshot(db, ctx.fts, createdNow ? backup : undefined);
-    phase('snapshot');
-    let outcome: OpOutcome | null = null;
-    let opError: Error | null = null;
-    try {
-      outcome = op.run(db, ctx);
-      injectFaultAfter(db, req.env, task);
-    } catch (err) {
-      opError = err as Error;
-    }
-    phase('operation');
-    const check = await verify(conn, target.path, before, {
-      rebuiltFts: new Set(outcome?.rebuiltFts ?? []),
-      touchedFts: new Set(outcome?.touchedFts ?? []),
+    const vopts: VerifyOptions = {
+      rebuiltFts: new Set(),
+      touchedFts: new Set(),
       ftsSampleRows: cfg.assess.ftsSampleRows,
       fullQuickCheck: req.deep,
       busyTimeoutMs: cfg.maintenance.busyTimeoutMs,
-    });
+    };
+    const ftsBefore = new Map(ctx.fts.map((f) => [f.table, f.status]));
+    let outcome: OpOutcome | null = null;
+    let opError: Error | null = null;
+    let problems: string[] = [];
+    let counted: string;
+    let structureCounts: ReadonlyMap<string, number> = backup.counts;
+    if (op.transactional) {
+      // Verified before COMMIT, in the operation's own transaction; a problem is a ROLLBACK.
+      db.exec('BEGIN IMMEDIATE');
+      let inTx: ReturnType<typeof verifyInTransaction> | null = null;
+      try {
+        const before = tableCounts(db);
+        structureCounts = before;
+        phase('snapshot');
+        outcome = op.run(db, ctx);
+        injectFaultAfter(db, req.env, task);
+        phase('operation');
+        inTx = verifyInTransaction(conn, before, ftsBefore, withFts(vopts, outcome));
+      } catch (err) {
+        opError = err as Error;
+      }
+      if (opError || !inTx || inTx.problems.length > 0) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        await keepBackup(backup);
+        const why = opError
+          ? `${task.type} failed: ${opError.message}`
+          : `verification failed after ${task.type}: ${inTx!.problems.join('; ')}`;
+        return result(
+          'failed',
+          `${why}; rolled back before it was committed, the database is unchanged (nothing restored, nothing of other connections' discarded)`,
+        );
+      }
+      db.exec('COMMIT');
+      counted = describeCounts(inTx.counts, 'in-transaction');
+      problems = await structureProblems(db, target.path, structureCounts, vopts);
+    } else {
+      const before = countsBefore(db, createdNow ? backup : undefined);
+      structureCounts = before.counts;
+      phase('snapshot');
+      try {
+        outcome = op.run(db, ctx);
+        injectFaultAfter(db, req.env, task);
+      } catch (err) {
+        opError = err as Error;
+      }
+      const afterCounts = countsInSnapshot(db);
+      const settled = outcome && !opError ? op.settle?.(db) : '';
+      if (outcome && settled) outcome = { ...outcome, message: `${outcome.message}; ${settled}` };
+      phase('operation');
+      const after = await verifyAfter(conn, target.path, before, afterCounts, ftsBefore, withFts(vopts, outcome));
+      counted = describeCounts(after.counts, 'snapshots');
+      problems = after.problems;
+    }
     phase('verification');
-    const notes = check.notes.length ? ` (${check.notes.join('; ')})` : '';
-    if (check.ok) {
+    let notes = [counted];
+    if (problems.length > 0) {
+      // Seen while others committed? Looked at again on a fresh snapshot before anything is restored.
+      const again = await recheck(conn, target.path, structureCounts, ftsBefore, withFts(vopts, outcome), problems);
+      if (again.length === 0) {
+        notes = [...notes, `a first look found ${problems.join('; ')}, a second look on a fresh snapshot did not`];
+        req.logger.warn({ task: task.id, problems }, 'verification problem did not hold on a second look');
+      }
+      problems = again;
+    }
+    const noted = ` (${notes.join('; ')})`;
+    if (problems.length === 0) {
       // Only now does the backup get its final name, and older ones make room for it.
       try {
         failAt(req.env, 'backup-commit');
@@ -232,28 +305,43 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       }
       pruneBackups(backupDirFor(req.brain.backupDir, target), target.name, cfg.maintenance.keepBackups);
       if (outcome && !opError)
-        return result(outcome.status, `${outcome.message}; verified${notes}`, { rowsAffected: outcome.rowsAffected });
+        return result(outcome.status, `${outcome.message}; verified${noted}`, { rowsAffected: outcome.rowsAffected });
       // SQLite rolled the failed statement back; verification shows the database as it was.
       return result(
         'failed',
-        `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${notes}`,
+        `${task.type} failed: ${opError?.message ?? 'unknown error'}; the database is unchanged (verified)${noted}`,
       );
     }
 
-    // 6. restore through SQLite, then verify the restore
+    // 6. keep what is about to be rolled back, restore through SQLite, then verify the restore
     const why = opError
-      ? `${task.type} failed (${opError.message}) and verification found: ${check.problems.join('; ')}`
-      : `verification failed after ${task.type}: ${check.problems.join('; ')}`;
+      ? `${task.type} failed (${opError.message}) and verification found: ${problems.join('; ')}`
+      : `verification failed after ${task.type}: ${problems.join('; ')}`;
+    let discarded: Discarded;
+    try {
+      await commitBackup(backup);
+      discarded = await keepDiscarded(db, target, backup);
+    } catch (err) {
+      return result(
+        'failed',
+        `${why}; NOT RESTORED: the state a restore would roll back could not be kept (${(err as Error).message}); the database is as the operation left it, the verified backup is ${backup.path}`,
+      );
+    }
     try {
       await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
     } catch (err) {
       return result(
         'failed',
-        `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}`,
+        `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}, the state before the restore ${discarded.path}`,
       );
     }
+    const raised = keepSequences(db, discarded.sequences);
     const restoredState = verifyRestore(db, backup);
-    return result('failed', `${why}; restored from the backup (${restoredState})`, { restored: true });
+    return result(
+      'failed',
+      `${why}; restored from the backup (${restoredState}); ${describeDiscarded(discarded, raised)}`,
+      { restored: true },
+    );
   } catch (err) {
     // Keep the verified backup under its final name: it is the state before this task.
     if (backup && !backup.committed) await commitBackup(backup).catch(() => undefined);
@@ -261,6 +349,47 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
   } finally {
     db.close();
   }
+}
+
+function withFts(opts: VerifyOptions, outcome: OpOutcome | null): VerifyOptions {
+  return { ...opts, rebuiltFts: new Set(outcome?.rebuiltFts ?? []), touchedFts: new Set(outcome?.touchedFts ?? []) };
+}
+
+/** The checks that can see a problem after COMMIT, once more, each on a fresh snapshot. */
+async function recheck(
+  conn: WriteCapable,
+  file: string,
+  counts: ReadonlyMap<string, number>,
+  ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
+  opts: VerifyOptions,
+  first: readonly string[],
+): Promise<string[]> {
+  // A row-count difference seen with no other commit in between is not a matter of timing.
+  const countProblems = first.filter((p) => p.startsWith('table "'));
+  return [
+    ...(await structureProblems(conn.db, file, counts, opts)),
+    ...countProblems,
+    ...ftsProblems(conn, ftsBefore, opts),
+  ];
+}
+
+async function keepBackup(backup: Backup): Promise<void> {
+  // The state before the task (the database is in it again): kept under its final name.
+  await commitBackup(backup).catch(() => undefined);
+}
+
+function describeDiscarded(d: Discarded, raised: number): string {
+  const delta =
+    d.delta === null
+      ? 'its contents could not be read'
+      : d.delta.size === 0
+        ? 'the same row counts as the backup'
+        : [...d.delta].map(([t, n]) => `${t} ${n > 0 ? '+' : ''}${n}`).join(', ') + ' rows against the backup';
+  const others = d.othersCommitted
+    ? 'other connections committed since the backup'
+    : 'no other connection committed since the backup';
+  const seq = raised > 0 ? `; ${raised} AUTOINCREMENT counter(s) kept at the ids already handed out` : '';
+  return `the state rolled back is kept as ${d.path} (${others}; ${delta})${seq}`;
 }
 
 function verifyRestore(db: Database.Database, backup: Backup): string {

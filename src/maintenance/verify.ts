@@ -1,8 +1,15 @@
 /**
  * Verification after every mutating step: quick_check, FTS5 consistency (not worse than
  * before; the full integrity-check for an index that was rebuilt), and the row count of every
- * table unchanged. Counts are compared exactly when no other connection committed between the
- * two counts (PRAGMA data_version); otherwise they are not comparable and the report says so.
+ * table unchanged. Every comparison is between states each read in one snapshot:
+ *
+ * - an operation that runs in a transaction (ANALYZE, REINDEX, FTS rebuild/optimize) is checked
+ *   inside it, before COMMIT: counts before and after and the FTS checks see no other
+ *   connection's commit, so the comparison is exact whatever the application does, and a
+ *   failure is a ROLLBACK (nothing to restore, nothing of the application's discarded);
+ * - VACUUM cannot run in a transaction: counts are read in one snapshot right before and one
+ *   right after it; a table whose count moved while another connection committed (PRAGMA
+ *   data_version) is named as not compared, every other table is compared exactly.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -16,10 +23,10 @@ import { quoteIdent } from '../db/sql.js';
 
 const requireFromHere = createRequire(import.meta.url);
 
-export interface ContentSnapshot {
+export interface CountsAt {
   readonly counts: ReadonlyMap<string, number>;
+  /** PRAGMA data_version of the connection that counted, in the same snapshot. */
   readonly dataVersion: number;
-  readonly fts: ReadonlyMap<string, FtsHealth['status']>;
 }
 
 export function tableCounts(db: Database.Database): Map<string, number> {
@@ -38,29 +45,72 @@ export function tableCounts(db: Database.Database): Map<string, number> {
   return out;
 }
 
-/**
- * Counts under a write lock, so they describe the database right before our change. `earlier`
- * (counts this connection took a moment ago, e.g. for the backup) is reused when no other
- * connection committed since: counting every table of a large brain is not free.
- */
-export function takeSnapshot(
-  db: Database.Database,
-  ftsBefore: readonly FtsHealth[],
-  earlier?: { readonly counts: ReadonlyMap<string, number>; readonly dataVersion: number },
-): ContentSnapshot {
-  return db
-    .transaction(() => {
-      const dataVersion = Number(db.pragma('data_version', { simple: true }));
-      const counts = earlier && earlier.dataVersion === dataVersion ? earlier.counts : tableCounts(db);
-      return { counts, dataVersion, fts: new Map(ftsBefore.map((f) => [f.table, f.status])) };
-    })
-    .immediate();
+/** Row counts and data_version in one snapshot: the caller's transaction, or a read transaction of their own (no write lock). */
+export function countsInSnapshot(db: Database.Database): CountsAt {
+  const read = (): CountsAt => ({
+    counts: tableCounts(db),
+    dataVersion: Number(db.pragma('data_version', { simple: true })),
+  });
+  return db.inTransaction ? read() : db.transaction(read)();
 }
 
-export interface Verification {
-  readonly ok: boolean;
-  readonly problems: readonly string[];
-  readonly notes: readonly string[];
+/**
+ * Counts right before an operation that runs outside a transaction (VACUUM). `earlier` (counts
+ * this connection took a moment ago, e.g. for the backup) is reused when no other connection
+ * committed since: counting every table of a large brain is not free.
+ */
+export function countsBefore(db: Database.Database, earlier?: CountsAt): CountsAt {
+  const dataVersion = Number(db.pragma('data_version', { simple: true }));
+  if (earlier && earlier.dataVersion === dataVersion) return earlier;
+  // Under the write lock: a writer that meanwhile waits on its busy timeout is asleep in its
+  // back-off when the operation starts right after, so no commit lands between the two.
+  return db.transaction(() => countsInSnapshot(db)).immediate();
+}
+
+export interface CountComparison {
+  readonly problems: string[];
+  /** Tables compared exactly. */
+  readonly compared: number;
+  /** Tables whose count moved while other connections committed: not comparable. */
+  readonly notCompared: string[];
+}
+
+/**
+ * Compares two snapshots' counts. `exact` (no other connection could commit between them):
+ * any difference outside `mayChange` is a problem. Otherwise a table whose count moved is not
+ * comparable (another connection may have written it) and is named; equal counts still verify.
+ */
+export function compareCounts(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+  mayChange: ReadonlySet<string>,
+  exact: boolean,
+): CountComparison {
+  const problems: string[] = [];
+  const notCompared: string[] = [];
+  let compared = 0;
+  for (const [table, n] of before) {
+    if (mayChange.has(table)) continue;
+    const m = after.get(table);
+    if (m === n) compared++;
+    else if (exact || m === undefined) problems.push(`table "${table}" had ${n} rows, now ${m ?? 'missing'}`);
+    else notCompared.push(table);
+  }
+  for (const table of after.keys()) {
+    if (!before.has(table) && !mayChange.has(table)) problems.push(`table "${table}" appeared`);
+  }
+  return { problems, compared, notCompared };
+}
+
+/** What the verification of one operation said about row counts, for the result's message. */
+export function describeCounts(c: CountComparison, how: 'in-transaction' | 'snapshots'): string {
+  const where =
+    how === 'in-transaction' ? "in the operation's own transaction" : 'in snapshots right before and after it';
+  if (c.notCompared.length === 0) return `row counts of ${c.compared} tables compared ${where}`;
+  return (
+    `row counts of ${c.compared} tables compared ${where}; ` +
+    `not compared: ${c.notCompared.map((t) => `"${t}"`).join(', ')} (written by another connection meanwhile)`
+  );
 }
 
 export interface VerifyOptions {
@@ -149,46 +199,76 @@ async function quickCheckTablesParallel(
   return [...here, ...(await fromWorker)].slice(0, 10);
 }
 
-export async function verify(
-  conn: WriteCapable,
+/** The structural check: whole-database quick_check (--deep, fullQuickCheck) or table by table on both cores. */
+export async function structureProblems(
+  db: Database.Database,
   file: string,
-  before: ContentSnapshot,
-  opts: VerifyOptions,
-): Promise<Verification> {
-  const db = conn.db;
+  counts: ReadonlyMap<string, number>,
+  opts: Pick<VerifyOptions, 'fullQuickCheck' | 'busyTimeoutMs'>,
+): Promise<string[]> {
+  return opts.fullQuickCheck ? quickCheckAll(db) : quickCheckTablesParallel(db, file, counts, opts.busyTimeoutMs);
+}
+
+/**
+ * The FTS5 indexes, each not worse than before (a rebuilt one checked in full). Runs in the
+ * caller's transaction when there is one; otherwise each index's check reads one snapshot.
+ */
+export function ftsProblems(
+  conn: WriteCapable,
+  ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
+  opts: Pick<VerifyOptions, 'rebuiltFts' | 'ftsSampleRows'>,
+): string[] {
   const problems: string[] = [];
-  const notes: string[] = [];
-
-  problems.push(
-    ...(opts.fullQuickCheck
-      ? quickCheckAll(db)
-      : await quickCheckTablesParallel(db, file, before.counts, opts.busyTimeoutMs)),
-  );
-
-  const mayChange = new Set([...opts.rebuiltFts, ...opts.touchedFts].flatMap((f) => ftsShadowNames(f)));
-  const after = db
-    .transaction(() => ({ counts: tableCounts(db), dataVersion: Number(db.pragma('data_version', { simple: true })) }))
-    .immediate();
-  if (after.dataVersion !== before.dataVersion) {
-    notes.push('row counts not compared: another connection committed meanwhile');
-  } else {
-    for (const [table, n] of before.counts) {
-      if (mayChange.has(table)) continue;
-      const m = after.counts.get(table);
-      if (m !== n) problems.push(`table "${table}" had ${n} rows, now ${m ?? 'missing'}`);
-    }
-    for (const table of after.counts.keys()) {
-      if (!before.counts.has(table) && !mayChange.has(table)) problems.push(`table "${table}" appeared`);
-    }
-  }
-
-  for (const t of listFtsTables(db)) {
+  for (const t of listFtsTables(conn.db)) {
     const full = opts.rebuiltFts.has(t.name);
     const h = checkFts(conn, t, { deep: full, sampleRows: opts.ftsSampleRows, maxSegments: Number.MAX_SAFE_INTEGER });
-    const was = before.fts.get(t.name);
+    const was = ftsBefore.get(t.name);
     const bad = h.status === 'drift' || h.status === 'corrupt';
     if (bad && (full || was === 'ok' || was === 'bloated' || was === undefined))
       problems.push(`FTS index "${t.name}": ${h.detail}`);
   }
-  return { ok: problems.length === 0, problems, notes };
+  return problems;
+}
+
+/** Shadow tables of the FTS indexes an operation rebuilt or optimized: their row counts may change. */
+export function mayChangeOf(opts: Pick<VerifyOptions, 'rebuiltFts' | 'touchedFts'>): Set<string> {
+  return new Set([...opts.rebuiltFts, ...opts.touchedFts].flatMap((f) => ftsShadowNames(f)));
+}
+
+/**
+ * Inside the operation's own write transaction, before COMMIT: counts against those taken at
+ * its start in the same transaction (exact: nobody else can commit meanwhile) and the FTS checks.
+ */
+export function verifyInTransaction(
+  conn: WriteCapable,
+  before: ReadonlyMap<string, number>,
+  ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
+  opts: VerifyOptions,
+): { readonly problems: string[]; readonly counts: CountComparison } {
+  const counts = compareCounts(before, tableCounts(conn.db), mayChangeOf(opts), true);
+  return { problems: [...counts.problems, ...ftsProblems(conn, ftsBefore, opts)], counts };
+}
+
+/**
+ * After an operation that ran outside a transaction (VACUUM): `after` are the counts read right
+ * after it (before anything else, such as its checkpoint, gives other connections time to
+ * commit), compared with `before` (see compareCounts for what a concurrent commit changes); then
+ * quick_check and the FTS checks, each index in one snapshot.
+ */
+export async function verifyAfter(
+  conn: WriteCapable,
+  file: string,
+  before: CountsAt,
+  after: CountsAt,
+  ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
+  opts: VerifyOptions,
+): Promise<{ readonly problems: string[]; readonly counts: CountComparison }> {
+  const counts = compareCounts(
+    before.counts,
+    after.counts,
+    mayChangeOf(opts),
+    after.dataVersion === before.dataVersion,
+  );
+  const structure = await structureProblems(conn.db, file, before.counts, opts);
+  return { problems: [...structure, ...counts.problems, ...ftsProblems(conn, ftsBefore, opts)], counts };
 }

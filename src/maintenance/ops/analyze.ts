@@ -4,6 +4,7 @@ import { nothingRebuilt } from './types.js';
 export const analyze: Operation = {
   type: 'ANALYZE',
   guarded: true,
+  transactional: true,
   rewritesDatabase: false,
   sql: () => ['ANALYZE'],
   run(db) {

@@ -8,6 +8,7 @@ import { nothingRebuilt } from './types.js';
 export const checkpoint: Operation = {
   type: 'CHECKPOINT',
   guarded: false,
+  transactional: false,
   rewritesDatabase: false,
   sql: () => ['PRAGMA wal_checkpoint(TRUNCATE)'],
   run(db) {

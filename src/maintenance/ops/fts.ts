@@ -29,6 +29,7 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
   return {
     type,
     guarded: true,
+    transactional: true,
     rewritesDatabase: false,
     sql: (ctx) =>
       ctx.fts.flatMap((t) => {

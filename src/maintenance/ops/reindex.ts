@@ -4,6 +4,7 @@ import { nothingRebuilt } from './types.js';
 export const reindex: Operation = {
   type: 'REINDEX',
   guarded: true,
+  transactional: true,
   rewritesDatabase: false,
   sql: () => ['REINDEX'],
   run(db) {

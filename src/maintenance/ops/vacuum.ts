@@ -8,16 +8,18 @@ import { nothingRebuilt } from './types.js';
 export const vacuum: Operation = {
   type: 'VACUUM',
   guarded: true,
+  transactional: false,
   rewritesDatabase: true,
   sql: () => ['VACUUM', 'PRAGMA wal_checkpoint(TRUNCATE)'],
   run(db) {
     db.exec('VACUUM');
-    let note = '';
-    if (String(db.pragma('journal_mode', { simple: true })) === 'wal') {
-      const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
-      if (r && r.busy)
-        note = `; the WAL could not be truncated yet (${r.checkpointed} of ${r.log} frames checkpointed, a reader was active)`;
-    }
-    return { status: 'ok', rowsAffected: 0, message: `vacuumed${note}`, ...nothingRebuilt };
+    return { status: 'ok', rowsAffected: 0, message: 'vacuumed', ...nothingRebuilt };
+  },
+  settle(db) {
+    if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') return '';
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    return r && r.busy
+      ? `the WAL could not be truncated yet (${r.checkpointed} of ${r.log} frames checkpointed, a reader was active)`
+      : '';
   },
 };

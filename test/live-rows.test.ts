@@ -1,0 +1,169 @@
+/**
+ * The rows of a busy application: real processes commit while the tool maintains and moves rows.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { generateDemoBrain } from '../src/demo/generate.js';
+import { createBackup, keepDiscarded, keepSequences, restoreBackup } from '../src/maintenance/backup.js';
+import { NOW, ROOT, cli, tempDir } from './helpers.js';
+
+const COMMITTER = path.join(ROOT, 'test', 'fixtures', 'committer.mjs');
+// Real processes and dozens of runs: the time depends on the machine's load.
+const LOAD_TIMEOUT_MS = 240_000;
+
+interface Committed {
+  readonly ids: number[];
+  readonly busy: number;
+  readonly errors: string[];
+}
+
+function startCommitter(file: string): { child: ChildProcess; ready: Promise<void>; stop: () => Promise<Committed> } {
+  const child = spawn(process.execPath, [COMMITTER, file, 'messages'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += String(d)));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += String(d);
+      if (err.includes('ready')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`committer ended early: ${err}`)));
+  });
+  const stop = (): Promise<Committed> =>
+    new Promise((resolve) => {
+      child.once('close', () => resolve(JSON.parse(out) as Committed));
+      child.kill('SIGTERM');
+    });
+  return { child, ready, stop };
+}
+
+interface Result {
+  type: string;
+  status: string;
+  restored: boolean;
+  message: string;
+}
+
+function brain(): { dir: string; config: string; tier1: string } {
+  const dir = path.join(tempDir('dbm-rows-'), 'brain');
+  generateDemoBrain({ dir, scale: 1, seed: 5, now: NOW });
+  return { dir, config: path.join(dir, 'maintenance.config.json'), tier1: path.join(dir, 'tier1', 'conversations.db') };
+}
+
+function missingIds(file: string, ids: readonly number[]): number[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    const has = db.prepare('SELECT 1 FROM messages WHERE id = ?').pluck();
+    return ids.filter((id) => has.get(id) === undefined);
+  } finally {
+    db.close();
+  }
+}
+
+function ftsIntegrity(file: string): string {
+  const db = new Database(file);
+  try {
+    db.prepare(`INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)`).run();
+    return 'ok';
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    db.close();
+  }
+}
+
+describe('an application committing as fast as it can', () => {
+  it(
+    'verification holds under load: no restore, every committed row present, the index consistent',
+    async () => {
+      const b = brain();
+      const app = startCommitter(b.tier1);
+      await app.ready;
+      const results: Result[] = [];
+      for (let i = 0; i < 6; i++) {
+        for (const flag of ['--analyze', '--rebuild-fts', '--vacuum', '--run']) {
+          const r = cli(['--config', b.config, flag, '--db', 'tier1', '--json']);
+          expect([0, 4], `${flag}: ${r.stderr}`).toContain(r.status);
+          results.push(...(JSON.parse(r.stdout) as { results: Result[] }).results);
+        }
+      }
+      const done = await app.stop();
+      expect(done.errors).toEqual([]);
+      expect(done.ids.length).toBeGreaterThan(100);
+      const restored = results.filter((r) => r.restored || r.status === 'failed');
+      expect(restored.map((r) => `${r.type}: ${r.message}`)).toEqual([]);
+      expect(missingIds(b.tier1, done.ids)).toEqual([]);
+      expect(ftsIntegrity(b.tier1)).toBe('ok');
+      // the transactional operations say how their counts were compared
+      expect(results.find((r) => r.type === 'ANALYZE')!.message).toMatch(
+        /row counts of \d+ tables compared in the operation's own transaction/,
+      );
+    },
+    LOAD_TIMEOUT_MS,
+  );
+
+  it(
+    'an injected bad change while the application writes is still caught, rolled back, and nothing of the application lost',
+    async () => {
+      const b = brain();
+      const app = startCommitter(b.tier1);
+      await app.ready;
+      const outs: Result[] = [];
+      for (const [flag, type] of [
+        ['--analyze', 'ANALYZE'],
+        ['--rebuild-fts', 'REBUILD_FTS'],
+      ] as const) {
+        const r = cli(['--config', b.config, flag, '--db', 'tier1', '--json'], {
+          env: { DB_MAINTENANCE_INJECT: `after:${type}:tier1` },
+        });
+        expect(r.status, r.stderr).toBe(6);
+        outs.push(...(JSON.parse(r.stdout) as { results: Result[] }).results);
+      }
+      const done = await app.stop();
+      for (const o of outs) {
+        expect(o).toMatchObject({ status: 'failed', restored: false });
+        expect(o.message).toMatch(/had \d+ rows, now \d+; rolled back before it was committed/);
+      }
+      expect(missingIds(b.tier1, done.ids)).toEqual([]);
+    },
+    LOAD_TIMEOUT_MS,
+  );
+});
+
+describe('a restore keeps what it rolls back', () => {
+  it('the discarded state holds the rows committed since the backup, and no AUTOINCREMENT id is handed out twice', async () => {
+    const dir = tempDir('dbm-discard-');
+    const file = path.join(dir, 'app.db');
+    const app = new Database(file);
+    app.pragma('journal_mode = WAL');
+    app.exec('CREATE TABLE notes(id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL)');
+    const ins = app.prepare('INSERT INTO notes(body) VALUES (?)');
+    for (let i = 0; i < 50; i++) ins.run(`before ${i}`);
+    const target = { name: 'app', path: file, configKey: 'databases.app' };
+    const ours = new Database(file, { timeout: 5000 });
+    const backup = createBackup(ours, target, path.join(dir, 'backups'), NOW, 5000);
+    // the application commits after the backup: ids 51..80, then deletes its newest rows (80, 79)
+    const committed = Array.from({ length: 30 }, (_, i) => Number(ins.run(`after ${i}`).lastInsertRowid));
+    app.prepare('DELETE FROM notes WHERE id > 78').run();
+    const discarded = await keepDiscarded(ours, target, backup);
+    await restoreBackup(backup, target, 5000);
+    expect(keepSequences(ours, discarded.sequences)).toBe(1);
+    expect(discarded.othersCommitted).toBe(true);
+    expect([...discarded.delta!]).toEqual([['notes', 28]]);
+    const kept = new Database(discarded.path, { readonly: true });
+    const keptIds = kept.prepare('SELECT id FROM notes WHERE id > 50 ORDER BY id').pluck().all();
+    kept.close();
+    expect(keptIds).toEqual(committed.filter((id) => id <= 78));
+    expect(path.basename(discarded.path)).toMatch(/^app-\d{8}T\d{6}Z-discarded\.db$/);
+    // back to the backup's 50 rows, but the next id is past every id the application handed out
+    expect(app.prepare('SELECT count(*) FROM notes').pluck().get()).toBe(50);
+    expect(Number(ins.run('next').lastInsertRowid)).toBe(81);
+    ours.close();
+    app.close();
+    // never more readable than the database
+    expect(fs.statSync(discarded.path).mode & 0o777 & ~fs.statSync(file).mode).toBe(0);
+  });
+});
