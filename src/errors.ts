@@ -14,6 +14,7 @@ export const EXIT = {
   locked: 5,
   taskFailed: 6,
   refused: 7,
+  conflict: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -42,6 +43,7 @@ export type ErrorCode =
   | 'NO_SPACE'
   | 'ARCHIVE_SCHEMA'
   | 'GUARD'
+  | 'KEY_CONFLICT'
   | 'INTERNAL';
 
 const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
@@ -68,6 +70,7 @@ const EXIT_BY_CODE: Record<ErrorCode, ExitCode> = {
   NO_SPACE: EXIT.refused,
   ARCHIVE_SCHEMA: EXIT.database,
   GUARD: EXIT.refused,
+  KEY_CONFLICT: EXIT.conflict,
   INTERNAL: EXIT.internal,
 };
 
@@ -101,6 +104,7 @@ export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
     EXIT.database,
     EXIT.taskFailed,
     EXIT.refused,
+    EXIT.conflict,
   ];
   for (const c of order) if (codes.includes(c)) return c;
   return EXIT.ok;

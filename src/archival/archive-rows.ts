@@ -13,18 +13,21 @@ import { listFtsTables, type FtsTable } from '../db/fts5.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
-import { escapeRegExp } from '../util/format.js';
 import { fdLikeOrigin, originOf } from '../util/ownership.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
   countRows,
   deleteExactly,
+  differingKeys,
   discoverMoveSet,
   ensureArchiveSchema,
+  hasFtsDeleteTrigger,
   moveBatch,
   openForMove,
   setKeys,
+  type BatchResult,
+  type MoveOptions,
   type MoveSet,
 } from './mover.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
@@ -119,26 +122,32 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       const t0 = Date.now();
       const schema = ensureArchiveSchema(arc, set, fts);
       const moved = new Map<string, number>();
+      const conflicts: unknown[] = [];
       let batches = 0;
+      const opts: MoveOptions = { replace: true, live: 'from', liveFts: fts };
+      // Keys left live because of a conflict are not selected again.
+      src.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_skip"(k)`);
+      src.exec(`DELETE FROM temp."_dbm_skip"`);
+      const skip = src.prepare(`INSERT INTO temp."_dbm_skip"(k) VALUES (?)`);
+      const nextKeys = src
+        .prepare(
+          `${job.keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`,
+        )
+        .pluck()
+        .safeIntegers(true);
       for (;;) {
         src.exec('BEGIN IMMEDIATE');
         try {
-          const keys = src
-            .prepare(`${job.keysSql} ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`)
-            .pluck()
-            .all(job.params);
+          const keys = nextKeys.all(job.params);
           if (keys.length === 0) {
             src.exec('ROLLBACK');
             break;
           }
-          const n = moveBatch(src, arc, 'src', set, keys, true);
-          if ((n.get(set.root) ?? 0) === 0)
-            throw new DbmError(
-              'DB_ERROR',
-              `the selected ${job.label} could not be found again by "${job.key}" (NULL keys?)`,
-            );
+          const r = moveOrIsolate(src, arc, set, keys, opts);
+          for (const k of r.conflicts) skip.run(k as bigint | string | number);
           src.exec('COMMIT');
-          for (const [t, c] of n) moved.set(t, (moved.get(t) ?? 0) + c);
+          for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
+          conflicts.push(...r.conflicts);
           batches++;
         } catch (err) {
           if (src.inTransaction) src.exec('ROLLBACK');
@@ -156,13 +165,15 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       req.logger.debug({ ms: Date.now() - t0 }, 'FTS indexes checked');
       const count = moved.get(set.root) ?? 0;
       const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
+      if (conflicts.length) notes.push(conflictNote(job, conflicts));
       return outcome(
-        'ok',
+        conflicts.length ? 'partial' : 'ok',
         `moved ${count} ${job.label} and ${childRows} child rows to ${job.archivePath} in ${batches} batch(es)${notes.length ? `; ${notes.join('; ')}` : ''}`,
         count,
         {
           counts: countsRecord(job.label, set, moved),
           files: [job.archivePath],
+          conflicts: conflicts.map(String),
         },
       );
     } finally {
@@ -171,6 +182,51 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
   } finally {
     src.close();
   }
+}
+
+function isConstraint(err: unknown): boolean {
+  return String((err as { code?: unknown }).code ?? '').startsWith('SQLITE_CONSTRAINT');
+}
+
+/**
+ * One batch; when a row of it collides with a different row already in the archive (a
+ * UNIQUE or PRIMARY KEY constraint: the application reused a child's id), the batch's keys
+ * are moved one by one instead and the ones that collide stay live, as conflicts.
+ */
+function moveOrIsolate(
+  src: Database.Database,
+  arc: Database.Database,
+  set: MoveSet,
+  keys: readonly unknown[],
+  opts: MoveOptions,
+): BatchResult {
+  try {
+    return moveBatch(src, arc, 'src', set, keys, opts);
+  } catch (err) {
+    if (!isConstraint(err)) throw err;
+  }
+  const moved = new Map<string, number>();
+  const conflicts: unknown[] = [];
+  for (const k of keys) {
+    try {
+      const one = moveBatch(src, arc, 'src', set, [k], opts);
+      for (const [t, c] of one.moved) moved.set(t, (moved.get(t) ?? 0) + c);
+      conflicts.push(...one.conflicts);
+    } catch (err) {
+      if (!isConstraint(err)) throw err;
+      conflicts.push(k);
+    }
+  }
+  return { moved, conflicts };
+}
+
+function conflictNote(job: RowArchiveJob, conflicts: readonly unknown[]): string {
+  const shown = conflicts.slice(0, 10).map(String).join(', ');
+  const more = conflicts.length > 10 ? ` and ${conflicts.length - 10} more` : '';
+  return (
+    `${conflicts.length} ${job.label} left live: "${job.key}" ${shown}${more} already names different rows in the archive ` +
+    `(the application reused the key; nothing of either was changed: give one of them another key, then re-run)`
+  );
 }
 
 /** Exact counts of what archiveRows would move; opens nothing for writing. */
@@ -245,21 +301,6 @@ function countOf(db: Database.Database, table: string): number {
   );
 }
 
-/** Whether a DELETE trigger on the content table sends FTS5 the 'delete' command for `fts`. */
-export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boolean {
-  const triggers = db
-    .prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
-    .pluck()
-    .all(fts.contentTable) as string[];
-  const esc = escapeRegExp(fts.name);
-  const nameRe = `(?:"${esc.replace(/"/g, '""')}"|\`${esc}\`|\\[${esc}\\]|${esc})`;
-  const cmd = new RegExp(
-    `INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`,
-    'i',
-  );
-  return triggers.some((t) => /\b(?:AFTER|BEFORE)\s+DELETE\b/i.test(t) && cmd.test(t));
-}
-
 export interface RestoreJob {
   readonly label: string;
   /** 'conversation': for messages about one row. */
@@ -326,11 +367,35 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
         let n: Map<string, number>;
         let message: string;
         if (live) {
-          // The live copy is the truth: a restore killed after its copy left both.
+          setKeys(src, [job.id]);
+          if (differingKeys(src, 'arc', set).length > 0)
+            throw new DbmError(
+              'KEY_CONFLICT',
+              `${job.singular} ${job.id} of the archive and the live ${job.singular} ${job.id} are different rows: not restored, nothing was changed`,
+              {
+                hint: `the application reused the key; give the live one another ${job.key}, then restore again`,
+              },
+            );
+          // The same rows: a restore killed after its copy left both, and the live copy is the truth.
           n = moveBatchDeleteOnly(arc, set, job.id);
           message = `${job.singular} ${job.id} was already in ${job.source.name}; removed the archive's copy`;
         } else {
-          n = moveBatch(arc, src, 'arc', set, [job.id], false);
+          try {
+            n = moveBatch(arc, src, 'arc', set, [job.id], {
+              replace: false,
+              live: 'to',
+              liveFts: listFtsTables(src),
+            }).moved;
+          } catch (err) {
+            if (!isConstraint(err)) throw err;
+            throw new DbmError(
+              'KEY_CONFLICT',
+              `rows of ${job.singular} ${job.id} collide with different live rows (${(err as Error).message}): not restored, nothing was changed`,
+              {
+                hint: 'the application reused a key of one of its rows; give the live row another key, then restore again',
+              },
+            );
+          }
           message = `moved ${job.singular} ${job.id} back to ${job.source.name}`;
         }
         arc.exec('COMMIT');

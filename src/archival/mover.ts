@@ -18,6 +18,7 @@
  */
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
+import { escapeRegExp } from '../util/format.js';
 import type { FtsTable } from '../db/fts5.js';
 import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
@@ -276,6 +277,7 @@ export function ensureArchiveSchema(
 
 /** Fills temp._dbm_keys of `db` with `keys`. */
 export function setKeys(db: Database.Database, keys: readonly unknown[]): void {
+  // Keys are exact: integers arrive as BigInt (safeIntegers) and are bound as such.
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_keys"(k)`);
   db.exec(`DELETE FROM ${KEYS}`);
   const ins = db.prepare(`INSERT INTO ${KEYS}(k) VALUES (?)`);
@@ -333,11 +335,31 @@ export function copyRows(
   return out;
 }
 
+export interface MoveOptions {
+  /**
+   * Earlier copies of the keys on the `to` side are replaced (archiving: the live database is
+   * the truth). Only a copy of the same rows is: one whose root row equals the `from` side's
+   * in every column both have. A different row under the same key (the application reused
+   * it) is a conflict: that key is not moved, and nothing of either side is touched.
+   */
+  readonly replace: boolean;
+  /** Which side is the application's database: its triggers do not run during the move, and its FTS5 indexes are kept by us. */
+  readonly live: 'from' | 'to';
+  /** The live database's FTS5 indexes. */
+  readonly liveFts: readonly FtsTable[];
+}
+
+export interface BatchResult {
+  /** Rows moved per table. */
+  readonly moved: Map<string, number>;
+  /** Keys not moved: a different row holds the key on the other side. */
+  readonly conflicts: unknown[];
+}
+
 /**
  * One batch (see the header). `from` must hold its write lock (BEGIN IMMEDIATE); `to` has the
- * `from` database attached as `fromAlias`. With `replace`, earlier copies of the keys in `to`
- * are deleted first (archiving: the live database is the truth). Returns rows moved per table;
- * the caller commits `from`, or rolls it back when this throws.
+ * `from` database attached as `fromAlias`. Returns rows moved per table and the keys left
+ * where they were; the caller commits `from`, or rolls it back when this throws.
  */
 export function moveBatch(
   from: Database.Database,
@@ -345,15 +367,31 @@ export function moveBatch(
   fromAlias: string,
   set: MoveSet,
   keys: readonly unknown[],
-  replace: boolean,
-): Map<string, number> {
-  setKeys(from, keys);
+  opts: MoveOptions,
+): BatchResult {
   setKeys(to, keys);
+  const conflicts = differingKeys(to, fromAlias, set);
+  const rest = conflicts.length ? without(keys, conflicts) : keys;
+  if (rest.length === 0) return { moved: new Map(), conflicts };
+  if (conflicts.length) setKeys(to, rest);
+  setKeys(from, rest);
   const expected = countRows(from, set, 'main');
+  const found = expected.get(set.root) ?? 0;
+  if (found !== rest.length)
+    throw new DbmError(
+      'DB_ERROR',
+      `${rest.length} keys of "${set.root}" selected, ${found} rows found by "${set.key}"${found > rest.length ? ': the key column is not unique' : ' (NULL keys?)'}; nothing was moved`,
+      { hint: `set the key column to a unique column of "${set.root}"` },
+    );
   to.exec('BEGIN');
   try {
-    if (replace) deleteRows(to, set, 'main');
-    const copied = copyRows(to, set, fromAlias, 'main');
+    const copy = (): Map<string, number> => {
+      if (opts.replace) deleteRows(to, set, 'main');
+      const copied = copyRows(to, set, fromAlias, 'main');
+      if (opts.live === 'to') indexInserted(to, set, opts.liveFts);
+      return copied;
+    };
+    const copied = opts.live === 'to' ? withoutTriggers(to, set, copy) : copy();
     const bad = sameCounts(expected, copied);
     if (bad) throw new DbmError('DB_ERROR', `copy check failed: ${bad}`);
     to.exec('COMMIT');
@@ -361,8 +399,123 @@ export function moveBatch(
     if (to.inTransaction) to.exec('ROLLBACK');
     throw err;
   }
-  deleteExactly(from, set, expected);
-  return expected;
+  if (opts.live === 'from') {
+    // Read before the triggers are dropped: which indexes a right delete trigger keeps.
+    const unindex = ftsOver(set, opts.liveFts).filter(({ fts }) => hasFtsDeleteTrigger(from, fts));
+    withoutTriggers(from, set, () => {
+      unindexDeleted(from, set, unindex);
+      deleteExactly(from, set, expected);
+    });
+  } else deleteExactly(from, set, expected);
+  return { moved: expected, conflicts };
+}
+
+function without(keys: readonly unknown[], drop: readonly unknown[]): unknown[] {
+  const gone = new Set(drop.map(String));
+  return keys.filter((k) => !gone.has(String(k)));
+}
+
+/**
+ * Keys (of temp._dbm_keys of `to`) whose root row on the `to` side differs from the one on the
+ * `fromAlias` side in a column both have: the same key, another conversation.
+ */
+export function differingKeys(to: Database.Database, fromAlias: string, set: MoveSet): unknown[] {
+  const root = quoteIdent(set.root);
+  const k = quoteIdent(set.key);
+  const both = copyColumns(to, fromAlias, 'main', set.root).map(quoteIdent);
+  const same = both.map((c) => `t.${c} IS f.${c}`).join(' AND ');
+  return to
+    .prepare(
+      `SELECT t.${k} FROM "main".${root} AS t JOIN ${quoteIdent(fromAlias)}.${root} AS f ON f.${k} = t.${k} ` +
+        `WHERE t.${k} IN (SELECT k FROM ${KEYS}) AND NOT (${same})`,
+    )
+    .pluck()
+    .safeIntegers(true)
+    .all();
+}
+
+/**
+ * Runs `fn` with the application's triggers on the tables of the move set dropped, and
+ * re-creates them (their own SQL) before returning: rows move without side effects (a cleanup
+ * trigger deleting rows outside the set, a counter counting restored rows twice). `db` must be
+ * in a transaction, so no other connection ever sees the schema without them, and a failure
+ * rolls the drops back with everything else. Foreign-key enforcement being off does not stop
+ * triggers; this does.
+ */
+export function withoutTriggers<T>(db: Database.Database, set: MoveSet, fn: () => T): T {
+  if (!db.inTransaction) throw new Error('withoutTriggers needs a transaction');
+  const tables = new Set(set.nodes.map((n) => n.table.toLowerCase()));
+  const triggers = (
+    db
+      .prepare(`SELECT name, tbl_name AS tbl, sql FROM "main".sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL`)
+      .all() as Array<{ name: string; tbl: string; sql: string }>
+  ).filter((t) => tables.has(t.tbl.toLowerCase()));
+  for (const t of triggers) db.exec(`DROP TRIGGER "main".${quoteIdent(t.name)}`);
+  const out = fn();
+  for (const t of triggers) db.exec(t.sql);
+  return out;
+}
+
+function ftsOver(set: MoveSet, fts: readonly FtsTable[]): Array<{ fts: FtsTable; node: MoveNode }> {
+  const out: Array<{ fts: FtsTable; node: MoveNode }> = [];
+  for (const f of fts) {
+    if (f.kind !== 'external') continue;
+    const node = set.nodes.find((n) => n.table.toLowerCase() === f.contentTable!.toLowerCase());
+    if (node) out.push({ fts: f, node });
+  }
+  return out;
+}
+
+function ftsColumns(f: FtsTable): { rid: string; cols: string } {
+  return {
+    rid: f.contentRowid === 'rowid' ? 'rowid' : quoteIdent(f.contentRowid),
+    cols: f.allColumns.map(quoteIdent).join(', '),
+  };
+}
+
+/**
+ * Before the live rows are deleted (their triggers off): FTS5's 'delete' command with their
+ * values, what a right delete trigger does; `indexes` are those a right delete trigger keeps.
+ * An index without one is left to the rebuild that follows the move (archive-rows.ts), as its
+ * own trigger would have left it.
+ */
+function unindexDeleted(
+  db: Database.Database,
+  set: MoveSet,
+  indexes: ReadonlyArray<{ fts: FtsTable; node: MoveNode }>,
+): void {
+  for (const { fts: f, node } of indexes) {
+    const q = quoteIdent(f.name);
+    const { rid, cols } = ftsColumns(f);
+    db.prepare(
+      `INSERT INTO ${q}(${q}, rowid, ${cols}) SELECT 'delete', ${rid}, ${cols} FROM "main".${quoteIdent(node.table)} WHERE ${whereFor(set, node, 'main')}`,
+    ).run();
+  }
+}
+
+/** After rows came back into the live database (its triggers off): each external-content index gets them. */
+function indexInserted(db: Database.Database, set: MoveSet, fts: readonly FtsTable[]): void {
+  for (const { fts: f, node } of ftsOver(set, fts)) {
+    const { rid, cols } = ftsColumns(f);
+    db.prepare(
+      `INSERT INTO ${quoteIdent(f.name)}(rowid, ${cols}) SELECT ${rid}, ${cols} FROM "main".${quoteIdent(node.table)} WHERE ${whereFor(set, node, 'main')}`,
+    ).run();
+  }
+}
+
+/** Whether a DELETE trigger on the content table sends FTS5 the 'delete' command for `fts`. */
+export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boolean {
+  const triggers = db
+    .prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
+    .pluck()
+    .all(fts.contentTable) as string[];
+  const esc = escapeRegExp(fts.name);
+  const nameRe = `(?:"${esc.replace(/"/g, '""')}"|\`${esc}\`|\\[${esc}\\]|${esc})`;
+  const cmd = new RegExp(
+    `INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`,
+    'i',
+  );
+  return triggers.some((t) => /\b(?:AFTER|BEFORE)\s+DELETE\b/i.test(t) && cmd.test(t));
 }
 
 /** Deletes the keys' rows from `main` of `db` (children first) and checks each table lost exactly `expected`. */

@@ -30,21 +30,32 @@ export interface RetentionOutcome {
   readonly files: readonly string[];
   /** Files removed (or that would be removed). */
   readonly removed: readonly string[];
+  /** Rows left where they were because their key collides with different rows on the other side (exit 8). */
+  readonly conflicts?: readonly string[];
 }
 
 export interface RetentionResult extends MaintenanceResult {
   readonly counts: Readonly<Record<string, number>>;
   readonly files: readonly string[];
   readonly removed: readonly string[];
+  readonly conflicts: readonly string[];
 }
 
 export function outcome(
   status: ResultStatus,
   message: string,
   count: number,
-  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed'>> = {},
+  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed' | 'conflicts'>> = {},
 ): RetentionOutcome {
-  return { status, message, count, counts: extra.counts ?? {}, files: extra.files ?? [], removed: extra.removed ?? [] };
+  return {
+    status,
+    message,
+    count,
+    counts: extra.counts ?? {},
+    files: extra.files ?? [],
+    removed: extra.removed ?? [],
+    ...(extra.conflicts?.length ? { conflicts: extra.conflicts } : {}),
+  };
 }
 
 /** One unit of retention work as the engine runs it (src/retention/engine.ts). */

@@ -44,7 +44,14 @@ export async function runRetention(
     let code: ExitCode;
     try {
       out = await w.run();
-      code = out.status === 'failed' ? EXIT.taskFailed : out.status === 'refused' ? EXIT.refused : EXIT.ok;
+      code =
+        out.status === 'failed'
+          ? EXIT.taskFailed
+          : out.status === 'refused'
+            ? EXIT.refused
+            : out.conflicts?.length
+              ? EXIT.conflict
+              : EXIT.ok;
     } catch (err) {
       [out, code] = failure(err, logger);
     }
@@ -60,6 +67,7 @@ export async function runRetention(
       counts: out.counts,
       files: out.files,
       removed: out.removed,
+      conflicts: out.conflicts ?? [],
     };
     logger.info({ task: result.taskId, status: result.status, ms: result.durationMs }, result.message);
     results.push(result);
