@@ -18,7 +18,7 @@ function hostileBrain(drift: boolean): string {
   const db = new Database(path.join(dir, 'h.db'));
   db.exec(`
     CREATE TABLE ${q(T)} (${q('thread id')} INTEGER PRIMARY KEY, ${q('opened at')} TEXT);
-    CREATE TABLE ${q(M)} (id INTEGER PRIMARY KEY, ${q('thread id')} INTEGER REFERENCES ${q(T)}(${q('thread id')}), ${q('the text')} TEXT);
+    CREATE TABLE ${q(M)} (id INTEGER PRIMARY KEY, ${q('thread id')} INTEGER REFERENCES ${q(T)}(${q('thread id')}) ON DELETE CASCADE, ${q('the text')} TEXT);
     CREATE INDEX ${q('by thread; x')} ON ${q(M)}(${q('thread id')});
     CREATE VIRTUAL TABLE ${q(F)} USING fts5(${q('the text')}, content=${lit(M)}, content_rowid='id');
     CREATE TABLE ${q('pat "terns"')} (id INTEGER PRIMARY KEY, ${q('conf')} REAL, ${q('used; at')} TEXT);

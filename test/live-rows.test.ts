@@ -133,6 +133,41 @@ describe('an application committing as fast as it can', () => {
   );
 });
 
+describe('a conversation the application writes to during --archive', () => {
+  it(
+    'is not archived however old it started; nothing the application wrote is orphaned or lost',
+    async () => {
+      const b = brain();
+      const probe = new Database(b.tier1, { readonly: true });
+      const conv = probe.prepare('SELECT min(id) FROM conversations').pluck().get() as number;
+      const started = probe.prepare('SELECT started_at FROM conversations WHERE id = ?').pluck().get(conv) as string;
+      probe.close();
+      expect(Date.parse(`${started.replace(' ', 'T')}Z`)).toBeLessThan(NOW.getTime() - 40 * 86_400_000);
+      const app = startCommitter(b.tier1);
+      await app.ready;
+      const r = cli(['--config', b.config, '--archive', '--json']);
+      const done = await app.stop();
+      expect(r.status, r.stderr).toBe(0);
+      const archive = path.join(path.dirname(b.tier1), 'conversation_archive.db');
+      const moved = (JSON.parse(r.stdout) as { items: Array<{ rowsAffected: number }> }).items[0]!.rowsAffected;
+      expect(moved).toBeGreaterThan(0);
+      expect(missingIds(b.tier1, done.ids)).toEqual([]);
+      const live = new Database(b.tier1, { readonly: true });
+      const arc = new Database(archive, { readonly: true });
+      try {
+        expect(live.prepare('SELECT count(*) FROM conversations WHERE id = ?').pluck().get(conv)).toBe(1);
+        expect(arc.prepare('SELECT count(*) FROM conversations WHERE id = ?').pluck().get(conv)).toBe(0);
+        expect(live.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+        expect(arc.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+      } finally {
+        live.close();
+        arc.close();
+      }
+    },
+    LOAD_TIMEOUT_MS,
+  );
+});
+
 describe('a restore keeps what it rolls back', () => {
   it('the discarded state holds the rows committed since the backup, and no AUTOINCREMENT id is handed out twice', async () => {
     const dir = tempDir('dbm-discard-');

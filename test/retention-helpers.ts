@@ -34,12 +34,13 @@ export function miniBrain(
   const conv = db.prepare(
     `INSERT INTO conversations(session_id, conversation_id, title, started_at) VALUES ('s1', ?, ?, ?)`,
   );
-  const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content) VALUES (?, 'user', ?)`);
+  // Messages written when their conversation started: no later activity keeps it live.
+  const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content, created_at) VALUES (?, 'user', ?, ?)`);
   db.transaction(() => {
     opts.started.forEach((s, i) => {
       const id = Number(conv.run(`c${i}`, `conversation ${i}`, s as string).lastInsertRowid);
       for (let m = 0; m < (opts.messagesPer ?? 3); m++)
-        msg.run(id, `message ${m} of conversation number${i} about topic${m % 5}`);
+        msg.run(id, `message ${m} of conversation number${i} about topic${m % 5}`, s as string);
     });
   })();
   db.close();

@@ -111,8 +111,8 @@ describe('--archive', () => {
       daysAgo(200),
     );
     db.prepare(
-      `INSERT INTO messages(conversation_id, role, content, "lang; x") VALUES (25, 'user', 'bonjour topic9', 'fr')`,
-    ).run();
+      `INSERT INTO messages(conversation_id, role, content, "lang; x", created_at) VALUES (25, 'user', 'bonjour topic9', 'fr', ?)`,
+    ).run(daysAgo(200));
     db.close();
     const r = cli(['--config', b.config, '--archive']);
     expect(r.status, r.stderr).toBe(0);

@@ -188,3 +188,87 @@ describe("the application's triggers", () => {
     expect(rows(b.db, 'SELECT message_count AS n FROM conversations WHERE id = 1')).toEqual([{ n: 4n }]);
   });
 });
+
+function fkViolations(file: string): unknown[] {
+  const db = new Database(file, { readonly: true });
+  try {
+    return db.prepare('PRAGMA foreign_key_check').all();
+  } finally {
+    db.close();
+  }
+}
+
+const WITH_ACTIONS = `
+CREATE TABLE sessions (id INTEGER PRIMARY KEY, user_name TEXT NOT NULL, team_id INTEGER REFERENCES teams(id));
+CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT);
+CREATE TABLE conversations (id INTEGER PRIMARY KEY AUTOINCREMENT, session_id INTEGER REFERENCES sessions(id), title TEXT, started_at INTEGER NOT NULL);
+CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE, content TEXT, created_at INTEGER);
+CREATE TABLE notes (id INTEGER PRIMARY KEY, conversation_id INTEGER REFERENCES conversations(id) ON DELETE SET NULL, body TEXT);
+CREATE TABLE bookmarks (id INTEGER PRIMARY KEY, conversation_id INTEGER REFERENCES conversations(id), label TEXT);
+`;
+
+describe('activity and foreign keys', () => {
+  it('a conversation started long ago but written to lately is not old', () => {
+    const b = appBrain(WITH_ACTIONS);
+    exec(
+      b.db,
+      `INSERT INTO conversations(title, started_at) VALUES ('idle', ${nowS - 40 * DAY}), ('busy', ${nowS - 40 * DAY})`,
+    );
+    exec(
+      b.db,
+      `INSERT INTO messages(conversation_id, content, created_at) VALUES (1, 'a', ${nowS - 39 * DAY}), (2, 'b', ${nowS - 39 * DAY}), (2, 'c', ${nowS - 3600})`,
+    );
+    const assess = JSON.parse(cli(['--config', b.config, '--assess', '--json']).stdout) as {
+      retention: { conversations: { eligible: number } };
+    };
+    expect(assess.retention.conversations.eligible).toBe(1);
+    expect(cli(['--config', b.config, '--archive']).status).toBe(0);
+    expect(rows(b.archive, 'SELECT title FROM conversations')).toEqual([{ title: 'idle' }]);
+    expect(rows(b.db, 'SELECT title FROM conversations')).toEqual([{ title: 'busy' }]);
+    // activityColumns turns the child's column off: then only the conversation's own time counts
+    const cfg = JSON.parse(fs.readFileSync(b.config, 'utf8')) as { conversations: Record<string, unknown> };
+    cfg.conversations['activityColumns'] = { messages: [] };
+    fs.writeFileSync(b.config, JSON.stringify(cfg));
+    expect(cli(['--config', b.config, '--archive']).status).toBe(0);
+    expect(rows(b.db, 'SELECT count(*) AS n FROM conversations')).toEqual([{ n: 0n }]);
+  });
+
+  it('follows ON DELETE: CASCADE moves, SET NULL stays live unlinked, NO ACTION keeps the parent; foreign keys hold on both sides', () => {
+    const b = appBrain(WITH_ACTIONS);
+    exec(b.db, `INSERT INTO teams VALUES (7, 'the team')`);
+    exec(b.db, `INSERT INTO sessions VALUES (1, 'ann', 7), (2, 'bob', NULL)`);
+    exec(
+      b.db,
+      `INSERT INTO conversations(session_id, title, started_at) VALUES (1, 'one', ${nowS - 40 * DAY}), (2, 'two', ${nowS - 40 * DAY}), (2, 'three', ${nowS - DAY})`,
+    );
+    exec(b.db, `INSERT INTO messages(conversation_id, content, created_at) VALUES (1, 'm1', ${nowS - 40 * DAY})`);
+    exec(b.db, `INSERT INTO notes VALUES (10, 1, 'a note that outlives its conversation')`);
+    exec(b.db, `INSERT INTO bookmarks VALUES (20, 2, 'keeps two live')`);
+    const r = cli(['--config', b.config, '--archive', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const item = (JSON.parse(r.stdout) as { items: Array<{ message: string }> }).items[0]!;
+    expect(item.message).toMatch(/1 conversations kept live: rows of bookmarks \(ON DELETE NO ACTION\) refer to them/);
+    expect(item.message).toMatch(/1 notes rows stay live with their link cleared \(ON DELETE SET NULL\)/);
+    expect(rows(b.db, 'SELECT title FROM conversations ORDER BY id')).toEqual([{ title: 'two' }, { title: 'three' }]);
+    expect(rows(b.archive, 'SELECT title FROM conversations')).toEqual([{ title: 'one' }]);
+    expect(rows(b.archive, 'SELECT content FROM messages')).toEqual([{ content: 'm1' }]);
+    expect(rows(b.db, 'SELECT id, conversation_id AS c FROM notes')).toEqual([{ id: 10n, c: null }]);
+    expect(rows(b.archive, 'SELECT id, conversation_id AS c FROM notes')).toEqual([{ id: 10n, c: 1n }]);
+    expect(rows(b.db, 'SELECT conversation_id AS c FROM bookmarks')).toEqual([{ c: 2n }]);
+    // the parents the archived rows refer to are in the archive too, recursively
+    expect(rows(b.archive, 'SELECT id, user_name FROM sessions')).toEqual([{ id: 1n, user_name: 'ann' }]);
+    expect(rows(b.archive, 'SELECT id FROM teams')).toEqual([{ id: 7n }]);
+    expect(fkViolations(b.db)).toEqual([]);
+    expect(fkViolations(b.archive)).toEqual([]);
+    const arc = new Database(b.archive);
+    arc.pragma('foreign_keys = ON');
+    expect(arc.prepare(`UPDATE conversations SET title = 'one!' WHERE id = 1`).run().changes).toBe(1);
+    arc.close();
+    // back again: the note is linked to it again, the archive's copies are gone
+    expect(cli(['--config', b.config, '--restore-conversation', '1']).status).toBe(0);
+    expect(rows(b.db, 'SELECT id, conversation_id AS c FROM notes')).toEqual([{ id: 10n, c: 1n }]);
+    expect(rows(b.archive, 'SELECT count(*) AS n FROM notes')).toEqual([{ n: 0n }]);
+    expect(rows(b.db, 'SELECT content FROM messages')).toEqual([{ content: 'm1' }]);
+    expect(fkViolations(b.db)).toEqual([]);
+  });
+});

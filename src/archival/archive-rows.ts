@@ -41,8 +41,10 @@ export interface RowArchiveJob {
   readonly key: string;
   readonly columns: readonly string[];
   readonly children: readonly ChildTable[] | undefined;
-  /** SELECT of the keys to move; its named parameters are `params`. */
-  readonly keysSql: string;
+  /** SELECT of the keys to move (read from the schema of `db`); its named parameters are `params`. */
+  readonly keysSql: (db: Database.Database) => string;
+  /** The keys old enough before foreign keys that forbid the delete are considered (a superset of keysSql's), to report those kept live. */
+  readonly oldSql?: (db: Database.Database) => string;
   /** ORDER BY expression for the batches (oldest first). */
   readonly orderBy: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -80,7 +82,8 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
     requireColumns(src, job.label, job.table, job.columns);
     const set = discoverMoveSet(src, job.table, job.key, job.children);
     const fts = listFtsTables(src);
-    const eligible = Number(src.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
+    const keysSql = job.keysSql(src);
+    const eligible = Number(src.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params));
     const total = Number(
       src
         .prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`)
@@ -123,6 +126,7 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       const schema = ensureArchiveSchema(arc, set, fts);
       const moved = new Map<string, number>();
       const conflicts: unknown[] = [];
+      let blocked = 0;
       let batches = 0;
       const opts: MoveOptions = { replace: true, live: 'from', liveFts: fts };
       // Keys left live because of a conflict are not selected again.
@@ -131,7 +135,7 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       const skip = src.prepare(`INSERT INTO temp."_dbm_skip"(k) VALUES (?)`);
       const nextKeys = src
         .prepare(
-          `${job.keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`,
+          `${keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`,
         )
         .pluck()
         .safeIntegers(true);
@@ -144,10 +148,11 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
             break;
           }
           const r = moveOrIsolate(src, arc, set, keys, opts);
-          for (const k of r.conflicts) skip.run(k as bigint | string | number);
+          for (const k of [...r.conflicts, ...r.blocked]) skip.run(k as bigint | string | number);
           src.exec('COMMIT');
           for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
           conflicts.push(...r.conflicts);
+          blocked += r.blocked.length;
           batches++;
         } catch (err) {
           if (src.inTransaction) src.exec('ROLLBACK');
@@ -166,6 +171,20 @@ export function archiveRows(job: RowArchiveJob, req: RetentionRequest): Retentio
       const count = moved.get(set.root) ?? 0;
       const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
       if (conflicts.length) notes.push(conflictNote(job, conflicts));
+      const keptAtRoot = job.oldSql
+        ? Number(
+            src
+              .prepare(`SELECT count(*) FROM (${job.oldSql(src)})`)
+              .pluck()
+              .get(job.params),
+          ) - Number(src.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params))
+        : 0;
+      if (blocked + keptAtRoot > 0) notes.push(blockedNote(job, set, blocked + keptAtRoot));
+      const linked = set.nodes.filter((n) => n.kind === 'link' && (moved.get(n.table) ?? 0) > 0);
+      if (linked.length)
+        notes.push(
+          `${linked.map((n) => `${moved.get(n.table)} ${n.table} rows`).join(', ')} stay live with their link cleared (ON DELETE ${linked[0]!.action}); the archive keeps a linked copy`,
+        );
       return outcome(
         conflicts.length ? 'partial' : 'ok',
         `moved ${count} ${job.label} and ${childRows} child rows to ${job.archivePath} in ${batches} batch(es)${notes.length ? `; ${notes.join('; ')}` : ''}`,
@@ -207,17 +226,27 @@ function moveOrIsolate(
   }
   const moved = new Map<string, number>();
   const conflicts: unknown[] = [];
+  const blocked: unknown[] = [];
   for (const k of keys) {
     try {
       const one = moveBatch(src, arc, 'src', set, [k], opts);
       for (const [t, c] of one.moved) moved.set(t, (moved.get(t) ?? 0) + c);
       conflicts.push(...one.conflicts);
+      blocked.push(...one.blocked);
     } catch (err) {
       if (!isConstraint(err)) throw err;
       conflicts.push(k);
     }
   }
-  return { moved, conflicts };
+  return { moved, conflicts, blocked };
+}
+
+function blockedNote(job: RowArchiveJob, set: MoveSet, blocked: number): string {
+  const by = [...new Set(set.blockers.map((b) => `${b.table} (ON DELETE ${b.action})`))].join(', ');
+  return (
+    `${blocked} ${job.label} kept live: rows of ${by} refer to them and their foreign key forbids the delete ` +
+    `(list the table in ${job.label}.childTables to move its rows with them)`
+  );
 }
 
 function conflictNote(job: RowArchiveJob, conflicts: readonly unknown[]): string {
@@ -236,14 +265,15 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
     const db = conn.db;
     requireColumns(db, job.label, job.table, job.columns);
     const set = discoverMoveSet(db, job.table, job.key, job.children);
-    const eligible = Number(db.prepare(`SELECT count(*) FROM (${job.keysSql})`).pluck().get(job.params));
+    const keysSql = job.keysSql(db);
+    const eligible = Number(db.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params));
     const total = Number(
       db
         .prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`)
         .pluck()
         .get(),
     );
-    const rows = countRows(db, set, 'main', job.keysSql, job.params);
+    const rows = countRows(db, set, 'main', keysSql, job.params);
     const refusal = job.guard?.(eligible, total);
     if (refusal)
       return outcome('refused', `would refuse: ${refusal}`, 0, {

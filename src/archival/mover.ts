@@ -33,10 +33,38 @@ export interface Edge {
   readonly references: string;
 }
 
+/** ON DELETE of a foreign key, as PRAGMA foreign_key_list spells it. */
+export type FkAction = 'CASCADE' | 'SET NULL' | 'SET DEFAULT' | 'NO ACTION' | 'RESTRICT';
+
 export interface MoveNode {
   readonly table: string;
   /** Empty for the root. */
   readonly edges: readonly Edge[];
+  /**
+   * 'move': the rows leave with their parent (ON DELETE CASCADE, or configured in childTables).
+   * 'link': ON DELETE SET NULL / SET DEFAULT: the rows outlive the parent and stay live with
+   * the action applied to their link; the archive gets a copy that keeps the link.
+   */
+  readonly kind: 'move' | 'link';
+  /** For 'link': what the link column becomes. */
+  readonly action?: 'SET NULL' | 'SET DEFAULT';
+}
+
+/** Rows that forbid their parent's delete (ON DELETE NO ACTION / RESTRICT): the parent stays live. */
+export interface Blocker {
+  readonly table: string;
+  readonly edge: Edge;
+  readonly action: FkAction;
+}
+
+/**
+ * A table outside the move set that rows of the set refer to (conversations -> sessions): the
+ * archive gets a copy of the referred rows, so its foreign keys hold there too. `edges` are
+ * the references to it, from tables of the set or from other reference tables.
+ */
+export interface RefNode {
+  readonly table: string;
+  readonly edges: ReadonlyArray<{ readonly child: string; readonly column: string; readonly references: string }>;
 }
 
 /** The root table and its descendants, parents before children. */
@@ -44,18 +72,27 @@ export interface MoveSet {
   readonly root: string;
   readonly key: string;
   readonly nodes: readonly MoveNode[];
+  readonly blockers: readonly Blocker[];
+  readonly refs: readonly RefNode[];
 }
 
 const KEYS = 'temp."_dbm_keys"';
 
-function fkList(db: Database.Database, table: string): Array<{ parent: string; col: string; ref: string | null }> {
-  return db
-    .prepare('SELECT "table" AS parent, "from" AS col, "to" AS ref FROM pragma_foreign_key_list(?)')
-    .all(table) as Array<{
-    parent: string;
-    col: string;
-    ref: string | null;
-  }>;
+interface Fk {
+  readonly parent: string;
+  readonly col: string;
+  readonly ref: string | null;
+  readonly onDelete: FkAction;
+}
+
+function fkList(db: Database.Database, table: string): Fk[] {
+  return (
+    db
+      .prepare(
+        'SELECT "table" AS parent, "from" AS col, "to" AS ref, on_delete AS onDelete FROM pragma_foreign_key_list(?)',
+      )
+      .all(table) as Array<{ parent: string; col: string; ref: string | null; onDelete: string }>
+  ).map((f) => ({ ...f, onDelete: f.onDelete.toUpperCase() as FkAction }));
 }
 
 function primaryKeyOf(db: Database.Database, table: string): string {
@@ -67,8 +104,12 @@ function primaryKeyOf(db: Database.Database, table: string): string {
 }
 
 /**
- * The move set of `root`: `children` (from config) or every table with a foreign key to it,
- * then, recursively, every table with a foreign key to one already in the set.
+ * The move set of `root`, following the schema's declared foreign-key actions: a table with a
+ * foreign key to a moving table moves with it when the key is ON DELETE CASCADE (or the table
+ * is in `children`, from config), stays live with its link cleared when SET NULL / SET DEFAULT
+ * ('link' nodes), and keeps its parent live when NO ACTION / RESTRICT (a blocker). Then,
+ * recursively, the same for tables referring to moving ones. Tables the set refers to are the
+ * archive's reference tables.
  */
 export function discoverMoveSet(
   db: Database.Database,
@@ -79,35 +120,67 @@ export function discoverMoveSet(
   const lower = (s: string): string => s.toLowerCase();
   const tables = ordinaryTables(db);
   const canonical = (name: string): string => tables.find((t) => lower(t) === lower(name)) ?? name;
-  const nodes: MoveNode[] = [{ table: canonical(root), edges: [] }];
-  const inSet = (t: string): boolean => nodes.some((n) => lower(n.table) === lower(t));
-  if (children) {
-    for (const c of children) {
-      const existing = nodes.find((n) => lower(n.table) === lower(c.table));
-      const edge = { column: c.column, parent: nodes[0]!.table, references: c.references };
-      if (existing) (existing.edges as Edge[]).push(edge);
-      else nodes.push({ table: canonical(c.table), edges: [edge] });
-    }
+  const nodes: MoveNode[] = [{ table: canonical(root), edges: [], kind: 'move' }];
+  const blockers: Blocker[] = [];
+  const nodeOf = (t: string): MoveNode | undefined => nodes.find((n) => lower(n.table) === lower(t));
+  const configured = (t: string): ChildTable | undefined => children?.find((c) => lower(c.table) === lower(t));
+  for (const c of children ?? []) {
+    const existing = nodeOf(c.table);
+    const edge = { column: c.column, parent: nodes[0]!.table, references: c.references };
+    if (existing) (existing.edges as Edge[]).push(edge);
+    else nodes.push({ table: canonical(c.table), edges: [edge], kind: 'move' });
   }
   for (let grew = true; grew;) {
     grew = false;
     for (const t of tables) {
-      if (inSet(t)) continue;
-      const edges: Edge[] = [];
+      if (nodeOf(t) || blockers.some((b) => lower(b.table) === lower(t))) continue;
+      const moving: Edge[] = [];
+      const linking: Array<{ edge: Edge; action: 'SET NULL' | 'SET DEFAULT' }> = [];
+      const blocking: Array<{ edge: Edge; action: FkAction }> = [];
       for (const fk of fkList(db, t)) {
-        if (lower(fk.parent) === lower(t) || !inSet(fk.parent)) continue;
-        // With a configured child list the root's direct children are exactly that list.
-        if (children && lower(fk.parent) === lower(root)) continue;
-        const parent = nodes.find((n) => lower(n.table) === lower(fk.parent))!.table;
-        edges.push({ column: fk.col, parent, references: fk.ref ?? primaryKeyOf(db, parent) });
+        const parent = nodeOf(fk.parent);
+        if (lower(fk.parent) === lower(t) || !parent || parent.kind !== 'move') continue;
+        const edge = { column: fk.col, parent: parent.table, references: fk.ref ?? primaryKeyOf(db, parent.table) };
+        if (fk.onDelete === 'CASCADE' || configured(t)) moving.push(edge);
+        else if (fk.onDelete === 'SET NULL' || fk.onDelete === 'SET DEFAULT')
+          linking.push({ edge, action: fk.onDelete });
+        else blocking.push({ edge, action: fk.onDelete });
       }
-      if (edges.length) {
-        nodes.push({ table: t, edges });
-        grew = true;
+      if (blocking.length) {
+        blockers.push(...blocking.map((b) => ({ table: t, ...b })));
+        continue;
       }
+      if (moving.length) nodes.push({ table: t, edges: moving, kind: 'move' });
+      else if (linking.length)
+        nodes.push({ table: t, edges: linking.map((l) => l.edge), kind: 'link', action: linking[0]!.action });
+      else continue;
+      grew = true;
     }
   }
-  return { root: nodes[0]!.table, key, nodes };
+  return { root: nodes[0]!.table, key, nodes, blockers, refs: referenceTables(db, nodes, tables) };
+}
+
+/** Tables outside the move set its rows refer to, and recursively the tables those refer to. */
+function referenceTables(db: Database.Database, nodes: readonly MoveNode[], tables: readonly string[]): RefNode[] {
+  const lower = (s: string): string => s.toLowerCase();
+  const inSet = new Set(nodes.map((n) => lower(n.table)));
+  const refs: Array<{ table: string; edges: Array<{ child: string; column: string; references: string }> }> = [];
+  const queue = nodes.map((n) => n.table);
+  while (queue.length) {
+    const child = queue.shift()!;
+    for (const fk of fkList(db, child)) {
+      const parent = tables.find((t) => lower(t) === lower(fk.parent));
+      if (!parent || inSet.has(lower(parent)) || lower(parent) === lower(child)) continue;
+      let ref = refs.find((r) => lower(r.table) === lower(parent));
+      if (!ref) {
+        ref = { table: parent, edges: [] };
+        refs.push(ref);
+        queue.push(parent);
+      }
+      ref.edges.push({ child, column: fk.col, references: fk.ref ?? primaryKeyOf(db, parent) });
+    }
+  }
+  return refs;
 }
 
 /** WHERE clause selecting the rows of `node` that belong to the keys in temp._dbm_keys, over `schema`. */
@@ -217,12 +290,17 @@ export function ensureArchiveSchema(
   const addedColumns: string[] = [];
   const statements: string[] = [];
   const rebuild: string[] = [];
-  for (const node of set.nodes) {
+  let backfill = false;
+  const archived =
+    (db.prepare(`SELECT count(*) FROM "main".sqlite_schema WHERE type = 'table'`).pluck().get() as number) > 0;
+  for (const node of [...set.nodes, ...set.refs]) {
     const srcSql = tableSql(db, 'src', node.table);
     if (!srcSql) throw new DbmError('CONFIG_INVALID', `table "${node.table}" does not exist in the live database`);
     const existing = tableSql(db, 'main', node.table);
     if (!existing) {
       created.push(node.table);
+      // A reference table new to an archive that already holds rows: what they refer to is copied once.
+      if (archived && set.refs.includes(node as RefNode)) backfill = true;
       statements.push(srcSql);
       const idx = db
         .prepare(
@@ -271,6 +349,7 @@ export function ensureArchiveSchema(
   db.transaction(() => {
     for (const s of statements) db.exec(s);
     for (const f of rebuild) db.prepare(`INSERT INTO ${quoteIdent(f)}(${quoteIdent(f)}) VALUES ('rebuild')`).run();
+    if (backfill) copyReferenced(db, set, 'src', 'all');
   })();
   return { created, addedColumns };
 }
@@ -306,9 +385,15 @@ export function countRows(
 }
 
 /** Deletes the rows of the keys from `schema` of `db`, children first. Returns rows deleted per table. */
-export function deleteRows(db: Database.Database, set: MoveSet, schema: string): Map<string, number> {
+export function deleteRows(
+  db: Database.Database,
+  set: MoveSet,
+  schema: string,
+  which: 'all' | 'move' = 'all',
+): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of [...set.nodes].reverse()) {
+    if (which === 'move' && node.kind !== 'move') continue;
     const r = db
       .prepare(`DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`)
       .run();
@@ -323,9 +408,11 @@ export function copyRows(
   set: MoveSet,
   fromSchema: string,
   toSchema: string,
+  which: 'all' | 'move' = 'all',
 ): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of set.nodes) {
+    if (which === 'move' && node.kind !== 'move') continue;
     const cols = copyColumns(db, fromSchema, toSchema, node.table).map(quoteIdent).join(', ');
     const sql =
       `INSERT INTO ${quoteIdent(toSchema)}.${quoteIdent(node.table)} (${cols}) ` +
@@ -350,10 +437,12 @@ export interface MoveOptions {
 }
 
 export interface BatchResult {
-  /** Rows moved per table. */
+  /** Rows moved per table ('link' tables: rows copied and unlinked). */
   readonly moved: Map<string, number>;
   /** Keys not moved: a different row holds the key on the other side. */
   readonly conflicts: unknown[];
+  /** Keys not moved: rows with a NO ACTION / RESTRICT foreign key refer to them. */
+  readonly blocked: unknown[];
 }
 
 /**
@@ -371,10 +460,15 @@ export function moveBatch(
 ): BatchResult {
   setKeys(to, keys);
   const conflicts = differingKeys(to, fromAlias, set);
-  const rest = conflicts.length ? without(keys, conflicts) : keys;
-  if (rest.length === 0) return { moved: new Map(), conflicts };
-  if (conflicts.length) setKeys(to, rest);
+  let rest = conflicts.length ? without(keys, conflicts) : keys;
   setKeys(from, rest);
+  const blocked = opts.live === 'from' && rest.length ? blockedKeys(from, set) : [];
+  if (blocked.length) {
+    rest = without(rest, blocked);
+    setKeys(from, rest);
+  }
+  if (rest.length === 0) return { moved: new Map(), conflicts, blocked };
+  if (rest.length !== keys.length) setKeys(to, rest);
   const expected = countRows(from, set, 'main');
   const found = expected.get(set.root) ?? 0;
   if (found !== rest.length)
@@ -383,16 +477,21 @@ export function moveBatch(
       `${rest.length} keys of "${set.root}" selected, ${found} rows found by "${set.key}"${found > rest.length ? ': the key column is not unique' : ' (NULL keys?)'}; nothing was moved`,
       { hint: `set the key column to a unique column of "${set.root}"` },
     );
+  // Restoring, the 'link' rows are still live: they are linked again, not copied.
+  const copiedKinds = opts.live === 'to' ? 'move' : 'all';
   to.exec('BEGIN');
   try {
     const copy = (): Map<string, number> => {
       if (opts.replace) deleteRows(to, set, 'main');
-      const copied = copyRows(to, set, fromAlias, 'main');
-      if (opts.live === 'to') indexInserted(to, set, opts.liveFts);
+      const copied = copyRows(to, set, fromAlias, 'main', copiedKinds);
+      if (opts.live === 'to') {
+        relink(to, set, fromAlias);
+        indexInserted(to, set, opts.liveFts);
+      } else copyReferenced(to, set, fromAlias, 'batch');
       return copied;
     };
     const copied = opts.live === 'to' ? withoutTriggers(to, set, copy) : copy();
-    const bad = sameCounts(expected, copied);
+    const bad = sameCounts(only(expected, set, copiedKinds), copied);
     if (bad) throw new DbmError('DB_ERROR', `copy check failed: ${bad}`);
     to.exec('COMMIT');
   } catch (err) {
@@ -404,10 +503,109 @@ export function moveBatch(
     const unindex = ftsOver(set, opts.liveFts).filter(({ fts }) => hasFtsDeleteTrigger(from, fts));
     withoutTriggers(from, set, () => {
       unindexDeleted(from, set, unindex);
-      deleteExactly(from, set, expected);
+      const linked = unlink(from, set);
+      const bad = sameCounts(only(expected, set, 'link'), linked);
+      if (bad) throw new DbmError('DB_ERROR', `link check failed: ${bad}`);
+      deleteExactly(from, set, expected, 'move');
     });
   } else deleteExactly(from, set, expected);
-  return { moved: expected, conflicts };
+  return { moved: expected, conflicts, blocked };
+}
+
+/**
+ * Keys (of temp._dbm_keys of `db`, the live side) whose rows are referred to by a blocker's
+ * rows (ON DELETE NO ACTION / RESTRICT): deleting them would break the application's foreign keys.
+ */
+export function blockedKeys(db: Database.Database, set: MoveSet): unknown[] {
+  if (set.blockers.length === 0) return [];
+  const tests = set.blockers.map((b) => {
+    const parent = set.nodes.find((n) => n.table === b.edge.parent)!;
+    return (
+      `EXISTS (SELECT 1 FROM "main".${quoteIdent(b.table)} WHERE ${quoteIdent(b.edge.column)} IN ` +
+      `(SELECT ${quoteIdent(b.edge.references)} FROM "main".${quoteIdent(parent.table)} WHERE ${whereFor(set, parent, 'main', 'SELECT kk.k')}))`
+    );
+  });
+  return db
+    .prepare(`SELECT kk.k FROM ${KEYS} AS kk WHERE ${tests.join(' OR ')}`)
+    .pluck()
+    .safeIntegers(true)
+    .all();
+}
+
+/** Archiving: the live 'link' rows of the keys get their ON DELETE action (SET NULL / SET DEFAULT) applied. */
+function unlink(db: Database.Database, set: MoveSet): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const node of set.nodes) {
+    if (node.kind !== 'link') continue;
+    const where = whereFor(set, node, 'main');
+    const value = (col: string): string =>
+      node.action === 'SET DEFAULT' ? (defaultOf(db, 'main', node.table, col) ?? 'NULL') : 'NULL';
+    // Every link column that points at a moving row, in one statement: each row counted once.
+    const sets = node.edges
+      .map((e) => {
+        const parent = set.nodes.find((n) => n.table === e.parent)!;
+        const c = quoteIdent(e.column);
+        return `${c} = CASE WHEN ${c} IN (SELECT ${quoteIdent(e.references)} FROM "main".${quoteIdent(parent.table)} WHERE ${whereFor(set, parent, 'main')}) THEN ${value(e.column)} ELSE ${c} END`;
+      })
+      .join(', ');
+    out.set(node.table, db.prepare(`UPDATE "main".${quoteIdent(node.table)} SET ${sets} WHERE ${where}`).run().changes);
+  }
+  return out;
+}
+
+/**
+ * Restoring: the live 'link' rows the archive holds a linked copy of are linked again, where
+ * the link is still what the archival left (NULL or the default); rows the application
+ * changed or deleted since stay as it left them.
+ */
+function relink(db: Database.Database, set: MoveSet, fromAlias: string): void {
+  const a = quoteIdent(fromAlias);
+  for (const node of set.nodes) {
+    if (node.kind !== 'link') continue;
+    const t = quoteIdent(node.table);
+    for (const e of node.edges) {
+      const c = quoteIdent(e.column);
+      const was = node.action === 'SET DEFAULT' ? (defaultOf(db, 'main', node.table, e.column) ?? 'NULL') : 'NULL';
+      db.prepare(
+        `UPDATE "main".${t} SET ${c} = (SELECT x.${c} FROM ${a}.${t} AS x WHERE x.rowid = "main".${t}.rowid) ` +
+          `WHERE ${c} IS ${was} AND rowid IN (SELECT rowid FROM ${a}.${t} WHERE ${whereFor(set, node, fromAlias)})`,
+      ).run();
+    }
+  }
+}
+
+function defaultOf(db: Database.Database, schema: string, table: string, column: string): string | null {
+  return (
+    (db
+      .prepare(`SELECT dflt_value FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE`)
+      .pluck()
+      .get(table, schema, column) as string | null | undefined) ?? null
+  );
+}
+
+/**
+ * Archiving: the rows of reference tables (outside the set) that the archive's rows refer to
+ * are copied into the archive (INSERT OR IGNORE: a copy already there stays), so its foreign
+ * keys hold. 'batch': what this batch's rows refer to; 'all': what every archived row refers to.
+ */
+export function copyReferenced(db: Database.Database, set: MoveSet, fromAlias: string, scope: 'batch' | 'all'): number {
+  let n = 0;
+  for (const ref of set.refs) {
+    const cols = copyColumns(db, fromAlias, 'main', ref.table).map(quoteIdent).join(', ');
+    const wanted = ref.edges
+      .map((e) => {
+        const node = set.nodes.find((x) => x.table === e.child);
+        const where = node && scope === 'batch' ? ` WHERE ${whereFor(set, node, 'main')}` : '';
+        return `${quoteIdent(e.references)} IN (SELECT ${quoteIdent(e.column)} FROM "main".${quoteIdent(e.child)}${where})`;
+      })
+      .join(' OR ');
+    n += db
+      .prepare(
+        `INSERT OR IGNORE INTO "main".${quoteIdent(ref.table)} (${cols}) SELECT ${cols} FROM ${quoteIdent(fromAlias)}.${quoteIdent(ref.table)} WHERE ${wanted}`,
+      )
+      .run().changes;
+  }
+  return n;
 }
 
 function without(keys: readonly unknown[], drop: readonly unknown[]): unknown[] {
@@ -461,7 +659,7 @@ function ftsOver(set: MoveSet, fts: readonly FtsTable[]): Array<{ fts: FtsTable;
   for (const f of fts) {
     if (f.kind !== 'external') continue;
     const node = set.nodes.find((n) => n.table.toLowerCase() === f.contentTable!.toLowerCase());
-    if (node) out.push({ fts: f, node });
+    if (node && node.kind === 'move') out.push({ fts: f, node });
   }
   return out;
 }
@@ -523,11 +721,17 @@ export function deleteExactly(
   db: Database.Database,
   set: MoveSet,
   expected: ReadonlyMap<string, number>,
+  which: 'all' | 'move' = 'all',
 ): Map<string, number> {
-  const deleted = deleteRows(db, set, 'main');
-  const bad = sameCounts(expected, deleted);
+  const deleted = deleteRows(db, set, 'main', which);
+  const bad = sameCounts(only(expected, set, which), deleted);
   if (bad) throw new DbmError('DB_ERROR', `delete check failed: ${bad}`);
   return deleted;
+}
+
+/** The counts of `counts` for the nodes of one kind ('move') or all. */
+function only(counts: ReadonlyMap<string, number>, set: MoveSet, which: 'all' | 'move' | 'link'): Map<string, number> {
+  return new Map([...counts].filter(([t]) => which === 'all' || set.nodes.find((n) => n.table === t)?.kind === which));
 }
 
 export function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): string | null {

@@ -30,7 +30,8 @@ export function prunePatterns(req: RetentionRequest): RetentionOutcome {
       key: rule.keyColumn,
       columns: [rule.keyColumn, rule.confidenceColumn, rule.lastUsedColumn],
       children: undefined,
-      keysSql: `SELECT ${quoteIdent(rule.keyColumn)} FROM ${quoteIdent(rule.table)} WHERE ${eligiblePatternsWhere(rule)}`,
+      keysSql: () =>
+        `SELECT ${quoteIdent(rule.keyColumn)} FROM ${quoteIdent(rule.table)} WHERE ${eligiblePatternsWhere(rule)}`,
       orderBy: quoteIdent(rule.keyColumn),
       params: { minConfidence: rule.minConfidence, cutoff },
       batchSize: rule.batchSize,

@@ -63,14 +63,97 @@ export function childTablesOf(
   return out;
 }
 
-/** SQL (and parameters) selecting the keys of conversations the rule would archive. */
-export function eligibleConversationsSql(rule: ConversationsRule): string {
+/** A table with a foreign key to the conversations table, with the key's ON DELETE action. */
+interface RootChild extends ChildTable {
+  readonly onDelete: string;
+  readonly configured: boolean;
+}
+
+function rootChildren(db: Database.Database, rule: ConversationsRule): RootChild[] {
+  const lower = (s: string): string => s.toLowerCase();
+  const out: RootChild[] = (rule.childTables ?? []).map((c) => ({ ...c, onDelete: 'CASCADE', configured: true }));
+  for (const c of childTablesOf(db, rule.table, undefined)) {
+    if (out.some((o) => lower(o.table) === lower(c.table) && lower(o.column) === lower(c.column))) continue;
+    const onDelete = String(
+      db
+        .prepare('SELECT on_delete FROM pragma_foreign_key_list(?) WHERE "from" = ? COLLATE NOCASE')
+        .pluck()
+        .get(c.table, c.column) ?? 'NO ACTION',
+    ).toUpperCase();
+    out.push({ ...c, onDelete, configured: false });
+  }
+  return out;
+}
+
+/** A column that records when a row was written: declared as a date or time, or named like one. */
+function looksLikeTimestamp(name: string, type: string): boolean {
+  return /DATE|TIME/i.test(type) || /(^|_)(at|on|time|ts|timestamp|date)$/i.test(name);
+}
+
+/**
+ * The child rows' timestamp columns that tell a conversation is still in use, per direct child
+ * table: `conversations.activityColumns` where it names the table, else found from the schema.
+ */
+export function activityColumnsOf(
+  db: Database.Database,
+  rule: ConversationsRule,
+): Array<RootChild & { columns: string[] }> {
+  return rootChildren(db, rule).map((c) => {
+    const given = Object.entries(rule.activityColumns ?? {}).find(([t]) => t.toLowerCase() === c.table.toLowerCase());
+    const columns = given
+      ? given[1]
+      : (
+          db.prepare('SELECT name, type FROM pragma_table_info(?)').all(c.table) as Array<{
+            name: string;
+            type: string;
+          }>
+        )
+          .filter((col) => col.name.toLowerCase() !== c.column.toLowerCase() && looksLikeTimestamp(col.name, col.type))
+          .map((col) => col.name);
+    return { ...c, columns };
+  });
+}
+
+/**
+ * SQL selecting the keys of conversations the rule would archive (named parameters @cutoff,
+ * @keep): older than the cut-off by their own timestamp and by every timestamp of their child
+ * rows (a child value that is set but cannot be read as a time counts as recent: unknown is
+ * never old), not among the newest `keepNewest`, and with no child row whose foreign key
+ * forbids the delete (ON DELETE NO ACTION / RESTRICT, not listed in childTables).
+ */
+export function eligibleConversationsSql(
+  db: Database.Database,
+  rule: ConversationsRule,
+  opts: { readonly blockers: boolean } = { blockers: true },
+): string {
   const t = quoteIdent(rule.table);
   const key = quoteIdent(rule.keyColumn);
   const ts = epochSecondsExpr(rule.timestampColumn);
+  const extra: string[] = [];
+  for (const c of activityColumnsOf(db, rule)) {
+    if (c.table.toLowerCase() === rule.table.toLowerCase()) continue;
+    const child = quoteIdent(c.table);
+    const link = `${child}.${quoteIdent(c.column)} = ${t}.${quoteIdent(c.references)}`;
+    const blocks =
+      !c.configured && c.onDelete !== 'CASCADE' && c.onDelete !== 'SET NULL' && c.onDelete !== 'SET DEFAULT';
+    if (blocks) {
+      if (opts.blockers) extra.push(`NOT EXISTS (SELECT 1 FROM ${child} WHERE ${link})`);
+      continue;
+    }
+    if (c.columns.length === 0) continue;
+    const recent = c.columns
+      .map((col) => {
+        const q = `${child}.${quoteIdent(col)}`;
+        const e = epochSecondsExpr(col, c.table);
+        return `(${q} IS NOT NULL AND (${e} IS NULL OR ${e} >= @cutoff))`;
+      })
+      .join(' OR ');
+    extra.push(`NOT EXISTS (SELECT 1 FROM ${child} WHERE ${link} AND (${recent}))`);
+  }
   return (
     `SELECT ${key} FROM ${t} WHERE ${ts} < @cutoff AND ${key} NOT IN ` +
-    `(SELECT ${key} FROM ${t} ORDER BY ${ts} DESC, ${key} DESC LIMIT @keep)`
+    `(SELECT ${key} FROM ${t} ORDER BY ${ts} DESC, ${key} DESC LIMIT @keep)` +
+    extra.map((e) => ` AND ${e}`).join('')
   );
 }
 
@@ -89,7 +172,7 @@ export function countConversations(
     bad: number;
   };
   const params = { cutoff: cutoffMs / 1000, keep: rule.keepNewest };
-  const eligibleSql = eligibleConversationsSql(rule);
+  const eligibleSql = eligibleConversationsSql(db, rule);
   const eligible = Number(db.prepare(`SELECT count(*) FROM (${eligibleSql})`).pluck().get(params));
   const children = childTablesOf(db, rule.table, rule.childTables);
   const childRows = children.map((c) => {

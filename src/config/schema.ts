@@ -38,7 +38,13 @@ export const ConversationsSchema = z
       .array(ChildTableSchema)
       .optional()
       .describe(
-        'Child rows moved with a conversation. Default: every table with a foreign key to the conversations table.',
+        'Child rows moved with a conversation whatever their foreign key says. Tables with a foreign key to the conversations table (and, recursively, to moving tables) follow its ON DELETE action: CASCADE moves them, SET NULL / SET DEFAULT keeps them live with the link cleared (the archive keeps a linked copy), NO ACTION / RESTRICT keeps the conversation live.',
+      ),
+    activityColumns: z
+      .record(name, z.array(name))
+      .optional()
+      .describe(
+        'Per child table, the timestamp columns that show a conversation is still in use: it is archived only when these are older than the cut-off too. Default: the columns of each child table declared as a date or time or named like one (created_at, updated_at, ...); [] for a table turns it off.',
       ),
     archiveAfterDays: days
       .default(30)

@@ -18,8 +18,8 @@ export function quoteString(text: string): string {
  * with `T` or a space, fractional seconds, and a `Z` or `+HH:MM` zone (no zone means UTC).
  * Unparseable values give NULL and are never treated as old.
  */
-export function epochSecondsExpr(column: string): string {
-  const c = quoteIdent(column);
+export function epochSecondsExpr(column: string, table?: string): string {
+  const c = table === undefined ? quoteIdent(column) : `${quoteIdent(table)}.${quoteIdent(column)}`;
   const num = (x: string): string => `(CASE WHEN abs(${x}) >= 100000000000 THEN ${x} / 1000.0 ELSE ${x} * 1.0 END)`;
   return (
     `(CASE typeof(${c}) ` +
