@@ -63,14 +63,18 @@ export function cli(
   };
 }
 
-/** Every file under dir (recursively) with its size, mtime and content hash. */
+/**
+ * Every file under dir (recursively) with its size, mtime and content hash. The empty lock file
+ * a run leaves beside each database it took the database lock of (`.<db>.dbm-lock`, kept like
+ * SQLite's own -shm) is left out: it holds no data.
+ */
 export function snapshotTree(dir: string, exclude: (rel: string) => boolean = () => false): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string): void => {
     for (const name of fs.readdirSync(d).sort()) {
       const full = path.join(d, name);
       const rel = path.relative(dir, full);
-      if (exclude(rel)) continue;
+      if (exclude(rel) || name.endsWith('.dbm-lock')) continue;
       const st = fs.statSync(full);
       if (st.isDirectory()) walk(full);
       else

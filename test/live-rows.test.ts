@@ -8,7 +8,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { generateDemoBrain } from '../src/demo/generate.js';
 import { createBackup, keepDiscarded, keepSequences, restoreBackup } from '../src/maintenance/backup.js';
-import { NOW, ROOT, cli, tempDir } from './helpers.js';
+import { NOW, ROOT, cli, tempDir, writeConfig } from './helpers.js';
+import { RunLock } from '../src/maintenance/lock.js';
 
 const COMMITTER = path.join(ROOT, 'test', 'fixtures', 'committer.mjs');
 // Real processes and dozens of runs: the time depends on the machine's load.
@@ -200,5 +201,44 @@ describe('a restore keeps what it rolls back', () => {
     app.close();
     // never more readable than the database
     expect(fs.statSync(discarded.path).mode & 0o777 & ~fs.statSync(file).mode).toBe(0);
+  });
+});
+
+describe('one database file, two configs', () => {
+  it('a second config (another state directory, the file through a symlink) cannot maintain it while the first does', () => {
+    const b = brain();
+    const other = tempDir('dbm-other-');
+    const link = path.join(other, 'same.db');
+    fs.symlinkSync(b.tier1, link);
+    const config2 = writeConfig(other, {
+      databases: { mine: { path: 'same.db' }, kg: { path: path.join(b.dir, 'tier2', 'knowledge_graph.db') } },
+      conversations: { database: 'mine' },
+      patterns: { database: 'kg' },
+      events: { path: 'events.jsonl' },
+      logs: { dir: 'logs' },
+    });
+    fs.mkdirSync(path.join(other, 'logs'));
+    const lockFile = path.join(path.dirname(b.tier1), `.${path.basename(b.tier1)}.dbm-lock`);
+    // the first run, as it holds the lock while it maintains the file
+    const held = RunLock.acquireDatabase(b.tier1, '--vacuum', NOW);
+    try {
+      const before = fs.statSync(b.tier1).mtimeMs;
+      const r = cli(['--config', config2, '--vacuum', '--db', 'mine', '--json']);
+      expect(r.status, r.stderr).toBe(7);
+      const res = (JSON.parse(r.stdout) as { results: Result[] }).results[0]!;
+      expect(res.status).toBe('refused');
+      expect(res.message).toMatch(
+        /another db-maintenance run is maintaining .*conversations\.db .*pid \d+.*nothing was changed/,
+      );
+      expect(fs.statSync(b.tier1).mtimeMs).toBe(before);
+      const arc = cli(['--config', config2, '--archive']);
+      expect(arc.status).toBe(5);
+      expect(arc.stderr).toMatch(/^error: .*another db-maintenance run is maintaining/m);
+    } finally {
+      held.release();
+    }
+    // the lock file is made like the database: no more readable than it
+    expect(fs.statSync(lockFile).mode & 0o777 & ~fs.statSync(b.tier1).mode).toBe(0);
+    expect(cli(['--config', config2, '--vacuum', '--db', 'mine']).status).toBe(0);
   });
 });

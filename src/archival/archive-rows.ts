@@ -14,6 +14,7 @@ import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js'
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { fdLikeOrigin, originOf } from '../util/ownership.js';
+import { RunLock } from '../maintenance/lock.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
@@ -77,6 +78,21 @@ function openChecked(db: BrainDatabase, timeoutMs: number, create = false): Data
 export function archiveRows(job: RowArchiveJob, req: RetentionRequest): RetentionOutcome {
   const timeoutMs = req.brain.config.maintenance.busyTimeoutMs;
   if (req.dryRun) return planArchive(job, timeoutMs);
+  return withDatabaseLock(job.source, req, () => archiveLocked(job, req, timeoutMs));
+}
+
+/** Runs `fn` holding the lock of `db`'s file (lock.ts): no other run, through any config, changes it meanwhile. */
+export function withDatabaseLock<T>(db: BrainDatabase, req: RetentionRequest, fn: () => T): T {
+  inspectDatabaseFile(db);
+  const lock = RunLock.acquireDatabase(db.path, 'retention', req.now);
+  try {
+    return fn();
+  } finally {
+    lock.release();
+  }
+}
+
+function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: number): RetentionOutcome {
   const src = openChecked(job.source, timeoutMs);
   try {
     requireColumns(src, job.label, job.table, job.columns);
@@ -357,6 +373,16 @@ export function restoreRows(job: RestoreJob, req: RetentionRequest): RetentionOu
     });
   }
   inspectDatabaseFile(archiveDb);
+  if (req.dryRun) return restoreLocked(job, req, timeoutMs, archiveDb);
+  return withDatabaseLock(job.source, req, () => restoreLocked(job, req, timeoutMs, archiveDb));
+}
+
+function restoreLocked(
+  job: RestoreJob,
+  req: RetentionRequest,
+  timeoutMs: number,
+  archiveDb: BrainDatabase,
+): RetentionOutcome {
   const src = openChecked(job.source, timeoutMs);
   try {
     const arc = openChecked(archiveDb, timeoutMs);

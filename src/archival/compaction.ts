@@ -14,6 +14,7 @@ import type { BrainDatabase, Brain } from '../config/load.js';
 import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
+import { RunLock } from '../maintenance/lock.js';
 import { openForMove, attach } from './mover.js';
 import { outcome, type RetentionOutcome } from './types.js';
 import type { z } from 'zod';
@@ -54,8 +55,19 @@ export function lowestWatermark(
   return { value: lowest };
 }
 
-export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean): RetentionOutcome {
+export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean, now = new Date()): RetentionOutcome {
   const target: BrainDatabase = ruleDatabase(brain, `compaction "${job.name}"`, job.database);
+  if (dryRun) return compactLocked(brain, job, dryRun, target);
+  inspectDatabaseFile(target);
+  const lock = RunLock.acquireDatabase(target.path, 'retention', now);
+  try {
+    return compactLocked(brain, job, dryRun, target);
+  } finally {
+    lock.release();
+  }
+}
+
+function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target: BrainDatabase): RetentionOutcome {
   const timeoutMs = brain.config.maintenance.busyTimeoutMs;
   let db: Database.Database;
   if (dryRun) {

@@ -1,8 +1,13 @@
 /**
- * One run at a time. The lock is an exclusive SQLite (fcntl) lock on `<stateDir>/run.lock`,
+ * One run at a time, and one run per database file. The lock is an exclusive SQLite (fcntl) lock on `<stateDir>/run.lock`,
  * so the operating system releases it when the holder dies, however it dies: a stale lock of
  * a dead process is simply free again. `<stateDir>/run.lock.json` says who holds it (PID, host,
  * start time) for the message the second instance prints.
+ *
+ * Each database a run changes is locked the same way, by a lock file beside it
+ * (`.<name>.dbm-lock`, in the directory of its real path): two configs, or a fleet glob and a
+ * named entry, that name one database file (through any path or symlink) cannot maintain it at
+ * once, whatever their state directories.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +15,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-import { narrowToDir } from '../util/ownership.js';
+import { fdLikeOrigin, narrowToDir, originOf } from '../util/ownership.js';
 import { processAlive } from '../util/process.js';
 
 export interface LockHolder {
@@ -32,7 +37,33 @@ export class RunLock {
   /** Takes the lock at once or throws LOCKED (exit 5) naming the holder. */
   static acquire(stateDir: string, command: string, now: Date): RunLock {
     fs.mkdirSync(stateDir, { recursive: true });
-    const file = path.join(stateDir, 'run.lock');
+    return RunLock.acquireFile(path.join(stateDir, 'run.lock'), command, now, {
+      narrow: (f) => narrowToDir(f, stateDir),
+      what: 'the run lock',
+      busy: 'another db-maintenance run holds the lock',
+    });
+  }
+
+  /**
+   * The lock of one database file: beside its real path, made like the database (owner, group,
+   * mode) so whoever may write the database may take it. Throws LOCKED naming the holder.
+   */
+  static acquireDatabase(dbPath: string, command: string, now: Date): RunLock {
+    const real = fs.realpathSync(dbPath);
+    const file = path.join(path.dirname(real), `.${path.basename(real)}.dbm-lock`);
+    return RunLock.acquireFile(file, command, now, {
+      narrow: (f) => likeFile(f, real),
+      what: `the lock of database ${real}`,
+      busy: `another db-maintenance run is maintaining ${real} (through another config or name)`,
+    });
+  }
+
+  private static acquireFile(
+    file: string,
+    command: string,
+    now: Date,
+    how: { narrow: (file: string) => void; what: string; busy: string },
+  ): RunLock {
     const infoPath = `${file}.json`;
     const created = !fs.existsSync(file);
     // SQLite opens a file it may not write read-only, and then "locks" it without locking
@@ -40,7 +71,7 @@ export class RunLock {
     if (!created && !writable(file)) {
       throw new DbmError(
         'STATE_DB',
-        `the run lock ${file} is not writable by this user (uid ${process.getuid?.() ?? '?'}), so it cannot be taken`,
+        `${how.what} (${file}) is not writable by this user (uid ${process.getuid?.() ?? '?'}), so it cannot be taken`,
         {
           hint: 'give it (and stateDir) to the user that runs db-maintenance, or remove it when no run is going on',
         },
@@ -50,11 +81,11 @@ export class RunLock {
     try {
       db = new Database(file, { timeout: 0 });
     } catch (err) {
-      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, {
-        hint: 'check stateDir permissions',
+      throw new DbmError('STATE_DB', `cannot take ${how.what} (${file}): ${(err as Error).message}`, {
+        hint: 'check the permissions of its directory',
       });
     }
-    if (created) narrowToDir(file, stateDir);
+    if (created) how.narrow(file);
     try {
       db.pragma('journal_mode = DELETE');
       db.pragma('locking_mode = EXCLUSIVE');
@@ -68,17 +99,17 @@ export class RunLock {
         const who = holder
           ? `pid ${holder.pid} on ${holder.host}, running ${holder.command} since ${holder.startedAt}`
           : 'another process';
-        throw new DbmError('LOCKED', `another db-maintenance run holds the lock (${who})`, {
+        throw new DbmError('LOCKED', `${how.busy} (${who})`, {
           hint: 'wait for it to finish; the lock frees itself when that process ends',
         });
       }
-      throw new DbmError('STATE_DB', `cannot take the run lock ${file}: ${(err as Error).message}`, {
-        hint: 'check stateDir permissions',
+      throw new DbmError('STATE_DB', `cannot take ${how.what} (${file}): ${(err as Error).message}`, {
+        hint: 'check the permissions of its directory',
       });
     }
     const holder: LockHolder = { pid: process.pid, host: os.hostname(), startedAt: now.toISOString(), command };
     writeFileAtomic(infoPath, `${JSON.stringify(holder)}\n`);
-    narrowToDir(infoPath, stateDir);
+    how.narrow(infoPath);
     return new RunLock(db, infoPath);
   }
 
@@ -120,6 +151,18 @@ function readHolder(infoPath: string): LockHolder | null {
     return JSON.parse(fs.readFileSync(infoPath, 'utf8')) as LockHolder;
   } catch {
     return null;
+  }
+}
+
+/** Gives `file` the owner, group and mode of `like` (never more permissive than it). */
+function likeFile(file: string, like: string): void {
+  const origin = originOf(like);
+  if (!origin) return;
+  const fd = fs.openSync(file, 'r');
+  try {
+    fdLikeOrigin(fd, origin);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

@@ -138,18 +138,10 @@ interface TaskRun {
 
 /** Steps 2 to 6 for one task. Never throws: what went wrong is the result. */
 async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
-  const { req, task, op, ctx, target, backups } = run;
-  const cfg = req.brain.config;
+  const { req, task, target, backups } = run;
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const sizeBefore = onDiskBytes(target.path);
-  let tPhase = t0;
-  const phase = (name: string): void => {
-    const now = Date.now();
-    req.logger.debug({ task: task.id, phase: name, ms: now - tPhase }, 'phase done');
-    tPhase = now;
-  };
-  let backup: Backup | null = backups.get(target.name) ?? null;
   const result = (
     status: MaintenanceResult['status'],
     message: string,
@@ -160,9 +152,50 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
       durationMs: Date.now() - t0,
       sizeBefore,
       sizeAfter: onDiskBytes(target.path),
-      backup: backup?.path ?? null,
+      backup: backups.get(target.name)?.path ?? null,
     });
 
+  // 1b. this database file, whatever config or name reaches it, is maintained by one run at a time
+  let dbLock: RunLock;
+  try {
+    dbLock = RunLock.acquireDatabase(target.path, req.command ?? 'maintenance', req.now);
+  } catch (err) {
+    if (err instanceof DbmError && (err.code === 'LOCKED' || err.code === 'STATE_DB'))
+      return result('refused', `${err.message}; nothing was changed`);
+    return result('failed', `cannot take the lock of ${target.name}: ${(err as Error).message}; nothing was changed`);
+  }
+  try {
+    return await executeLocked(run, { t0, result });
+  } finally {
+    dbLock.release();
+  }
+}
+
+async function executeLocked(
+  run: TaskRun,
+  at: {
+    readonly t0: number;
+    readonly result: (
+      status: MaintenanceResult['status'],
+      message: string,
+      extra?: Pick<Measured, 'restored' | 'rowsAffected'>,
+    ) => MaintenanceResult;
+  },
+): Promise<MaintenanceResult> {
+  const { req, task, op, ctx, target, backups } = run;
+  const cfg = req.brain.config;
+  let tPhase = at.t0;
+  const phase = (name: string): void => {
+    const now = Date.now();
+    req.logger.debug({ task: task.id, phase: name, ms: now - tPhase }, 'phase done');
+    tPhase = now;
+  };
+  let backup: Backup | null = backups.get(target.name) ?? null;
+  const result = (
+    status: MaintenanceResult['status'],
+    message: string,
+    extra: Pick<Measured, 'restored' | 'rowsAffected'> = {},
+  ): MaintenanceResult => ({ ...at.result(status, message, extra), backup: backup?.path ?? null });
   let db: Database.Database;
   try {
     db = new Database(target.path, { fileMustExist: true, timeout: cfg.maintenance.busyTimeoutMs });
