@@ -43,15 +43,17 @@ if (!fs.existsSync(path.join(dir, 'done'))) {
     );
   db.transaction(() => {
     for (let c = 0; c < 40; c++) {
+      const started = new Date(Date.parse(NOW) - c * 86_400_000).toISOString();
       const id = Number(
         db
           .prepare(`INSERT INTO conversations(session_id, conversation_id, started_at) VALUES ('s1', ?, ?)`)
-          .run(`c${c}`, new Date(Date.parse(NOW) - c * 86_400_000).toISOString()).lastInsertRowid,
+          .run(`c${c}`, started).lastInsertRowid,
       );
       for (let m = 0; m < 10; m++) {
-        db.prepare(`INSERT INTO messages(conversation_id, role, content) VALUES (?, 'user', ?)`).run(
+        db.prepare(`INSERT INTO messages(conversation_id, role, content, created_at) VALUES (?, 'user', ?, ?)`).run(
           id,
           Array.from({ length: 30 }, (_, k) => words[(c * 7 + m * 3 + k * 11) % words.length]).join(' '),
+          started,
         );
       }
     }

@@ -34,13 +34,13 @@ function template() {
   db.exec(TIER1_SCHEMA);
   db.prepare(`INSERT INTO sessions(session_id, user_id) VALUES ('s1', 'u1')`).run();
   const conv = db.prepare(`INSERT INTO conversations(session_id, conversation_id, started_at) VALUES ('s1', ?, ?)`);
-  const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content) VALUES (?, 'user', ?)`);
+  // Messages written when their conversation started (later activity would keep it live).
+  const msg = db.prepare(`INSERT INTO messages(conversation_id, role, content, created_at) VALUES (?, 'user', ?, ?)`);
   db.transaction(() => {
     for (let c = 0; c < 620; c++) {
-      const id = Number(
-        conv.run(`c${c}`, new Date(Date.parse(NOW) - (200 - c / 10) * DAY).toISOString()).lastInsertRowid,
-      );
-      for (let m = 0; m < 4; m++) msg.run(id, `message ${m} of conversation ${c} topic${m}`);
+      const started = new Date(Date.parse(NOW) - (200 - c / 10) * DAY).toISOString();
+      const id = Number(conv.run(`c${c}`, started).lastInsertRowid);
+      for (let m = 0; m < 4; m++) msg.run(id, `message ${m} of conversation ${c} topic${m}`, started);
     }
   })();
   db.close();

@@ -408,7 +408,7 @@ describe('the run lock fails closed', () => {
       const r = cliAsNobody(['--config', b.config, '--compress-events']);
       expect(r.status, r.stderr).toBe(3);
       expect(r.stderr).toMatch(
-        /^error: the run lock .*run\.lock is not writable by this user \(uid 65534\), so it cannot be taken \(give it/m,
+        /^error: the run lock .*run\.lock\) is not writable by this user \(uid 65534\), so it cannot be taken \(give it/m,
       );
       expect(fs.readFileSync(b.events).equals(before)).toBe(true);
     },

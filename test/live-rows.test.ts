@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generateDemoBrain } from '../src/demo/generate.js';
 import { createBackup, keepDiscarded, keepSequences, restoreBackup } from '../src/maintenance/backup.js';
 import { NOW, ROOT, cli, tempDir, writeConfig } from './helpers.js';
@@ -21,8 +21,17 @@ interface Committed {
   readonly errors: string[];
 }
 
+// A committer a failed assertion left running is ended: it would load the machine for every later test.
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const c of running) c.kill('SIGKILL');
+  running.clear();
+});
+
 function startCommitter(file: string): { child: ChildProcess; ready: Promise<void>; stop: () => Promise<Committed> } {
   const child = spawn(process.execPath, [COMMITTER, file, 'messages'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += String(d)));
