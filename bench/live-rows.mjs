@@ -152,7 +152,7 @@ END;
 // not), inserting, updating and deleting messages through its triggers as fast as it can.
 const APP = `
 const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
-const db = new Database(process.argv[1], { timeout: 5000 });
+const db = new Database(process.argv[2], { timeout: 5000 });
 db.pragma('synchronous = NORMAL');
 let stop = false;
 process.on('SIGTERM', () => (stop = true));
