@@ -156,9 +156,18 @@ describe('a conversation the application writes to during --archive', () => {
       const app = startCommitter(b.tier1);
       await app.ready;
       const r = cli(['--config', b.config, '--archive', '--json']);
-      const done = await app.stop();
       expect(r.status, r.stderr).toBe(0);
       const archive = path.join(path.dirname(b.tier1), 'conversation_archive.db');
+      // restores while the application commits (a deferred transaction would fail with BUSY_SNAPSHOT)
+      const probeArc = new Database(archive, { readonly: true });
+      const archived = probeArc.prepare('SELECT id FROM conversations ORDER BY id LIMIT 6').pluck().all() as number[];
+      probeArc.close();
+      for (const id of archived) {
+        const back = cli(['--config', b.config, '--restore-conversation', String(id)]);
+        expect(back.status, back.stderr).toBe(0);
+      }
+      expect(cli(['--config', b.config, '--archive']).status).toBe(0);
+      const done = await app.stop();
       const moved = (JSON.parse(r.stdout) as { items: Array<{ rowsAffected: number }> }).items[0]!.rowsAffected;
       expect(moved).toBeGreaterThan(0);
       expect(missingIds(b.tier1, done.ids)).toEqual([]);

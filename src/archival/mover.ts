@@ -479,7 +479,12 @@ export function moveBatch(
     );
   // Restoring, the 'link' rows are still live: they are linked again, not copied.
   const copiedKinds = opts.live === 'to' ? 'move' : 'all';
+  // Not IMMEDIATE: that would take the write lock of the attached `from` database too, which
+  // `from` holds. But when `to` is the live database its write lock comes first, by a write
+  // that changes nothing: a transaction that read first and wrote then would fail at once with
+  // SQLITE_BUSY_SNAPSHOT (WAL) whenever the application committed in between.
   to.exec('BEGIN');
+  if (opts.live === 'to') to.exec(`DELETE FROM "main".${quoteIdent(set.root)} WHERE 0`);
   try {
     const copy = (): Map<string, number> => {
       if (opts.replace) deleteRows(to, set, 'main');

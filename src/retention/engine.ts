@@ -14,7 +14,7 @@ import {
   type RetentionResult,
   type RetentionWork,
 } from '../archival/types.js';
-import { onDiskBytes } from '../db/open.js';
+import { onDiskBytes, sqliteError } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { taskResult } from '../maintenance/types.js';
 import type { RetentionReport } from '../report/json.js';
@@ -53,7 +53,7 @@ export async function runRetention(
               ? EXIT.conflict
               : EXIT.ok;
     } catch (err) {
-      [out, code] = failure(err, logger);
+      [out, code] = failure(err, logger, w);
     }
     codes.push(code);
     const task = { id: `${w.target.name}:${w.type}`, type: w.type, database: w.target.name };
@@ -111,7 +111,14 @@ function summaryOf(work: readonly RetentionWork[], results: readonly RetentionRe
 }
 
 /** An item that threw: its result and exit code (the run goes on with the next item). */
-function failure(err: unknown, logger: Logger): [RetentionOutcome, ExitCode] {
+function failure(err: unknown, logger: Logger, work: RetentionWork): [RetentionOutcome, ExitCode] {
+  const target = work.target;
+  const code = String((err as { code?: unknown })?.code ?? '');
+  if (!(err instanceof DbmError) && code.startsWith('SQLITE_') && target.path) {
+    // An SQLite error that escaped the item (a lock held past the busy timeout, a full disk):
+    // about the item's database, with its documented code, not an internal error.
+    err = sqliteError({ name: target.name, path: target.path, configKey: `databases.${target.name}` }, err, work.type);
+  }
   if (err instanceof DbmError) {
     const status = err.code === 'NO_SPACE' ? 'refused' : 'failed';
     return [outcome(status, `${err.message}${err.hint ? ` (${err.hint})` : ''}`, 0), err.exitCode];
