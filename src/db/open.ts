@@ -34,12 +34,57 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   }
   if (st.isDirectory()) throw new DbmError('DB_IS_DIRECTORY', `${where} is a directory, not a database file`, { hint });
   if (!st.isFile()) throw new DbmError('DB_NOT_SQLITE', `${where} is not a regular file`, { hint });
+  // A live database changes under us: a checkpoint writes the header and extends or truncates
+  // the file a moment apart. A short file is called truncated only when it stays short, with the
+  // same header, over a few looks.
+  let facts = readHeader(target, where);
+  for (let look = 1; facts.truncated && look < 6; look++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * look);
+    facts = readHeader(target, where);
+  }
+  if (facts.truncated) {
+    throw new DbmError(
+      'DB_CORRUPT',
+      `${where} is truncated: ${facts.size} bytes on disk, its header promises ${facts.headerPages} pages of ${facts.pageSize} bytes`,
+      { hint: 'restore it from a backup' },
+    );
+  }
+  let walBytes = 0;
+  let walExists = false;
+  try {
+    walBytes = fs.statSync(`${target.path}-wal`).size;
+    walExists = true;
+  } catch {
+    // no -wal: nobody has the database open in WAL mode right now
+  }
+  return {
+    fileBytes: facts.size,
+    walBytes,
+    walExists,
+  };
+}
+
+interface HeaderFacts {
+  readonly size: number;
+  readonly pageSize: number;
+  readonly headerPages: number;
+  /** The file is shorter than its header says (or not a whole number of pages), with no hot journal to make it whole. */
+  readonly truncated: boolean;
+}
+
+/** The header and the size of the file, read through one descriptor: header, size, header again. */
+function readHeader(target: BrainDatabase, where: string): HeaderFacts {
+  const hint = `fix ${target.configKey} in the config`;
   const header = Buffer.alloc(100);
+  const again = Buffer.alloc(100);
   let read = 0;
+  let size = 0;
   try {
     const fd = fs.openSync(target.path, 'r');
     try {
       read = fs.readSync(fd, header, 0, 100, 0);
+      size = fs.fstatSync(fd).size;
+      fs.readSync(fd, again, 0, 100, 0);
     } finally {
       fs.closeSync(fd);
     }
@@ -66,29 +111,10 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   // A hot rollback journal (a writer died mid-transaction) holds the pages that make the file whole
   // again: SQLite replays it on the next open, so the file may look short until then.
   const hotJournal = fileSize(`${target.path}-journal`) > 0;
-  if (
-    !hotJournal &&
-    (st.size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && st.size < headerPages * pageSize))
-  ) {
-    throw new DbmError(
-      'DB_CORRUPT',
-      `${where} is truncated: ${st.size} bytes on disk, its header promises ${headerPages} pages of ${pageSize} bytes`,
-      { hint: 'restore it from a backup' },
-    );
-  }
-  let walBytes = 0;
-  let walExists = false;
-  try {
-    walBytes = fs.statSync(`${target.path}-wal`).size;
-    walExists = true;
-  } catch {
-    // no -wal: nobody has the database open in WAL mode right now
-  }
-  return {
-    fileBytes: st.size,
-    walBytes,
-    walExists,
-  };
+  const short =
+    size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && size < headerPages * pageSize);
+  // A header that changed while the size was read describes another moment: not a finding.
+  return { size, pageSize, headerPages, truncated: !hotJournal && short && header.equals(again) };
 }
 
 /** Bytes a database takes on disk: the file and its -wal (0 for what does not exist). */
