@@ -96,8 +96,14 @@ describe('an application committing as fast as it can', () => {
       for (let i = 0; i < 6; i++) {
         for (const flag of ['--analyze', '--rebuild-fts', '--vacuum', '--run']) {
           const r = cli(['--config', b.config, flag, '--db', 'tier1', '--json']);
-          expect([0, 4], `${flag}: ${r.stderr}`).toContain(r.status);
-          results.push(...(JSON.parse(r.stdout) as { results: Result[] }).results);
+          const these = (JSON.parse(r.stdout) as { results: Result[] }).results;
+          // exit 6 only for a checkpoint the committer kept from finishing (reported as partial, never as success)
+          const onlyBusyCheckpoint = these.every((x) => x.status !== 'partial' || x.type === 'CHECKPOINT');
+          expect(
+            r.status === 0 || r.status === 4 || (r.status === 6 && onlyBusyCheckpoint),
+            `${flag}: ${r.stderr}`,
+          ).toBe(true);
+          results.push(...these);
         }
       }
       const done = await app.stop();

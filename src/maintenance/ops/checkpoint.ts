@@ -24,8 +24,11 @@ export const checkpoint: Operation = {
     if (!r || r.busy) {
       return {
         status: 'partial',
-        rowsAffected: r?.checkpointed ?? 0,
-        message: `busy: ${r?.checkpointed ?? 0} of ${r?.log ?? '?'} WAL frames checkpointed; another connection kept the WAL from being truncated`,
+        rowsAffected: Math.max(0, r?.checkpointed ?? 0),
+        message:
+          !r || r.log < 0
+            ? 'busy: the checkpoint could not start (another connection held the lock past the busy timeout); the WAL was left as it was'
+            : `busy: ${r.checkpointed} of ${r.log} WAL frames checkpointed; another connection kept the WAL from being truncated`,
         ...nothingRebuilt,
       };
     }
