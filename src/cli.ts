@@ -63,6 +63,10 @@ export function buildProgram(): Command {
     .option('--analyze', 'ANALYZE: refresh the query planner statistics')
     .option('--reindex', 'REINDEX every index')
     .option('--rebuild-fts', 'FTS5: rebuild inconsistent indexes, optimize the others')
+    .option(
+      '--repair-fts-triggers',
+      "FTS5: replace an external-content index's wrong sync triggers by FTS5's documented form, then rebuild it",
+    )
     .option('--checkpoint', 'WAL checkpoint (TRUNCATE); a busy, partial checkpoint is reported as such')
     .option('--history', 'past runs and their task results from the state database')
     .option(

@@ -9,6 +9,7 @@ import type { RetentionRequest, RetentionWork } from './archival/types.js';
 import { analyze } from './maintenance/ops/analyze.js';
 import { checkpoint } from './maintenance/ops/checkpoint.js';
 import { optimizeFts, rebuildFts } from './maintenance/ops/fts.js';
+import { repairFtsTriggers } from './maintenance/ops/fts-triggers.js';
 import { reindex } from './maintenance/ops/reindex.js';
 import type { Operation } from './maintenance/ops/types.js';
 import { vacuum } from './maintenance/ops/vacuum.js';
@@ -54,6 +55,14 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     rank: 0,
     flag: '--rebuild-fts',
     operation: rebuildFts,
+    metric: null,
+  },
+  REPAIR_FTS_TRIGGERS: {
+    priority: 1,
+    heuristicRate: 15e6,
+    rank: 0,
+    flag: '--repair-fts-triggers',
+    operation: repairFtsTriggers,
     metric: null,
   },
   CHECKPOINT: { priority: 2, heuristicRate: 200e6, rank: 4, flag: '--checkpoint', operation: checkpoint, metric: null },

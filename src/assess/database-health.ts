@@ -55,7 +55,12 @@ export function checkDatabase(
   const ftsTables = listFtsTables(db);
   const statistics = checkStatistics(db, thresholds, ftsTables);
   const fts = ftsTables.map((t) =>
-    checkFts(conn, t, { deep: opts.deep, sampleRows: assess.ftsSampleRows, maxSegments: thresholds.ftsMaxSegments }),
+    checkFts(conn, t, {
+      deep: opts.deep,
+      sampleRows: assess.ftsSampleRows,
+      maxSegments: thresholds.ftsMaxSegments,
+      fullCheckMaxBytes: assess.ftsFullCheckMaxBytes,
+    }),
   );
 
   return {

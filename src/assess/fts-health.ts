@@ -1,55 +1,97 @@
 /**
- * FTS5 index consistency.
+ * FTS5 index consistency (docs/safety.md, "FTS5 checks").
  *
- * Default mode is bounded: row counts of the index against its content, and a probe of
- * evenly spaced content rows, each looked up in the index through MATCH on one of its own
- * words. That catches an external-content index that drifted from its content (rows deleted
- * through `DELETE FROM fts WHERE rowid = old.rowid` stay in the index; rows written around the
- * triggers are missing from it), which a plain FTS5 integrity-check does not look for.
- * Deep mode runs FTS5's own `integrity-check` with rank 1, which compares every row.
+ * An index up to `fullCheckMaxBytes` (and every index with --deep) gets FTS5's own
+ * `integrity-check`, with rank 1 for an external-content index: every row of the content table
+ * against the index, which finds drift from deletes, updates and writes around the triggers
+ * alike. (FTS5's plain integrity-check and PRAGMA integrity_check only check the index against
+ * itself.) A larger index gets the bounded check: row counts, then src/assess/fts-probe.ts
+ * (token totals, sampled rows -> index and index -> rows). Every external-content index also
+ * gets its triggers classified (src/db/fts-triggers.ts): a wrong set is reported even while the
+ * index is consistent, since the application's next DELETE or UPDATE breaks it.
  */
 import type Database from 'better-sqlite3';
-import { ftsAveragesRowCount, ftsSegmentCount, type FtsTable } from '../db/fts5.js';
+import { checkFtsTriggers, vacuumMayRenumber, type FtsTriggerCheck } from '../db/fts-triggers.js';
+import { ftsAveragesRowCount, ftsIndexBytes, ftsSegmentCount, type FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
 import type { WriteCapable } from '../db/open.js';
+import { probeIndex } from './fts-probe.js';
 import type { FtsHealth } from './types.js';
 
 export interface FtsCheckOptions {
+  /** FTS5's integrity-check whatever the index's size (--deep, and verification of an index an operation rebuilt). */
   readonly deep: boolean;
   readonly sampleRows: number;
   readonly maxSegments: number;
+  /** FTS5's integrity-check by default on indexes up to this many bytes. */
+  readonly fullCheckMaxBytes: number;
 }
+
+const isCode = (err: unknown, prefix: string): boolean =>
+  String((err as { code?: unknown }).code ?? '').startsWith(prefix);
 
 /**
  * One index's consistency, read in one snapshot: the bounded check's counts and probes run in one
  * read transaction (or the caller's), so a commit of another connection between two of its reads
- * cannot look like drift. The deep check is FTS5's integrity-check, one statement and so one
- * snapshot by itself.
+ * cannot look like drift. The full check is FTS5's integrity-check, one statement and so one
+ * snapshot by itself. SQLITE_CORRUPT from any FTS5 call is a finding about the index.
  */
 export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
   const db = conn.db;
+  const triggers = table.kind === 'external' ? triggersOf(db, table) : null;
+  const vacuumRenumbers = safe(() => vacuumMayRenumber(db, table)) ?? false;
+  const base = {
+    table: table.name,
+    kind: table.kind,
+    contentTable: table.contentTable ?? null,
+    indexedRows: null,
+    contentRows: null,
+    segments: null,
+    indexBytes: null,
+    vacuumRenumbers,
+    triggers,
+  } as const;
   try {
-    if (opts.deep || db.inTransaction) return checkFtsUnguarded(conn, table, opts);
-    return db.transaction(() => checkFtsUnguarded(conn, table, opts))();
+    const indexBytes = safe(() => ftsIndexBytes(db, table.name)) ?? null;
+    const full = opts.deep || (indexBytes !== null && indexBytes <= opts.fullCheckMaxBytes);
+    const run = (): FtsHealth => ({
+      ...checkFtsUnguarded(conn, table, opts, full, indexBytes, triggers),
+      vacuumRenumbers,
+    });
+    if (full || db.inTransaction) return run();
+    return db.transaction(run)();
   } catch (err) {
-    const code = String((err as { code?: unknown }).code ?? '');
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) throw err;
+    if (isCode(err, 'SQLITE_BUSY') || isCode(err, 'SQLITE_LOCKED')) throw err;
+    if (isCode(err, 'SQLITE_CORRUPT')) {
+      return {
+        ...base,
+        status: table.kind === 'external' ? 'drift' : 'corrupt',
+        checked: 'none',
+        detail: `FTS5 reports the index malformed (${(err as Error).message}): it does not match what it was built from`,
+      };
+    }
     // e.g. a custom tokenizer this SQLite does not have: say so rather than fail the database.
-    return {
-      table: table.name,
-      kind: table.kind,
-      contentTable: table.contentTable ?? null,
-      status: 'unchecked',
-      checked: 'none',
-      detail: `could not be checked: ${(err as Error).message}`,
-      indexedRows: null,
-      contentRows: null,
-      segments: null,
-    };
+    return { ...base, status: 'unchecked', checked: 'none', detail: `could not be checked: ${(err as Error).message}` };
   }
 }
 
-function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOptions): FtsHealth {
+function triggersOf(db: Database.Database, table: FtsTable): FtsTriggerCheck {
+  try {
+    return checkFtsTriggers(db, table);
+  } catch (err) {
+    if (isCode(err, 'SQLITE_BUSY') || isCode(err, 'SQLITE_LOCKED')) throw err;
+    return { status: 'unknown', triggers: [], problems: [], replacementSql: [] };
+  }
+}
+
+function checkFtsUnguarded(
+  conn: WriteCapable,
+  table: FtsTable,
+  opts: FtsCheckOptions,
+  full: boolean,
+  indexBytes: number | null,
+  triggers: FtsTriggerCheck | null,
+): Omit<FtsHealth, 'vacuumRenumbers'> {
   const db = conn.db;
   const base = { table: table.name, kind: table.kind, contentTable: table.contentTable ?? null } as const;
   if (table.kind === 'external' && !tableExists(db, table.contentTable!)) {
@@ -61,6 +103,8 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
       indexedRows: null,
       contentRows: null,
       segments: null,
+      indexBytes,
+      triggers,
     };
   }
   const segments = safe(() => ftsSegmentCount(db, table.name)) ?? null;
@@ -76,7 +120,11 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
         ? (safe(() => ftsAveragesRowCount(db, table.name)) ?? null)
         : null;
 
-  const result = (status: FtsHealth['status'], checked: FtsHealth['checked'], detail: string): FtsHealth => ({
+  const result = (
+    status: FtsHealth['status'],
+    checked: FtsHealth['checked'],
+    detail: string,
+  ): Omit<FtsHealth, 'vacuumRenumbers'> => ({
     ...base,
     status,
     checked,
@@ -84,9 +132,13 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
     indexedRows,
     contentRows,
     segments,
+    indexBytes,
+    triggers,
   });
 
-  if (opts.deep) {
+  let ran = '';
+  if (full) {
+    // The counts may come from another snapshot than the check (one statement); the check decides.
     const problem = fullIntegrityCheck(conn, table);
     if (problem) return result(table.kind === 'external' ? 'drift' : 'corrupt', 'full', problem);
   } else if (indexedRows !== null && contentRows !== null && indexedRows !== contentRows) {
@@ -96,24 +148,19 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
       'counts',
       `index holds ${indexedRows} rows but ${what} has ${contentRows}`,
     );
-  } else if (table.kind === 'external' && opts.sampleRows > 0) {
-    const missing = probeContentRows(db, table, opts.sampleRows);
-    if (missing.missing > 0) {
-      return result(
-        'drift',
-        'sampled',
-        `${missing.missing} of ${missing.probed} sampled rows of "${table.contentTable}" are not found in the index (e.g. rowid ${missing.example})`,
-      );
-    }
+  } else if (table.kind === 'external') {
+    const probe = probeIndex(conn, table, opts.sampleRows, indexedRows);
+    if (probe.problem) return result('drift', 'sampled', probe.problem);
+    ran = probe.ran;
   }
   if (segments !== null && segments > opts.maxSegments) {
     return result(
       'bloated',
-      opts.deep ? 'full' : 'counts',
+      full ? 'full' : 'counts',
       `index has ${segments} segments (more than ${opts.maxSegments}); an optimize merges them`,
     );
   }
-  const checked: FtsHealth['checked'] = opts.deep
+  const checked: FtsHealth['checked'] = full
     ? 'full'
     : table.kind === 'external'
       ? 'sampled'
@@ -121,11 +168,13 @@ function checkFtsUnguarded(conn: WriteCapable, table: FtsTable, opts: FtsCheckOp
         ? 'counts'
         : 'none';
   const detail =
-    table.kind === 'contentless' && !opts.deep
+    table.kind === 'contentless' && !full
       ? 'contentless index: only --deep checks it'
-      : opts.deep
+      : full
         ? 'integrity-check passed'
-        : 'consistent';
+        : table.kind === 'external'
+          ? `consistent (bounded check: row counts${ran ? `, ${ran}` : ''})`
+          : 'consistent';
   return result('ok', checked, detail);
 }
 
@@ -146,63 +195,6 @@ function fullIntegrityCheck(conn: WriteCapable, table: FtsTable): string | null 
     }
     throw err;
   }
-}
-
-interface ProbeResult {
-  readonly probed: number;
-  readonly missing: number;
-  readonly example: number | null;
-}
-
-/**
- * Looks up evenly spaced content rows in the index by one of their own words.
- * Cost: `samples` index seeks, whatever the table size.
- */
-function probeContentRows(db: Database.Database, table: FtsTable, samples: number): ProbeResult {
-  const content = quoteIdent(table.contentTable!);
-  const rid = table.contentRowid === 'rowid' ? 'rowid' : quoteIdent(table.contentRowid);
-  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).get() as {
-    lo: number | null;
-    hi: number | null;
-  };
-  if (range.lo === null || range.hi === null || typeof range.lo !== 'number' || typeof range.hi !== 'number') {
-    return { probed: 0, missing: 0, example: null };
-  }
-  const cols = table.columns.map((c) => quoteIdent(c)).join(', ');
-  const at = db.prepare(`SELECT ${rid} AS r, ${cols} FROM ${content} WHERE ${rid} >= ? ORDER BY ${rid} LIMIT 1`);
-  const fts = quoteIdent(table.name);
-  const match = db.prepare(`SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? AND rowid = ?`);
-  let probed = 0;
-  let missing = 0;
-  let example: number | null = null;
-  let lastRowid: number | null = null;
-  const span = range.hi - range.lo;
-  for (let i = 0; i < samples; i++) {
-    const target = range.lo + Math.floor((span * i) / Math.max(1, samples - 1));
-    const row = at.get(target) as Record<string, unknown> | undefined;
-    if (!row || row['r'] === lastRowid) continue;
-    lastRowid = row['r'] as number;
-    const word = probeWord(table.columns.map((c) => row[c]));
-    if (!word) continue;
-    probed++;
-    if (match.get(`"${word.replace(/"/g, '""')}"`, lastRowid) === undefined) {
-      missing++;
-      example ??= lastRowid;
-    }
-  }
-  return { probed, missing, example };
-}
-
-/** The longest word of a row (rarer words have shorter doclists): what any tokenizer indexes. */
-function probeWord(values: readonly unknown[]): string | undefined {
-  let best: string | undefined;
-  for (const v of values) {
-    if (typeof v !== 'string') continue;
-    for (const w of v.slice(0, 4000).match(/[\p{L}\p{N}]{3,32}/gu) ?? []) {
-      if (!best || w.length > best.length) best = w;
-    }
-  }
-  return best;
 }
 
 function tableExists(db: Database.Database, name: string): boolean {

@@ -85,8 +85,20 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     if (h.status !== 'ok') continue;
     const size = h.fileBytes ?? 0;
     const broken = (h.fts ?? []).filter((f) => f.status === 'drift' || f.status === 'corrupt');
-    if (broken.length > 0) {
-      add('REBUILD_FTS', h.name, broken.map((f) => `FTS index "${f.table}": ${f.detail}`).join('; '), size);
+    const wrongTriggers = (h.fts ?? []).filter((f) => f.triggers?.status === 'wrong');
+    if (wrongTriggers.length > 0 && input.config.maintenance.repairFtsTriggers) {
+      // Repairs the cause and rebuilds every drifted index of the database in one transaction.
+      const why = [
+        ...wrongTriggers.map((f) => `FTS index "${f.table}": ${f.triggers!.problems.map((p) => p.problem).join('; ')}`),
+        ...broken.filter((f) => !wrongTriggers.includes(f)).map((f) => `FTS index "${f.table}": ${f.detail}`),
+      ];
+      add('REPAIR_FTS_TRIGGERS', h.name, why.join('; '), size);
+    } else if (broken.length > 0) {
+      const again = broken.filter((f) => f.triggers?.status === 'wrong');
+      const note = again.length
+        ? `; its triggers will break ${again.map((f) => `"${f.table}"`).join(', ')} again (--repair-fts-triggers, or maintenance.repairFtsTriggers)`
+        : '';
+      add('REBUILD_FTS', h.name, broken.map((f) => `FTS index "${f.table}": ${f.detail}`).join('; ') + note, size);
     }
     const frag = h.fragmentationRatio ?? 0;
     const reclaim = h.reclaimableBytes ?? 0;
@@ -194,6 +206,8 @@ export function requestedTasks(
   for (const h of a.databases) {
     if (h.status !== 'ok') continue;
     for (const type of types) {
+      // Only where there is something it could repair: no backup of a database without such an index.
+      if (type === 'REPAIR_FTS_TRIGGERS' && !(h.fts ?? []).some((f) => f.kind === 'external')) continue;
       const planned = a.tasks.find((t) => t.database === h.name && t.type === type);
       const flag = TASKS[type].flag ?? type;
       const reason = planned ? `requested with ${flag}; also due: ${planned.reason}` : `requested with ${flag}`;

@@ -1,4 +1,5 @@
 /** The parts of an assessment: the `--json` contract (docs/json-output.md; the document is `Assessment` in src/report/json.ts). */
+import type { FtsTriggerCheck } from '../db/fts-triggers.js';
 import type { Priority, TaskType } from '../task-types.js';
 
 export interface MaintenanceTask {
@@ -48,11 +49,21 @@ export interface FtsHealth {
   readonly kind: 'regular' | 'external' | 'contentless';
   readonly contentTable: string | null;
   readonly status: 'ok' | 'drift' | 'corrupt' | 'bloated' | 'unchecked';
+  /** full: FTS5's integrity-check (rank 1 for an external index); sampled: the bounded check (docs/safety.md). */
   readonly checked: 'sampled' | 'full' | 'counts' | 'none';
   readonly detail: string;
   readonly indexedRows: number | null;
   readonly contentRows: number | null;
   readonly segments: number | null;
+  /** About how many bytes its segments hold (leaf pages x page size, from its structure record). */
+  readonly indexBytes: number | null;
+  /**
+   * An external-content index keyed by the rowid of a table without INTEGER PRIMARY KEY: VACUUM
+   * may renumber those rowids, so a VACUUM rebuilds the index after it.
+   */
+  readonly vacuumRenumbers: boolean;
+  /** The triggers that keep an external-content index in sync, classified (null for other kinds). */
+  readonly triggers: FtsTriggerCheck | null;
 }
 
 export interface DatabaseHealth {

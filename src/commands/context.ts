@@ -35,6 +35,7 @@ export interface CliOptions {
   analyze?: boolean;
   reindex?: boolean;
   rebuildFts?: boolean;
+  repairFtsTriggers?: boolean;
   checkpoint?: boolean;
   history?: boolean;
   archive?: boolean;

@@ -153,7 +153,14 @@ export const AssessSchema = z.strictObject({
   pageWasteMaxPages: count
     .default(16384)
     .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
-  ftsSampleRows: count.default(200).describe('Rows sampled per FTS5 index by the default consistency probe.'),
+  ftsFullCheckMaxBytes: count
+    .default(16 * 1024 * 1024)
+    .describe(
+      "FTS5's integrity-check (rank 1: every row against the index) runs by default on indexes up to this size (about 25-40 ms per MB; it holds the write lock meanwhile); larger ones get the bounded check, --deep checks all.",
+    ),
+  ftsSampleRows: count
+    .default(200)
+    .describe('Rows, and index entries, sampled per FTS5 index by the bounded consistency check.'),
   workers: workers.describe(
     'Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.',
   ),
@@ -179,6 +186,12 @@ export const MaintenanceSchema = z.strictObject({
     .max(512)
     .default(16)
     .describe('SQLite page cache for maintenance connections (speeds VACUUM; counts toward memory).'),
+  repairFtsTriggers: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Unattended runs (--run, --scheduled) replace an external-content FTS5 index's wrong sync triggers by FTS5's documented form, then rebuild the index (as --repair-fts-triggers does).",
+    ),
   workers: workers.describe(
     'Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.',
   ),

@@ -15,6 +15,8 @@ export interface FtsTable {
   readonly contentRowid: string;
   /** Whether `<name>_docsize` exists (columnsize=1, the default). */
   readonly hasDocsize: boolean;
+  /** The `tokenize` option as written (unquoted), or undefined for the default tokenizer. */
+  readonly tokenize: string | undefined;
 }
 
 /** Splits the argument list of `CREATE VIRTUAL TABLE x USING fts5(...)` at top-level commas. */
@@ -102,6 +104,7 @@ export function describeFts(name: string, sql: string): FtsTable | undefined {
     contentTable: kind === 'external' ? content : undefined,
     contentRowid: options.get('content_rowid') ?? 'rowid',
     hasDocsize: options.get('columnsize') !== '0',
+    tokenize: options.get('tokenize'),
   };
 }
 
@@ -137,16 +140,87 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
   return [value * 256 + last, 9];
 }
 
-/** Number of segments in an FTS5 index, from its structure record (id 10 of `<name>_data`). */
-export function ftsSegmentCount(db: Database.Database, name: string): number | undefined {
+/** What the structure record (id 10 of `<name>_data`) says about an FTS5 index. */
+export interface FtsStructure {
+  readonly segments: number;
+  /** Leaf pages of all its segments: the index's size is about this times its page size. */
+  readonly leafPages: number;
+}
+
+/** Parses the structure record: levels, then per level its segments (id, first and last leaf page). */
+export function ftsStructure(db: Database.Database, name: string): FtsStructure | undefined {
   const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as
     { block: Buffer } | undefined;
   if (!row || !Buffer.isBuffer(row.block) || row.block.length < 6) return undefined;
+  const b = row.block;
   let pos = 4; // the cookie
-  if (row.block[4] === 0xff && row.block[5] === 0x00 && row.block[6] === 0x00 && row.block[7] === 0x01) pos += 4; // structure v2
-  const [, n1] = readVarint(row.block, pos);
-  const [nSegment] = readVarint(row.block, pos + n1);
-  return nSegment;
+  const v2 = b[4] === 0xff && b[5] === 0x00 && b[6] === 0x00 && b[7] === 0x01;
+  if (v2) pos += 4;
+  const next = (): number => {
+    const [v, n] = readVarint(b, pos);
+    if (n === 0) throw new Error('truncated FTS5 structure record');
+    pos += n;
+    return v;
+  };
+  try {
+    const nLevel = next();
+    const segments = next();
+    next(); // the write counter
+    let leafPages = 0;
+    for (let l = 0; l < nLevel; l++) {
+      next(); // segments being merged
+      const nSeg = next();
+      for (let s = 0; s < nSeg; s++) {
+        next(); // segment id
+        const first = next();
+        const last = next();
+        if (v2) for (let k = 0; k < 5; k++) next(); // origin, tombstone and entry counts
+        leafPages += Math.max(0, last - first + 1);
+      }
+    }
+    return { segments, leafPages };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Number of segments in an FTS5 index, from its structure record. */
+export function ftsSegmentCount(db: Database.Database, name: string): number | undefined {
+  return ftsStructure(db, name)?.segments;
+}
+
+/** The index's page size (the `pgsz` option, default 4050 bytes), from `<name>_config`. */
+export function ftsPageSize(db: Database.Database, name: string): number {
+  const row = db.prepare(`SELECT v FROM ${quoteIdent(`${name}_config`)} WHERE k = 'pgsz'`).get() as
+    { v: unknown } | undefined;
+  const v = Number(row?.v);
+  return Number.isInteger(v) && v > 0 ? v : 4050;
+}
+
+/** About how many bytes the index's segments hold (leaf pages x page size), O(1); undefined if unreadable. */
+export function ftsIndexBytes(db: Database.Database, name: string): number | undefined {
+  const s = ftsStructure(db, name);
+  return s ? s.leafPages * ftsPageSize(db, name) : undefined;
+}
+
+/** The varints of a record (the averages record, a docsize blob). */
+export function readVarints(buf: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let pos = 0; pos < buf.length;) {
+    const [v, n] = readVarint(buf, pos);
+    if (n === 0) break;
+    out.push(v);
+    pos += n;
+  }
+  return out;
+}
+
+/** The averages record (id 1 of `<name>_data`): rows, then the total tokens of each column. */
+export function ftsAverages(db: Database.Database, name: string): number[] | undefined {
+  const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 1`).get() as
+    { block: Buffer } | undefined;
+  if (!row || !Buffer.isBuffer(row.block) || row.block.length === 0) return undefined;
+  return readVarints(row.block);
 }
 
 /** Total rows recorded in the FTS5 'averages' record (id 1 of `<name>_data`). */

@@ -175,6 +175,8 @@ export function sqliteError(target: BrainDatabase, err: unknown, doing: string):
 export interface WriteCapable {
   readonly db: Database.Database;
   withWriteTransactionAllowed<T>(fn: (db: Database.Database) => T): T;
+  /** Runs `fn` where it may write the connection's temp schema (never the database file). */
+  withTempWrites<T>(fn: (db: Database.Database) => T): T;
 }
 
 export class ReadConnection implements WriteCapable {
@@ -222,6 +224,17 @@ export class ReadConnection implements WriteCapable {
       return fn(rw);
     } finally {
       rw.close();
+    }
+  }
+
+  withTempWrites<T>(fn: (db: Database.Database) => T): T {
+    // A read-only connection writes its temp schema freely; query_only refuses even that.
+    if (this.readonlyMode) return fn(this.db);
+    this.db.pragma('query_only = OFF');
+    try {
+      return fn(this.db);
+    } finally {
+      this.db.pragma('query_only = ON');
     }
   }
 

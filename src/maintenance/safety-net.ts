@@ -203,7 +203,7 @@ async function executeLocked(
   } catch (err) {
     return result('failed', `cannot open ${target.name}: ${(err as Error).message}; nothing was changed`);
   }
-  const conn: WriteCapable = { db, withWriteTransactionAllowed: (fn) => fn(db) };
+  const conn: WriteCapable = { db, withWriteTransactionAllowed: (fn) => fn(db), withTempWrites: (fn) => fn(db) };
   try {
     if (!op.guarded) {
       const out = op.run(db, ctx);
@@ -249,6 +249,7 @@ async function executeLocked(
       rebuiltFts: new Set(),
       touchedFts: new Set(),
       ftsSampleRows: cfg.assess.ftsSampleRows,
+      ftsFullCheckMaxBytes: cfg.assess.ftsFullCheckMaxBytes,
       fullQuickCheck: req.deep,
       busyTimeoutMs: cfg.maintenance.busyTimeoutMs,
     };

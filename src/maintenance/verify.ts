@@ -119,6 +119,8 @@ export interface VerifyOptions {
   /** FTS indexes the operation optimized: their shadow tables' counts may change. */
   readonly touchedFts: ReadonlySet<string>;
   readonly ftsSampleRows: number;
+  /** FTS5's integrity-check on indexes up to this size even when the operation did not touch them. */
+  readonly ftsFullCheckMaxBytes: number;
   /** PRAGMA quick_check of the whole database (--deep) instead of table by table. */
   readonly fullQuickCheck: boolean;
   readonly busyTimeoutMs: number;
@@ -210,18 +212,25 @@ export async function structureProblems(
 }
 
 /**
- * The FTS5 indexes, each not worse than before (a rebuilt one checked in full). Runs in the
- * caller's transaction when there is one; otherwise each index's check reads one snapshot.
+ * The FTS5 indexes, each not worse than before. Every index the operation rebuilt or optimized
+ * gets FTS5's integrity-check (rank 1 for an external one) whatever its size; the others the
+ * default check. Runs in the caller's transaction when there is one; otherwise each index's
+ * check reads one snapshot.
  */
 export function ftsProblems(
   conn: WriteCapable,
   ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
-  opts: Pick<VerifyOptions, 'rebuiltFts' | 'ftsSampleRows'>,
+  opts: Pick<VerifyOptions, 'rebuiltFts' | 'touchedFts' | 'ftsSampleRows' | 'ftsFullCheckMaxBytes'>,
 ): string[] {
   const problems: string[] = [];
   for (const t of listFtsTables(conn.db)) {
-    const full = opts.rebuiltFts.has(t.name);
-    const h = checkFts(conn, t, { deep: full, sampleRows: opts.ftsSampleRows, maxSegments: Number.MAX_SAFE_INTEGER });
+    const full = opts.rebuiltFts.has(t.name) || opts.touchedFts.has(t.name);
+    const h = checkFts(conn, t, {
+      deep: full,
+      sampleRows: opts.ftsSampleRows,
+      maxSegments: Number.MAX_SAFE_INTEGER,
+      fullCheckMaxBytes: opts.ftsFullCheckMaxBytes,
+    });
     const was = ftsBefore.get(t.name);
     const bad = h.status === 'drift' || h.status === 'corrupt';
     if (bad && (full || was === 'ok' || was === 'bloated' || was === undefined))

@@ -21,6 +21,12 @@ export function formatAssessment(a: Assessment): string {
     if (d.status === 'error') out.push(`  ${d.name}: ${d.error?.message ?? 'error'}`);
     for (const f of d.fts ?? []) {
       if (f.status !== 'ok') out.push(`  ${d.name}: FTS "${f.table}" ${f.status}: ${f.detail}`);
+      if (f.triggers?.status === 'wrong') {
+        out.push(`  ${d.name}: FTS "${f.table}" wrong triggers on "${f.contentTable}":`);
+        for (const p of f.triggers.problems) out.push(`    ${p.trigger ?? '(missing)'}: ${p.problem}`);
+        out.push('    replace them with (--repair-fts-triggers does, behind backup and verification):');
+        for (const sql of f.triggers.replacementSql) out.push(`      ${sql}`);
+      }
     }
     if (d.quickCheck?.status === 'failed')
       out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
@@ -90,7 +96,7 @@ export function formatAssessment(a: Assessment): string {
 function dbRow(d: DatabaseHealth): string[] {
   if (d.status === 'error') return [d.name, '-', '-', '-', '-', '-', '-', '-', '-', d.error?.code ?? 'error'];
   const fts = d.fts ?? [];
-  const bad = fts.filter((f) => f.status !== 'ok');
+  const bad = fts.filter((f) => f.status !== 'ok' || f.triggers?.status === 'wrong');
   return [
     d.name,
     bytes(d.fileBytes),
@@ -104,7 +110,9 @@ function dbRow(d: DatabaseHealth): string[] {
       ? '-'
       : bad.length === 0
         ? `${fts.length} ok`
-        : bad.map((f) => `${f.table} ${f.status}`).join(', '),
+        : bad
+            .map((f) => `${f.table} ${f.status}${f.triggers?.status === 'wrong' ? ', wrong triggers' : ''}`)
+            .join(', '),
     d.quickCheck?.status ?? '-',
   ];
 }

@@ -37,7 +37,11 @@ interface LanePlan {
 export const LANE_PLANS: Readonly<Record<Lane, LanePlan>> = {
   daily: { retention: ['COMPRESS_EVENTS'], planned: ['ANALYZE'], requested: [] },
   weekly: { retention: ['ARCHIVE_CONVERSATIONS', 'ROTATE_LOGS'], planned: ['VACUUM'], requested: [] },
-  monthly: { retention: ['PRUNE_PATTERNS'], planned: [], requested: ['REBUILD_FTS', 'REINDEX', 'VACUUM'] },
+  monthly: {
+    retention: ['PRUNE_PATTERNS'],
+    planned: ['REPAIR_FTS_TRIGGERS'],
+    requested: ['REBUILD_FTS', 'REINDEX', 'VACUUM'],
+  },
   compaction: { retention: ['COMPACT_LOG'], planned: [], requested: [] },
 };
 

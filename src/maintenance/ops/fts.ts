@@ -5,6 +5,7 @@
  */
 import type { FtsHealth } from '../../assess/types.js';
 import { quoteIdent } from '../../db/sql.js';
+import { wrongTriggersNote } from './fts-triggers.js';
 import type { OpContext, Operation, OpOutcome } from './types.js';
 
 type Action = 'rebuild' | 'optimize' | null;
@@ -63,6 +64,7 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
       const parts = [
         rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
         touched.length ? `optimized ${touched.join(', ')}` : '',
+        wrongTriggersNote(db, rebuilt),
       ].filter(Boolean);
       return {
         status: 'ok',
