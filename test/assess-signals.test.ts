@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -18,6 +19,12 @@ function run(configPath: string, opts: { db?: string; deep?: boolean } = {}): As
     logger: silentLogger(),
     record: false,
   });
+}
+
+/** Every FTS5 index counts as above assess.ftsFullCheckMaxBytes: the default check is the bounded one. */
+function aboveTheBound(configPath: string): void {
+  const c = JSON.parse(fs.readFileSync(configPath, 'utf8')) as Record<string, Record<string, unknown> | undefined>;
+  fs.writeFileSync(configPath, JSON.stringify({ ...c, assess: { ...c['assess'], ftsFullCheckMaxBytes: 0 } }));
 }
 
 function health(a: Assessment, name: string): DatabaseHealth {
@@ -176,6 +183,7 @@ describe('assess: each health signal is reported when present, and only then', (
 
   it('external-content FTS drift through a wrong delete trigger -> REBUILD_FTS, default and deep', () => {
     const demo = demoBrain({ ftsDrift: true });
+    // The demo's index is below assess.ftsFullCheckMaxBytes: the default check is FTS5's own, as --deep's.
     for (const deep of [false, true]) {
       const a = run(demo.configPath, { db: 'tier1', deep });
       const fts = health(a, 'tier1').fts?.find((f) => f.table === 'messages_fts');
@@ -183,12 +191,21 @@ describe('assess: each health signal is reported when present, and only then', (
         kind: 'external',
         contentTable: 'messages',
         status: 'drift',
-        checked: deep ? 'full' : 'counts',
+        checked: 'full',
       });
+      expect(fts?.triggers?.status).toBe('wrong');
+      expect(fts?.triggers?.problems.map((p) => p.trigger)).toEqual(['messages_ad']);
       const task = a.tasks[0]!;
       expect(task).toMatchObject({ type: 'REBUILD_FTS', database: 'tier1', priority: 1 });
       expect(task.reason).toMatch(/messages_fts/);
     }
+    // Above the bound, the row counts see it first.
+    aboveTheBound(demo.configPath);
+    const a = run(demo.configPath, { db: 'tier1' });
+    expect(health(a, 'tier1').fts?.find((f) => f.table === 'messages_fts')).toMatchObject({
+      status: 'drift',
+      checked: 'counts',
+    });
   });
 
   it('FTS drift the counts cannot see (content updated around the triggers) is found by the sampled probe', () => {
@@ -196,6 +213,7 @@ describe('assess: each health signal is reported when present, and only then', (
     const db = new Database(path.join(demo.dir, 'tier1', 'conversations.db'));
     db.exec("DROP TRIGGER messages_au; UPDATE messages SET content = 'zyxwvutsrq ' || id WHERE id % 3 = 0;");
     db.close();
+    aboveTheBound(demo.configPath);
     const a = run(demo.configPath, { db: 'tier1' });
     const fts = health(a, 'tier1').fts?.[0];
     expect(fts).toMatchObject({ status: 'drift', checked: 'sampled' });

@@ -18,7 +18,7 @@
  */
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
-import { escapeRegExp } from '../util/format.js';
+import { checkFtsTriggers } from '../db/fts-triggers.js';
 import type { FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
 import type { MoveNode, MoveSet, RefNode } from './move-set.js';
@@ -551,19 +551,13 @@ function indexInserted(db: Database.Database, set: MoveSet, fts: readonly FtsTab
   }
 }
 
-/** Whether a DELETE trigger on the content table sends FTS5 the 'delete' command for `fts`. */
+/**
+ * Whether the content table's DELETE trigger sends FTS5 the 'delete' command with the old values
+ * for `fts` (src/db/fts-triggers.ts classifies it, as the assessment does).
+ */
 export function hasFtsDeleteTrigger(db: Database.Database, fts: FtsTable): boolean {
-  const triggers = db
-    .prepare(`SELECT sql FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`)
-    .pluck()
-    .all(fts.contentTable) as string[];
-  const esc = escapeRegExp(fts.name);
-  const nameRe = `(?:"${esc.replace(/"/g, '""')}"|\`${esc}\`|\\[${esc}\\]|${esc})`;
-  const cmd = new RegExp(
-    `INSERT\\s+INTO\\s+(?:"?main"?\\.)?${nameRe}\\s*\\(\\s*${nameRe}\\s*,[^)]*\\)\\s*VALUES\\s*\\(\\s*'delete'`,
-    'i',
-  );
-  return triggers.some((t) => /\b(?:AFTER|BEFORE)\s+DELETE\b/i.test(t) && cmd.test(t));
+  const c = checkFtsTriggers(db, fts);
+  return (c.status === 'correct' || c.status === 'wrong') && !c.problems.some((p) => p.event === 'DELETE');
 }
 
 /** Deletes the keys' rows from `main` of `db` (children first) and checks each table lost exactly `expected`. */

@@ -54,12 +54,24 @@ export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOpti
   try {
     const indexBytes = safe(() => ftsIndexBytes(db, table.name)) ?? null;
     const full = opts.deep || (indexBytes !== null && indexBytes <= opts.fullCheckMaxBytes);
-    const run = (): FtsHealth => ({
-      ...checkFtsUnguarded(conn, table, opts, full, indexBytes, triggers),
+    const run = (fully: boolean): FtsHealth => ({
+      ...checkFtsUnguarded(conn, table, opts, fully, indexBytes, triggers),
       vacuumRenumbers,
     });
-    if (full || db.inTransaction) return run();
-    return db.transaction(run)();
+    if (db.inTransaction) return run(full);
+    if (!full) return db.transaction(() => run(false))();
+    try {
+      return run(true);
+    } catch (err) {
+      // The full check is an INSERT: it needs the write lock, which the application may hold
+      // longer than our busy timeout. The bounded check needs only a read snapshot.
+      if (opts.deep || !isCode(err, 'SQLITE_BUSY')) throw err;
+      const h = db.transaction(() => run(false))();
+      return {
+        ...h,
+        detail: `${h.detail}; the full check could not take the write lock in time, so the bounded one ran`,
+      };
+    }
   } catch (err) {
     if (isCode(err, 'SQLITE_BUSY') || isCode(err, 'SQLITE_LOCKED')) throw err;
     if (isCode(err, 'SQLITE_CORRUPT')) {

@@ -25,7 +25,7 @@ import { quoteIdent, quoteString } from '../db/sql.js';
 /** The totals check runs on indexes of up to this many rows by default (about 0.2 s). */
 export const TOTALS_MAX_ROWS = 100_000;
 /** Terms of a sampled row looked up in the index (the longest first). */
-const TERMS_PER_ROW = 4;
+const TERMS_PER_ROW = 2;
 
 export interface ProbeOutcome {
   /** What is wrong, or null. */
@@ -50,7 +50,7 @@ export function probeIndex(conn: WriteCapable, t: FtsTable, samples: number, doc
     const rows = rowsToIndex(db, t, tok, samples);
     ran.push(`${rows.probed} rows`);
     if (rows.problem) return { problem: rows.problem, ran: ran.join(', ') };
-    const entries = indexToRows(db, t, tok, samples, rows.terms);
+    const entries = indexToRows(db, t, tok, samples, rows.words);
     ran.push(`${entries.probed} index entries`);
     return { problem: entries.problem, ran: ran.join(', ') };
   } finally {
@@ -87,6 +87,7 @@ class Tokenizer {
     private readonly names: readonly string[],
     private readonly ins: Database.Statement,
     private readonly terms: Database.Statement,
+    private readonly match: Database.Statement,
     private readonly clear: Database.Statement,
   ) {}
 
@@ -110,6 +111,7 @@ class Tokenizer {
             `INSERT INTO temp.${tok}(rowid, ${t.allColumns.map((_, i) => `c${i}`).join(', ')}) VALUES (1, ${marks})`,
           ),
           db.prepare(`SELECT term, col FROM temp.${vocab}`).raw(),
+          db.prepare(`SELECT 1 FROM temp.${tok} WHERE ${tok} MATCH ?`),
           db.prepare(`INSERT INTO temp.${tok}(${tok}) VALUES ('delete-all')`),
         );
       });
@@ -118,16 +120,28 @@ class Tokenizer {
     }
   }
 
-  /** The tokens of one row: per column (by index) the terms, with repeats. */
-  tokens(values: readonly unknown[]): string[][] {
+  /**
+   * Runs `fn` with one row loaded: `sizes()` its tokens per column, `has(query)` whether a MATCH
+   * query finds it, both through the index's own tokenizer and query parser.
+   */
+  withRow<T>(values: readonly unknown[], fn: (row: { sizes(): number[]; has(query: string): boolean }) => T): T {
     return this.conn.withTempWrites(() => {
       this.ins.run(...values.map((v) => (typeof v === 'string' || v === null ? v : String(v))));
-      const out: string[][] = values.map(() => []);
-      for (const [term, col] of this.terms.all() as Array<[string, string]>) {
-        out[Number(col.slice(1))]?.push(term);
+      try {
+        return fn({
+          sizes: () => {
+            const out = values.map(() => 0);
+            for (const [, col] of this.terms.all() as Array<[string, string]>) {
+              const k = Number(col.slice(1));
+              out[k] = (out[k] ?? 0) + 1;
+            }
+            return out;
+          },
+          has: (query) => this.match.get(query) !== undefined,
+        });
+      } finally {
+        this.clear.run();
       }
-      this.clear.run();
-      return out;
     });
   }
 
@@ -148,13 +162,29 @@ function rowidExpr(t: FtsTable): string {
   return t.contentRowid === 'rowid' ? 'rowid' : quoteIdent(t.contentRowid);
 }
 
-/** Content rows at evenly spaced rowids: indexed with their current size and terms at their own rowid. */
+/**
+ * Words of a row to look up, longest (rarest) first. Each is used only if a MATCH of it finds the
+ * row in the temporary table: the query then goes through the same tokenizer and query parser on
+ * both sides (a stemmed term would be stemmed again by MATCH, and some tokenizers split otherwise).
+ */
+function candidateWords(values: readonly unknown[]): string[] {
+  const words = new Set<string>();
+  for (const v of values) {
+    if (typeof v !== 'string') continue;
+    for (const w of v.slice(0, 4000).match(/[\p{L}\p{N}]{3,32}/gu) ?? []) words.add(w);
+  }
+  return [...words].sort((a, b) => b.length - a.length).slice(0, 2 * TERMS_PER_ROW);
+}
+
+const text = (v: unknown): unknown => (typeof v === 'bigint' ? String(v) : v);
+
+/** Content rows at evenly spaced rowids: indexed with their current size and words at their own rowid. */
 function rowsToIndex(
   db: Database.Database,
   t: FtsTable,
   tok: Tokenizer,
   samples: number,
-): { probed: number; problem: string | null; terms: string[] } {
+): { probed: number; problem: string | null; words: string[] } {
   const content = quoteIdent(t.contentTable!);
   const rid = rowidExpr(t);
   const fts = quoteIdent(t.name);
@@ -162,8 +192,8 @@ function rowsToIndex(
     lo: unknown;
     hi: unknown;
   };
-  const terms: string[] = [];
-  if (typeof range.lo !== 'bigint' || typeof range.hi !== 'bigint') return { probed: 0, problem: null, terms };
+  const words: string[] = [];
+  if (typeof range.lo !== 'bigint' || typeof range.hi !== 'bigint') return { probed: 0, problem: null, words };
   const cols = t.allColumns.map((c) => quoteIdent(c)).join(', ');
   const at = db
     .prepare(`SELECT ${rid} AS r, ${cols} FROM ${content} WHERE ${rid} >= ? ORDER BY ${rid} LIMIT 1`)
@@ -182,75 +212,82 @@ function rowsToIndex(
     if (!row || typeof row[0] !== 'bigint' || row[0] === last) continue;
     const r: bigint = row[0];
     last = r;
-    const values = row.slice(1).map((v) => (typeof v === 'bigint' ? String(v) : v));
-    const tokens = tok.tokens(values);
+    const values = row.slice(1).map(text);
     probed++;
     const here = `rowid ${r} of "${t.contentTable}"`;
-    if (size) {
-      const sz = size.get(r);
-      if (!Buffer.isBuffer(sz)) return { probed, problem: `${here} is not in the index`, terms };
-      const recorded = readVarints(sz);
-      const col = tokens.findIndex((ts, k) => t.columns.includes(t.allColumns[k]!) && ts.length !== (recorded[k] ?? 0));
-      if (col !== -1)
-        return {
-          probed,
-          problem: `${here} holds ${tokens[col]!.length} tokens in column "${t.allColumns[col]}" but was indexed with ${recorded[col] ?? 0}: it changed without its index entry`,
-          terms,
-        };
-    }
-    const distinct = [...new Set(tokens.flat())].sort((a, b) => b.length - a.length).slice(0, TERMS_PER_ROW);
-    for (const term of distinct) {
-      terms.push(term);
-      if (match.get(phrase(term), r) === undefined)
-        return { probed, problem: `${here} holds "${term}" but the index does not have it at that rowid`, terms };
-    }
+    const problem = tok.withRow(values, (loaded) => {
+      if (size) {
+        const sz = size.get(r);
+        if (!Buffer.isBuffer(sz)) return `${here} is not in the index`;
+        const recorded = readVarints(sz);
+        const sizes = loaded.sizes();
+        const col = sizes.findIndex((n, k) => t.columns.includes(t.allColumns[k]!) && n !== (recorded[k] ?? 0));
+        if (col !== -1)
+          return `${here} holds ${sizes[col]} tokens in column "${t.allColumns[col]}" but was indexed with ${recorded[col] ?? 0}: it changed without its index entry`;
+      }
+      let used = 0;
+      for (const w of candidateWords(values)) {
+        if (used === TERMS_PER_ROW) break;
+        if (!loaded.has(phrase(w))) continue;
+        used++;
+        words.push(w);
+        if (match.get(phrase(w), r) === undefined)
+          return `${here} holds "${w}" but the index does not have it at that rowid`;
+      }
+      return null;
+    });
+    if (problem) return { probed, problem, words };
   }
-  return { probed, problem: null, terms };
+  return { probed, problem: null, words };
 }
 
-/** Random index entries (term, rowid): the row must exist and hold the term. */
+/** Random index entries (a word, a random place in its doclist): the row must exist and hold the word. */
 function indexToRows(
   db: Database.Database,
   t: FtsTable,
   tok: Tokenizer,
   samples: number,
-  seenTerms: readonly string[],
+  words: readonly string[],
 ): { probed: number; problem: string | null } {
-  if (seenTerms.length === 0) return { probed: 0, problem: null };
+  if (words.length === 0) return { probed: 0, problem: null };
   const content = quoteIdent(t.contentTable!);
   const rid = rowidExpr(t);
   const fts = quoteIdent(t.name);
-  const range = db.prepare(`SELECT min(rowid) AS lo, max(rowid) AS hi FROM ${quoteIdent(`${t.name}_docsize`)}`);
-  const bounds = (t.hasDocsize ? range.safeIntegers(true).get() : undefined) as
-    { lo: unknown; hi: unknown } | undefined;
+  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).safeIntegers(true).get() as {
+    lo: unknown;
+    hi: unknown;
+  };
   const cols = t.allColumns.map((c) => quoteIdent(c)).join(', ');
   const fetch = db.prepare(`SELECT ${cols} FROM ${content} WHERE ${rid} = ?`).raw().safeIntegers(true);
-  const from = db.prepare(`SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? AND rowid >= ? ORDER BY rowid LIMIT 1`);
-  const first = db.prepare(`SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? ORDER BY rowid LIMIT 1`);
-  from.pluck().safeIntegers(true);
-  first.pluck().safeIntegers(true);
-  const lo = typeof bounds?.lo === 'bigint' ? bounds.lo : 0n;
-  const hi = typeof bounds?.hi === 'bigint' ? bounds.hi : 0n;
+  const from = db
+    .prepare(`SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? AND rowid >= ? ORDER BY rowid LIMIT 1`)
+    .pluck()
+    .safeIntegers(true);
+  const first = db
+    .prepare(`SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? ORDER BY rowid LIMIT 1`)
+    .pluck()
+    .safeIntegers(true);
+  const lo = typeof range.lo === 'bigint' ? range.lo : 0n;
+  const hi = typeof range.hi === 'bigint' ? range.hi : 0n;
   let probed = 0;
   for (let i = 0; i < samples; i++) {
-    // Terms as the content's own rows spell them (weighted like the index's entries), each at a
+    // Words as the content's own rows spell them (weighted like the index's entries), each at a
     // random place in its doclist: a stale entry of a deleted or updated row is as likely as any.
-    const term = seenTerms[Math.floor(Math.random() * seenTerms.length)]!;
+    const w = words[Math.floor(Math.random() * words.length)]!;
     const start = lo + BigInt(Math.floor(Math.random() * Number(hi - lo + 1n)));
-    const r = (from.get(phrase(term), start) ?? first.get(phrase(term))) as bigint | undefined;
+    const r = (from.get(phrase(w), start) ?? first.get(phrase(w))) as bigint | undefined;
     if (typeof r !== 'bigint') continue;
     probed++;
     const row = fetch.get(r) as unknown[] | undefined;
     if (!row)
       return {
         probed,
-        problem: `the index has "${term}" at rowid ${r}, which "${t.contentTable}" does not have: a deleted row stayed in the index`,
+        problem: `the index has "${w}" at rowid ${r}, which "${t.contentTable}" does not have: a deleted row stayed in the index`,
       };
-    const tokens = tok.tokens(row.map((v) => (typeof v === 'bigint' ? String(v) : v))).flat();
-    if (!tokens.includes(term))
+    if (!tok.withRow(row.map(text), (loaded) => loaded.has(phrase(w))))
       return {
         probed,
-        problem: `the index has "${term}" at rowid ${r} of "${t.contentTable}", which does not hold it: the row changed and its old terms stayed in the index`,
+        problem: `the index has "${w}" at rowid ${r} of "${t.contentTable}", which does not hold it: the row changed and its old terms stayed in the index`,
       };
   }
   return { probed, problem: null };

@@ -154,9 +154,9 @@ export const AssessSchema = z.strictObject({
     .default(16384)
     .describe('dbstat page-waste scan runs by default on databases up to this many pages; --deep on all.'),
   ftsFullCheckMaxBytes: count
-    .default(16 * 1024 * 1024)
+    .default(8 * 1024 * 1024)
     .describe(
-      "FTS5's integrity-check (rank 1: every row against the index) runs by default on indexes up to this size (about 25-40 ms per MB; it holds the write lock meanwhile); larger ones get the bounded check, --deep checks all.",
+      "FTS5's integrity-check (rank 1: every row against the index) runs by default on indexes up to this size (about 15-40 ms per MB; it holds the write lock meanwhile); larger ones get the bounded check, --deep checks all.",
     ),
   ftsSampleRows: count
     .default(200)

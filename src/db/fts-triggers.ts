@@ -16,6 +16,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { FtsTable } from './fts5.js';
+import { escapeRegExp } from '../util/format.js';
 import { quoteIdent } from './sql.js';
 import { isName, isWord, parenthesized, splitTop, tokenize, type Token } from './sql-tokens.js';
 
@@ -119,7 +120,7 @@ export function checkFtsTriggers(db: Database.Database, fts: FtsTable): FtsTrigg
   for (const r of rows) {
     const t = r.sql ? parseTrigger(r.name, r.sql, fts.name) : undefined;
     if (!t) {
-      if (r.sql && new RegExp(escapeRe(fts.name), 'i').test(r.sql)) unreadable = true;
+      if (r.sql && new RegExp(escapeRegExp(fts.name), 'i').test(r.sql)) unreadable = true;
       continue;
     }
     if (t.statements.some((s) => s.what.kind !== 'other')) triggers.push(t);
@@ -288,10 +289,6 @@ function replacement(
     });
   }
   return out;
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** CREATE [TEMP] TRIGGER [IF NOT EXISTS] [schema.]name [BEFORE|AFTER|INSTEAD OF] event [OF cols] ON tbl [FOR EACH ROW] [WHEN e] BEGIN ... END */
