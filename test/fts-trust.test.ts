@@ -2,10 +2,12 @@
  * FTS checks on real schemas (issue 13): external-content indexes kept in sync by triggers
  * written the wrong way, mutated by a real application process through those triggers.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { checkFtsTriggers, vacuumMayRenumber } from '../src/db/fts-triggers.js';
+import { listFtsTables } from '../src/db/fts5.js';
 import { ROOT, cli, snapshotTree, tempDir, writeConfig } from './helpers.js';
 
 const APP = path.join(ROOT, 'test', 'fixtures', 'fts-app.mjs');
@@ -227,6 +229,40 @@ describe('FTS5 sync triggers written the wrong way', () => {
   });
 });
 
+describe('the full check and the application holding the write lock', () => {
+  it('falls back to the bounded check (which needs only a read snapshot) and says so, exit 0', async () => {
+    const { config, file } = appBrain({ assess: { busyTimeoutMs: 300 } });
+    // The application: a write transaction held for 4 s.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
+         db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO sessions(started_at) VALUES ('x')").run();
+         process.stdout.write('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+         db.exec('COMMIT');`,
+        file,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout!.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited (${code})`)));
+      });
+      const r = cli(['--config', config, '--assess', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const fts = (JSON.parse(r.stdout) as { databases: Array<{ fts: FtsJson[] }> }).databases[0]!.fts;
+      for (const f of fts) {
+        expect(f.checked, f.table).toBe('sampled');
+        expect(f.detail).toMatch(/could not take the write lock in time, so the bounded one ran/);
+      }
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
 describe('the bounded check (indexes above ftsFullCheckMaxBytes)', () => {
   it('finds rows rewritten around the triggers by probing their rowids as integers', () => {
     const { config, file } = appBrain({ assess: { ftsFullCheckMaxBytes: 0 } });
@@ -319,5 +355,87 @@ describe('VACUUM and rowids', () => {
       expect(viaIndex, term).toEqual(viaScan);
     }
     check.close();
+  });
+});
+
+describe('the trigger classifier (src/db/fts-triggers.ts)', () => {
+  const classify = (schema: string, fts = 't_fts'): ReturnType<typeof checkFtsTriggers> => {
+    const db = new Database(':memory:');
+    db.exec(schema);
+    const t = listFtsTables(db).find((f) => f.name === fts)!;
+    const c = checkFtsTriggers(db, t);
+    // Whatever it proposes must run and leave a set that classifies as correct.
+    if (c.status === 'wrong') {
+      for (const sql of c.replacementSql) db.exec(sql);
+      expect(checkFtsTriggers(db, t).status, c.replacementSql.join('\n')).toBe('correct');
+    }
+    db.close();
+    return c;
+  };
+  const base = (table = 't', extra = ''): string => `
+    CREATE TABLE ${table} (id INTEGER PRIMARY KEY, a TEXT, b TEXT${extra});
+    CREATE VIRTUAL TABLE t_fts USING fts5(a, b, content='${table.replace(/'/g, "''")}', content_rowid='id');`;
+  const ai = `CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN INSERT INTO t_fts(rowid, a, b) VALUES (new.id, new.a, new.b); END;`;
+  const ad = `CREATE TRIGGER t_ad AFTER DELETE ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a, b) VALUES ('delete', old.id, old.a, old.b); END;`;
+  const au = `CREATE TRIGGER t_au AFTER UPDATE ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a, b) VALUES ('delete', old.id, old.a, old.b); INSERT INTO t_fts(rowid, a, b) VALUES (new.id, new.a, new.b); END;`;
+
+  it('the documented form is correct; no triggers at all is "none", not a finding', () => {
+    expect(classify(base() + ai + ad + au).status).toBe('correct');
+    expect(classify(base()).status).toBe('none');
+  });
+
+  it('names each wrong form, and its replacement keeps WHEN clauses and statements about other tables', () => {
+    const wrongDeleteValues = `CREATE TRIGGER t_ad AFTER DELETE ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a) VALUES ('delete', old.id, old.a); END;`;
+    const c1 = classify(base() + ai + wrongDeleteValues + au);
+    expect(c1.problems.map((p) => p.problem).join()).toMatch(/leaves column "b" out/);
+    const partialOf = `CREATE TRIGGER t_au AFTER UPDATE OF a ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a, b) VALUES ('delete', old.id, old.a, old.b); INSERT INTO t_fts(rowid, a, b) VALUES (new.id, new.a, new.b); END;`;
+    expect(
+      classify(base() + ai + ad + partialOf)
+        .problems.map((p) => p.problem)
+        .join(),
+    ).toMatch(/updates of "b" are not indexed/);
+    const withAudit = `CREATE TABLE audit(x TEXT);
+      CREATE TRIGGER t_ad AFTER DELETE ON t WHEN old.a IS NOT NULL BEGIN INSERT INTO audit VALUES ('gone'); DELETE FROM t_fts WHERE rowid = old.id; END;`;
+    const c3 = classify(base() + ai + withAudit + au);
+    expect(c3.status).toBe('wrong');
+    expect(c3.replacementSql.join('\n')).toContain(
+      `CREATE TRIGGER "t_ad" AFTER DELETE ON "t" WHEN old.a IS NOT NULL BEGIN INSERT INTO audit VALUES ('gone'); INSERT INTO "t_fts"("t_fts", rowid, "a", "b") VALUES ('delete', old."id", old."a", old."b"); END;`,
+    );
+    expect(
+      classify(base() + ad + au)
+        .problems.map((p) => p.problem)
+        .join(),
+    ).toMatch(/no INSERT trigger/);
+  });
+
+  it('a table without INTEGER PRIMARY KEY: a BEFORE INSERT trigger sees no rowid; VACUUM may renumber', () => {
+    const schema = `CREATE TABLE t (a TEXT, b TEXT);
+      CREATE VIRTUAL TABLE t_fts USING fts5(a, b, content='t');
+      CREATE TRIGGER t_bi BEFORE INSERT ON t BEGIN INSERT INTO t_fts(rowid, a, b) VALUES (new.rowid, new.a, new.b); END;
+      CREATE TRIGGER t_ad AFTER DELETE ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a, b) VALUES ('delete', old.rowid, old.a, old.b); END;
+      CREATE TRIGGER t_au AFTER UPDATE ON t BEGIN INSERT INTO t_fts(t_fts, rowid, a, b) VALUES ('delete', old.rowid, old.a, old.b); INSERT INTO t_fts(rowid, a, b) VALUES (new.rowid, new.a, new.b); END;`;
+    expect(
+      classify(schema)
+        .problems.map((p) => p.problem)
+        .join(),
+    ).toMatch(/BEFORE INSERT trigger sees no rowid/);
+    const db = new Database(':memory:');
+    db.exec(schema);
+    expect(vacuumMayRenumber(db, listFtsTables(db)[0]!)).toBe(true);
+    db.close();
+  });
+
+  it('hostile names: quotes and spaces in the table, index and trigger names', () => {
+    const T = `my "notes"; x`;
+    const q = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+    const schema = `
+      CREATE TABLE ${q(T)} (id INTEGER PRIMARY KEY, a TEXT, b TEXT);
+      CREATE VIRTUAL TABLE t_fts USING fts5(a, b, content='${T.replace(/'/g, "''")}', content_rowid='id');
+      CREATE TRIGGER ${q('ins "x"')} AFTER INSERT ON ${q(T)} BEGIN INSERT INTO t_fts(rowid, a, b) VALUES (new.id, new.a, new.b); END;
+      CREATE TRIGGER ${q('del "x"')} AFTER DELETE ON ${q(T)} BEGIN DELETE FROM t_fts WHERE rowid = old.id; END;`;
+    const c = classify(schema);
+    expect(c.problems.map((p) => p.trigger)).toEqual(['del "x"', null]);
+    expect(c.replacementSql).toContain(`DROP TRIGGER "del ""x""";`);
+    expect(c.replacementSql.join('\n')).toContain(`CREATE TRIGGER "t_fts_au" AFTER UPDATE ON "my ""notes""; x" BEGIN`);
   });
 });
