@@ -32,7 +32,13 @@ const correctDelete = (t: string): string =>
 const correctInsert = (t: string): string =>
   `INSERT INTO ${t}_fts(rowid, title, body) VALUES (new.id, new.title, new.body);`;
 
-function appBrain(extra: Record<string, unknown> = {}): { config: string; file: string; dir: string } {
+/** An application database in WAL mode with the tables the config's retention rules name, and its config. */
+function appDatabase(extra: Record<string, unknown> = {}): {
+  config: string;
+  file: string;
+  dir: string;
+  db: Database.Database;
+} {
   const dir = tempDir();
   const file = path.join(dir, 'app.db');
   const db = new Database(file);
@@ -41,6 +47,19 @@ function appBrain(extra: Record<string, unknown> = {}): { config: string; file: 
     CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_at TEXT);
     CREATE TABLE patterns (id INTEGER PRIMARY KEY, confidence REAL, last_used TEXT);
   `);
+  const config = writeConfig(dir, {
+    databases: { app: { path: 'app.db' } },
+    conversations: { database: 'app', table: 'sessions', keyColumn: 'id', timestampColumn: 'started_at' },
+    patterns: { database: 'app', table: 'patterns', confidenceColumn: 'confidence', lastUsedColumn: 'last_used' },
+    events: { path: 'events.jsonl' },
+    logs: { dir: 'logs' },
+    ...extra,
+  });
+  return { config, file, dir, db };
+}
+
+function appBrain(extra: Record<string, unknown> = {}): { config: string; file: string; dir: string } {
+  const { config, file, dir, db } = appDatabase(extra);
   for (const t of TABLES) {
     const w = WRONG[t] ?? {};
     db.exec(`
@@ -64,14 +83,6 @@ function appBrain(extra: Record<string, unknown> = {}): { config: string; file: 
     }
   })();
   db.close();
-  const config = writeConfig(dir, {
-    databases: { app: { path: 'app.db' } },
-    conversations: { database: 'app', table: 'sessions', keyColumn: 'id', timestampColumn: 'started_at' },
-    patterns: { database: 'app', table: 'patterns', confidenceColumn: 'confidence', lastUsedColumn: 'last_used' },
-    events: { path: 'events.jsonl' },
-    logs: { dir: 'logs' },
-    ...extra,
-  });
   return { config, file, dir };
 }
 
@@ -307,13 +318,8 @@ describe('the bounded check (indexes above ftsFullCheckMaxBytes)', () => {
 
 describe('VACUUM and rowids', () => {
   it('an index keyed by the rowid of a table without INTEGER PRIMARY KEY stays right through --vacuum', () => {
-    const dir = tempDir();
-    const file = path.join(dir, 'app.db');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
+    const { config, file, db } = appDatabase();
     db.exec(`
-      CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_at TEXT);
-      CREATE TABLE patterns (id INTEGER PRIMARY KEY, confidence REAL, last_used TEXT);
       CREATE TABLE docs (title TEXT, body TEXT);
       CREATE VIRTUAL TABLE docs_fts USING fts5(title, body, content='docs');
       CREATE TRIGGER docs_ai AFTER INSERT ON docs BEGIN INSERT INTO docs_fts(rowid, title, body) VALUES (new.rowid, new.title, new.body); END;
@@ -327,13 +333,6 @@ describe('VACUUM and rowids', () => {
     })();
     db.exec('DELETE FROM docs WHERE rowid % 3 = 0'); // gaps in the rowids
     db.close();
-    const config = writeConfig(dir, {
-      databases: { app: { path: 'app.db' } },
-      conversations: { database: 'app', table: 'sessions', keyColumn: 'id', timestampColumn: 'started_at' },
-      patterns: { database: 'app', table: 'patterns', confidenceColumn: 'confidence', lastUsedColumn: 'last_used' },
-      events: { path: 'events.jsonl' },
-      logs: { dir: 'logs' },
-    });
     const dry = cli(['--config', config, '--vacuum', '--dry-run']);
     expect(dry.stdout).toContain(`INSERT INTO "docs_fts"("docs_fts") VALUES ('rebuild')`);
     const r = cli(['--config', config, '--vacuum']);

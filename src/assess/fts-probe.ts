@@ -162,6 +162,16 @@ function rowidExpr(t: FtsTable): string {
   return t.contentRowid === 'rowid' ? 'rowid' : quoteIdent(t.contentRowid);
 }
 
+/** The smallest and largest rowid of the content table (null when empty or not integers). */
+function rowidRange(db: Database.Database, t: FtsTable): { lo: bigint; hi: bigint } | null {
+  const rid = rowidExpr(t);
+  const r = db
+    .prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${quoteIdent(t.contentTable!)}`)
+    .safeIntegers(true)
+    .get() as { lo: unknown; hi: unknown };
+  return typeof r.lo === 'bigint' && typeof r.hi === 'bigint' ? { lo: r.lo, hi: r.hi } : null;
+}
+
 /**
  * Words of a row to look up, longest (rarest) first. Each is used only if a MATCH of it finds the
  * row in the temporary table: the query then goes through the same tokenizer and query parser on
@@ -188,12 +198,9 @@ function rowsToIndex(
   const content = quoteIdent(t.contentTable!);
   const rid = rowidExpr(t);
   const fts = quoteIdent(t.name);
-  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).safeIntegers(true).get() as {
-    lo: unknown;
-    hi: unknown;
-  };
+  const range = rowidRange(db, t);
   const words: string[] = [];
-  if (typeof range.lo !== 'bigint' || typeof range.hi !== 'bigint') return { probed: 0, problem: null, words };
+  if (!range) return { probed: 0, problem: null, words };
   const cols = t.allColumns.map((c) => quoteIdent(c)).join(', ');
   const at = db
     .prepare(`SELECT ${rid} AS r, ${cols} FROM ${content} WHERE ${rid} >= ? ORDER BY ${rid} LIMIT 1`)
@@ -253,10 +260,7 @@ function indexToRows(
   const content = quoteIdent(t.contentTable!);
   const rid = rowidExpr(t);
   const fts = quoteIdent(t.name);
-  const range = db.prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${content}`).safeIntegers(true).get() as {
-    lo: unknown;
-    hi: unknown;
-  };
+  const range = rowidRange(db, t);
   const cols = t.allColumns.map((c) => quoteIdent(c)).join(', ');
   const fetch = db.prepare(`SELECT ${cols} FROM ${content} WHERE ${rid} = ?`).raw().safeIntegers(true);
   const from = db
@@ -267,8 +271,7 @@ function indexToRows(
     .prepare(`SELECT rowid FROM ${fts} WHERE ${fts} MATCH ? ORDER BY rowid LIMIT 1`)
     .pluck()
     .safeIntegers(true);
-  const lo = typeof range.lo === 'bigint' ? range.lo : 0n;
-  const hi = typeof range.hi === 'bigint' ? range.hi : 0n;
+  const { lo, hi } = range ?? { lo: 0n, hi: 0n };
   let probed = 0;
   for (let i = 0; i < samples; i++) {
     // Words as the content's own rows spell them (weighted like the index's entries), each at a
