@@ -1,6 +1,7 @@
 /** `--archive`: conversations older than the cut-off, except the newest `keepNewest`, move to the archive database. */
 import { eligibleConversationsSql } from '../assess/retention.js';
 import type { Brain } from '../config/load.js';
+import { DEFAULT_ARCHIVE_FILE } from '../config/archive-files.js';
 import { archivePathFor, conversationsDatabase } from '../config/select.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
@@ -12,7 +13,7 @@ export function conversationArchivePath(brain: Brain): string {
     brain,
     brain.config.conversations.archivePath,
     conversationsDatabase(brain),
-    'conversation_archive.db',
+    DEFAULT_ARCHIVE_FILE.conversations,
   );
 }
 

@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { DbmError } from '../errors.js';
+import { hasSqliteHeader } from '../db/open.js';
 import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
 import { DAY_MS, fileStamp } from '../util/time.js';
@@ -104,7 +105,13 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       continue; // removed meanwhile
     }
     if (!st.isFile()) continue; // symlinks, directories, sockets: never touched
-    if (st.mtimeMs < cutoff) candidates.push({ name, file, stat: st });
+    if (st.mtimeMs >= cutoff) continue;
+    if (hasSqliteHeader(file)) {
+      // Whatever its name says, a database is never gzipped and removed as a log.
+      notes.push(`${name} is an SQLite database, not a log: left as it is (logs.dir should hold only logs)`);
+      continue;
+    }
+    candidates.push({ name, file, stat: st });
   }
 
   const files: string[] = [];
@@ -309,3 +316,4 @@ function putBack(aside: string, original: string): string {
   fsyncDir(path.dirname(original));
   return 'left as it is';
 }
+

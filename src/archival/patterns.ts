@@ -6,6 +6,7 @@
  */
 import { eligiblePatternsWhere } from '../assess/retention.js';
 import type { Brain } from '../config/load.js';
+import { DEFAULT_ARCHIVE_FILE } from '../config/archive-files.js';
 import { archivePathFor, patternsDatabase } from '../config/select.js';
 import { quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
@@ -13,7 +14,7 @@ import { archiveRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
 export function patternArchivePath(brain: Brain): string {
-  return archivePathFor(brain, brain.config.patterns.archivePath, patternsDatabase(brain), 'pattern_archive.db');
+  return archivePathFor(brain, brain.config.patterns.archivePath, patternsDatabase(brain), DEFAULT_ARCHIVE_FILE.patterns);
 }
 
 export function prunePatterns(req: RetentionRequest): RetentionOutcome {

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import { DbmError } from '../errors.js';
+import { checkPaths } from './paths.js';
+import { DEFAULT_ARCHIVE_FILE } from './archive-files.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'maintenance.config.json';
@@ -149,7 +151,7 @@ export function resolveConfig(config: Config, configPath: string): Brain {
       });
     }
   }
-  return {
+  const brain: Brain = {
     configPath: path.resolve(configPath),
     baseDir,
     config,
@@ -162,6 +164,22 @@ export function resolveConfig(config: Config, configPath: string): Brain {
       config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
     logFile: config.logging.file === undefined ? undefined : at(config.logging.file),
   };
+  // The archives' defaults as config/select.ts's archivePathFor computes them: beside the live database.
+  const archive = (configured: string | undefined, dbName: string, fallback: string): string | undefined => {
+    if (configured) return at(configured);
+    const live = databases.find((d) => d.name === dbName);
+    return live ? path.join(path.dirname(live.path), fallback) : undefined;
+  };
+  checkPaths({
+    ...brain,
+    conversationsArchive: archive(
+      config.conversations.archivePath,
+      config.conversations.database,
+      DEFAULT_ARCHIVE_FILE.conversations,
+    ),
+    patternsArchive: archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns),
+  });
+  return brain;
 }
 
 const GLOB = /[*?[]/;

@@ -16,6 +16,20 @@ export interface FileFacts {
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
+/** Whether `file` starts with SQLite's header, whatever its name (an unreadable file is not taken for one). */
+export function hasSqliteHeader(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const head = Buffer.alloc(16);
+    return fs.readSync(fd, head, 0, 16, 0) === 16 && head.equals(MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
 /** Checks that `target` is a readable, plausible SQLite file; throws a DbmError naming the config key otherwise. */
 export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
   const where = `database ${target.name} (${target.path})`;
