@@ -150,6 +150,11 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   const opts = program.opts<CliOptions>();
   let code: ExitCode;
   try {
+    if (opts.metricsFile !== undefined) (await import('./commands/metrics.js')).checkMetricsTarget(opts, io);
+  } catch (err) {
+    return funnel(err, io);
+  }
+  try {
     code = await dispatch(opts, io);
   } catch (err) {
     code = funnel(err, io);

@@ -24,6 +24,19 @@ describe('timestamps: SQL and JS agree on every format', () => {
     ['1795176000', '2026-11-20T12:00:00.000Z'],
     ['yesterday', null],
     ['', null],
+    // Digits and dots that are no number, and numbers too small to be a time: never 1970.
+    ['.', null],
+    ['1.2.3', null],
+    ['30.11.2026', null],
+    ['12.', null],
+    [0, null],
+    [42, null],
+    ['5', null],
+    [-1795176000, null],
+    // Julian days (SQLite's julianday()), as REAL and as text.
+    [2461365.0, '2026-11-20T12:00:00.000Z'],
+    ['2461365.0', '2026-11-20T12:00:00.000Z'],
+    [1795176000.5, '2026-11-20T12:00:00.500Z'],
   ];
   const db = new Database(':memory:');
   db.exec('CREATE TABLE t (ts)');

@@ -1,5 +1,7 @@
 /** `--metrics-file PATH`, after any action: Prometheus textfile metrics (src/metrics/prometheus.ts). */
+import fs from 'node:fs';
 import path from 'node:path';
+import { hasSqliteHeader } from '../db/open.js';
 import { DbmError } from '../errors.js';
 import { writeMetricsFile } from '../metrics/prometheus.js';
 import { commandContext, type CliIo, type CliOptions } from './context.js';
@@ -18,4 +20,39 @@ export function metricsCommand(opts: CliOptions, io: CliIo): void {
       },
     );
   }
+}
+
+/**
+ * Before the action runs: the metrics file is replaced by a rename, so what is there now must be
+ * a regular file of ours (or nothing): never a device, a symlink, a directory, a database, the
+ * event log or the config. A usage error (exit 2), before anything is changed.
+ */
+export function checkMetricsTarget(opts: CliOptions, io: CliIo): void {
+  const file = path.resolve(io.cwd, opts.metricsFile!);
+  const refuse = (why: string): never => {
+    throw new DbmError('USAGE', `--metrics-file ${file} ${why}`, {
+      hint: 'name a file of its own, e.g. /var/lib/node_exporter/textfile/dbm.prom',
+    });
+  };
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(file);
+  } catch {
+    st = undefined;
+  }
+  if (st) {
+    if (st.isSymbolicLink()) refuse('is a symlink: writing it would replace the link by a file');
+    if (!st.isFile()) refuse(`is ${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'}, not a regular file`);
+    if (hasSqliteHeader(file)) refuse('is an SQLite database: writing it would replace the database');
+    if (/\.jsonl?$/i.test(file) || /\.(db|sqlite3?)$/i.test(file))
+      refuse('looks like a data file (.json, .jsonl, .db): writing it would replace it');
+  }
+  const dir = path.dirname(file);
+  let dirSt: fs.Stats | undefined;
+  try {
+    dirSt = fs.statSync(dir);
+  } catch {
+    refuse(`cannot be written: its directory ${dir} does not exist`);
+  }
+  if (dirSt && !dirSt.isDirectory()) refuse(`cannot be written: ${dir} is not a directory`);
 }

@@ -42,8 +42,17 @@ function parseAnyMs(value: unknown): number | null {
   return ms;
 }
 
-function numericToMs(n: number): number {
-  return Math.abs(n) >= 1e11 ? n : n * 1000;
+/**
+ * A number as a time: a julian day from 2,000,000 to 3,000,000 (years 763-3501; as unix seconds
+ * those would be four days of January 1970), unix milliseconds from 1e11 (1973 in ms), unix
+ * seconds from 1e8 (1973); anything smaller (a counter, 0, a negative) is no timestamp.
+ * src/db/sql.ts's epochSecondsExpr says the same in SQL.
+ */
+function numericToMs(n: number): number | null {
+  if (n >= 2_000_000 && n < 3_000_000) return (n - 2440587.5) * 86_400_000;
+  if (n >= 1e11) return n;
+  if (n < 1e8) return null;
+  return n * 1000;
 }
 
 /** The clock, injectable for tests (DB_MAINTENANCE_NOW=ISO-8601 pins it). */
