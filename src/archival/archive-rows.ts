@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { requireColumns, type ChildTable } from '../assess/retention.js';
+import { requireColumns, requireUniqueKey, type ChildTable } from '../assess/retention.js';
 import type { BrainDatabase } from '../config/load.js';
 import { listFtsTables, type FtsTable } from '../db/fts5.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
@@ -96,6 +96,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
   const src = openChecked(job.source, timeoutMs);
   try {
     requireColumns(src, job.label, job.table, job.columns);
+    requireUniqueKey(src, job.label, job.table, job.key);
     const set = discoverMoveSet(src, job.table, job.key, job.children);
     const fts = listFtsTables(src);
     const keysSql = job.keysSql(src);
@@ -280,6 +281,7 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
   try {
     const db = conn.db;
     requireColumns(db, job.label, job.table, job.columns);
+    requireUniqueKey(db, job.label, job.table, job.key);
     const set = discoverMoveSet(db, job.table, job.key, job.children);
     const keysSql = job.keysSql(db);
     const eligible = Number(db.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params));
@@ -388,6 +390,7 @@ function restoreLocked(
     const arc = openChecked(archiveDb, timeoutMs);
     try {
       requireColumns(src, job.label, job.table, [job.key]);
+      requireUniqueKey(src, job.label, job.table, job.key);
       const full = discoverMoveSet(src, job.table, job.key, job.children);
       const inArchive = new Set(
         (arc.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table'`).pluck().all() as string[]).map((t) =>

@@ -35,6 +35,32 @@ export function requireColumns(db: Database.Database, rule: string, table: strin
   }
 }
 
+/**
+ * A rule's keyColumn must identify one row: the table's primary key, or a column with a UNIQUE
+ * index of its own (not partial). Otherwise moving one key moves every row sharing it (a dry
+ * run would count one row, the run move all of them).
+ */
+export function requireUniqueKey(db: Database.Database, rule: string, table: string, key: string): void {
+  const k = key.toLowerCase();
+  const pk = (db.prepare('SELECT name FROM pragma_table_info(?) WHERE pk > 0').pluck().all(table) as string[]).map(
+    (c) => c.toLowerCase(),
+  );
+  if (pk.length === 1 && pk[0] === k) return;
+  const indexes = db
+    .prepare("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND partial = 0")
+    .pluck()
+    .all(table) as string[];
+  for (const ix of indexes) {
+    const cols = db.prepare('SELECT name FROM pragma_index_info(?)').pluck().all(ix) as Array<string | null>;
+    if (cols.length === 1 && cols[0]?.toLowerCase() === k) return;
+  }
+  throw new DbmError(
+    'CONFIG_INVALID',
+    `${rule}.keyColumn: column "${key}" of table "${table}" is not unique (neither its primary key nor a UNIQUE index of its own): moving one key would move every row sharing it`,
+    { hint: `set ${rule}.keyColumn to the primary key of "${table}"` },
+  );
+}
+
 /** Child tables of `parent`: from config, else every foreign key that refers to it. */
 export function childTablesOf(
   db: Database.Database,
@@ -164,6 +190,7 @@ export function countConversations(
   deep: boolean,
 ): ConversationsHealth {
   requireColumns(db, 'conversations', rule.table, [rule.keyColumn, rule.timestampColumn]);
+  requireUniqueKey(db, 'conversations', rule.table, rule.keyColumn);
   const cutoffMs = now.getTime() - rule.archiveAfterDays * DAY_MS;
   const t = quoteIdent(rule.table);
   const ts = epochSecondsExpr(rule.timestampColumn);
@@ -201,6 +228,7 @@ export function eligiblePatternsWhere(rule: PatternsRule): string {
 
 export function countPatterns(db: Database.Database, rule: PatternsRule, now: Date): PatternsHealth {
   requireColumns(db, 'patterns', rule.table, [rule.keyColumn, rule.confidenceColumn, rule.lastUsedColumn]);
+  requireUniqueKey(db, 'patterns', rule.table, rule.keyColumn);
   const cutoffMs = now.getTime() - rule.unusedDays * DAY_MS;
   const t = quoteIdent(rule.table);
   const row = db

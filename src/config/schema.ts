@@ -233,6 +233,10 @@ export const ProbeSchema = z.strictObject({
   sql: z
     .string()
     .min(1)
+    // A PRAGMA passes query_only and can change the database (journal_mode=DELETE leaves WAL mode).
+    .regex(/^\s*(?:(?:--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)\s*)*(?:select|with|values)\b/i, {
+      message: 'must be one SELECT (or WITH ... SELECT) query: a probe only reads',
+    })
     .describe('A read-only query, e.g. an FTS search: SELECT rowid FROM patterns_fts WHERE patterns_fts MATCH ?'),
   params: z
     .array(z.union([z.string(), z.number(), z.null()]))

@@ -172,7 +172,14 @@ function diskChecks(brain: Brain): DoctorCheck[] {
 }
 
 function lastRunCheck(brain: Brain): DoctorCheck {
-  const state = StateDb.openReadOnly(brain.stateDir);
+  let state: StateDb | null;
+  try {
+    state = StateDb.openReadOnly(brain.stateDir);
+  } catch (err) {
+    // A broken, foreign or newer state database: every run would fail on it, --scheduled would do no lane.
+    const e = err as DbmError;
+    return fail('state database', `${e.message}${e.hint ? ` (${e.hint})` : ''}`, e.exitCode ?? EXIT.database);
+  }
   if (!state) return warn('last run', 'none recorded yet');
   try {
     const last = state.history(1)[0];

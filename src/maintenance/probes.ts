@@ -28,6 +28,9 @@ function timeProbe(brain: Brain, probe: Probe): Timing {
   try {
     const stmt = conn.db.prepare(probe.sql);
     if (!stmt.reader) throw new Error(`probe "${probe.name}" is not a query (it returns no rows)`);
+    // SQLite's own word: a statement that may write (or a PRAGMA that changes state) is refused
+    // before it runs, whatever query_only would let through.
+    if (!stmt.readonly) throw new Error(`probe "${probe.name}" is not read-only; a probe only reads (SELECT ...)`);
     let rows = stmt.all(...probe.params).length; // warm-up: the first run pays for the page cache
     const ms: number[] = [];
     for (let i = 0; i < probe.runs; i++) {

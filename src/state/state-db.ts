@@ -42,10 +42,10 @@ export class StateDb {
       if (created) narrowToDir(file, stateDir);
       // Rollback journal, not WAL: a read-only reader (--run --dry-run, --history) then creates no file.
       db.pragma('journal_mode = DELETE');
+      const check = String(db.pragma('quick_check(1)', { simple: true }));
+      if (check !== 'ok') throw new Error(`quick_check: ${check}`);
     } catch (err) {
-      throw new DbmError('STATE_DB', `cannot open the state database ${file}: ${(err as Error).message}`, {
-        hint: 'check stateDir in the config and its permissions',
-      });
+      throw brokenState(file, (err as Error).message);
     }
     try {
       migrate(db, loadMigrations());
@@ -57,21 +57,47 @@ export class StateDb {
     return new StateDb(db, file);
   }
 
-  /** Opens an existing state database read-only, or returns null when there is none yet. */
+  /**
+   * Opens an existing state database read-only, or returns null when there is none yet (or a
+   * killed run left a hot journal that only a writer may roll back: readers then go without
+   * history until the next writing command does). Anything else that makes it unusable (not a
+   * database, corrupt, a directory, a newer schema) is a STATE_DB error, never an empty history.
+   */
   static openReadOnly(stateDir: string): StateDb | null {
     const file = path.join(stateDir, STATE_DB_FILE);
-    if (!fs.existsSync(file)) return null;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw brokenState(file, 'stateDir is not a directory');
+        return null;
+      }
+      throw brokenState(file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    }
+    if (!st.isFile()) throw brokenState(file, 'it is not a regular file');
     let db: Database.Database | undefined;
     try {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
-      // A run killed mid-write leaves a hot journal that only a writer may roll back: until
-      // the next writing command does, readers go without history rather than fail.
       db.prepare('SELECT count(*) FROM sqlite_schema').get();
-      return new StateDb(db, file);
-    } catch {
+      const check = String(db.pragma('quick_check(1)', { simple: true }));
+      if (check !== 'ok') throw new Error(`quick_check: ${check}`);
+    } catch (err) {
       db?.close();
-      return null;
+      const code = String((err as { code?: unknown }).code ?? '');
+      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY')) return null;
+      throw brokenState(file, (err as Error).message);
     }
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > loadMigrations().length) {
+      db.close();
+      throw new DbmError(
+        'STATE_DB',
+        `state database ${file} has schema version ${version}, newer than this db-maintenance knows (${loadMigrations().length})`,
+        { hint: 'upgrade db-maintenance, or point stateDir elsewhere' },
+      );
+    }
+    return new StateDb(db, file);
   }
 
   schemaVersion(): number {
@@ -365,4 +391,11 @@ export interface HistoryRun {
 
 export function lastRunKey(database: string, type: string): string {
   return `${database}\u0000${type}`;
+}
+
+/** The one error of a state database that cannot be used, with the way out. */
+function brokenState(file: string, why: string): DbmError {
+  return new DbmError('STATE_DB', `the state database ${file} cannot be used: ${why}`, {
+    hint: `check stateDir and its permissions; if the file is damaged, move it aside (mv ${file} ${file}.broken): the next run starts a new history`,
+  });
 }
