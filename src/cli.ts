@@ -140,7 +140,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
     program.parse([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.exitCode === 0) return EXIT.ok; // --help, --version
+      if (err.exitCode === 0) return outputLost(io); // --help, --version
       const first = (commanderOut.trim().split('\n')[0] ?? err.message).replace(/^error:\s*/, '');
       io.stderr(`error: ${first} (see db-maintenance --help)\n`);
       return EXIT.usage;
@@ -167,7 +167,20 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       code = worstExitCode([code, funnel(err, io)]);
     }
   }
-  return code;
+  return worstExitCode([code, await outputLost(io)]);
+}
+
+/** Exit 3 (and one line) when stdout could not take the report: whoever reads it must not take silence for success. */
+async function outputLost(io: CliIo): Promise<ExitCode> {
+  const err = io.flush ? await io.flush() : null;
+  if (!err) return EXIT.ok;
+  const why = err.code === 'EPIPE' ? 'its reader closed it (EPIPE)' : (err.code ?? err.message);
+  return funnel(
+    new DbmError('FILE_UNWRITABLE', `the output could not be written to stdout: ${why}; what it did is in the logs and the history`, {
+      hint: 'read the whole output, or redirect it to a file with room',
+    }),
+    io,
+  );
 }
 
 // Value checks, run by commander as it parses: a DbmError goes through the funnel as it is.
@@ -247,10 +260,38 @@ function funnel(err: unknown, io: CliIo): ExitCode {
   return EXIT.internal;
 }
 
+/**
+ * The process's streams. A stdout that cannot take the output (a reader that went away: EPIPE;
+ * a full disk or /dev/full: ENOSPC) is an error event of the stream, not a crash: the first one
+ * is kept and `run` reports it (one line, exit 3); stderr's own errors are dropped.
+ */
 function processIo(): CliIo {
+  let outError: NodeJS.ErrnoException | null = null;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    outError ??= e;
+  });
+  process.stderr.on('error', () => undefined);
   return {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: (t) => {
+      if (outError) return;
+      try {
+        process.stdout.write(t);
+      } catch (e) {
+        outError ??= e as NodeJS.ErrnoException;
+      }
+    },
+    stderr: (t) => {
+      try {
+        process.stderr.write(t);
+      } catch {
+        // nowhere left to say it
+      }
+    },
+    flush: () =>
+      new Promise((resolve) => {
+        if (outError) return resolve(outError);
+        process.stdout.write('', (e) => resolve(outError ?? (e as NodeJS.ErrnoException | null | undefined) ?? null));
+      }),
     env: process.env,
     cwd: process.cwd(),
     isTTY: Boolean(process.stdout.isTTY),

@@ -18,6 +18,8 @@ export interface CliIo {
   readonly cwd: string;
   readonly isTTY: boolean;
   readonly stderrIsTTY: boolean;
+  /** Waits until stdout has taken everything; the error that kept it from doing so, or null. */
+  readonly flush?: () => Promise<NodeJS.ErrnoException | null>;
 }
 
 /** The parsed flags (commander's attribute names; values already checked by their parsers). */
