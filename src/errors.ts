@@ -91,7 +91,9 @@ export class DbmError extends Error {
 
 /** The one-line form used on stderr and in `--json` problem lists. */
 export function formatError(err: DbmError): string {
-  return err.hint ? `error: ${err.message} (${err.hint})` : `error: ${err.message}`;
+  // Every line names its fix: a usage error without its own hint points at the flags.
+  const hint = err.hint ?? (err.code === 'USAGE' ? 'see db-maintenance --help' : undefined);
+  return hint ? `error: ${err.message} (${hint})` : `error: ${err.message}`;
 }
 
 /** The most severe exit code of several problems (busy beats plain database errors). */

@@ -9,6 +9,7 @@
  * watermark, or no consumer at all deletes nothing and says why.
  */
 import type Database from 'better-sqlite3';
+import { requireColumns } from '../assess/retention.js';
 import type { CompactionJobSchema } from '../config/schema.js';
 import type { BrainDatabase, Brain } from '../config/load.js';
 import { databaseNamed, ruleDatabase } from '../config/select.js';
@@ -81,6 +82,8 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
     }
   }
   try {
+    // The log table and its id column are the config's to name: a missing one is a config error (exit 2).
+    requireColumns(db, `compaction job "${job.name}"`, job.table, [job.idColumn]);
     const aliases = new Map<string, string>([[job.database, 'main']]);
     for (const w of job.watermarks) {
       if (!w.database || aliases.has(w.database)) continue;

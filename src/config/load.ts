@@ -144,8 +144,9 @@ export function resolveConfig(config: Config, configPath: string): Brain {
   for (const [rule, dbName] of [
     ['conversations.database', config.conversations.database],
     ['patterns.database', config.patterns.database],
+    ...config.probes.map((pr, i) => [`probes[${i}].database`, pr.database] as const),
   ] as const) {
-    if (!(dbName in config.databases)) {
+    if (!(dbName in config.databases) && !databases.some((d) => d.name === dbName)) {
       throw new DbmError('CONFIG_INVALID', `config ${configPath}: ${rule}: "${dbName}" is not a key of databases`, {
         hint: `use one of: ${Object.keys(config.databases).join(', ')}`,
       });
@@ -178,6 +179,7 @@ export function resolveConfig(config: Config, configPath: string): Brain {
       DEFAULT_ARCHIVE_FILE.conversations,
     ),
     patternsArchive: archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns),
+    eventsArchiveDir: config.events.archiveDir === undefined ? undefined : at(config.events.archiveDir),
   });
   return brain;
 }

@@ -14,7 +14,7 @@ interface Place {
   readonly key: string;
   readonly file: string;
   /** What the tool does to it: a database it maintains, a file it writes, one it reads and rewrites. */
-  readonly role: 'database' | 'archive' | 'state' | 'events' | 'log';
+  readonly role: 'database' | 'archive' | 'state' | 'events' | 'log' | 'config';
 }
 
 /** The same file, by name or through a symlink (realpath of the file, else of its directory). */
@@ -38,9 +38,11 @@ export interface PathsInput {
   readonly eventsPath: string;
   readonly logsDir: string;
   readonly logFile: string | undefined;
+  readonly backupDir: string;
   /** Absolute archive paths of the two rules (defaults applied). */
   readonly conversationsArchive: string | undefined;
   readonly patternsArchive: string | undefined;
+  readonly eventsArchiveDir: string | undefined;
 }
 
 const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
@@ -58,6 +60,7 @@ export function checkPaths(p: PathsInput): void {
     ...(p.patternsArchive ? [{ key: 'patterns.archivePath', file: p.patternsArchive, role: 'archive' as const }] : []),
     { key: 'stateDir', file: path.join(p.stateDir, 'state.db'), role: 'state' },
     { key: 'events.path', file: p.eventsPath, role: 'events' },
+    { key: '--config', file: p.configPath, role: 'config' },
     ...(p.logFile ? [{ key: 'logging.file', file: p.logFile, role: 'log' as const }] : []),
   ];
   // One file, two roles: the second would write into (or over) the first.
@@ -92,6 +95,24 @@ export function checkPaths(p: PathsInput): void {
         `point ${place.key} at a file (it is created when missing)`,
       );
   }
+  // Directories the tool writes into (or reads a listing of): a file in their place is a typo.
+  for (const [key, dir] of [
+    ['stateDir', p.stateDir],
+    ['maintenance.backupDir', p.backupDir],
+    ['events.archiveDir', p.eventsArchiveDir],
+    ['logs.dir', p.logsDir],
+  ] as const) {
+    if (dir === undefined) continue;
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOTDIR')
+        fail(`${key} (${dir}) is below a file, not a directory`, `point ${key} at a directory`);
+    }
+    if (st && !st.isDirectory())
+      fail(`${key} (${dir}) is ${kindOf(st)}, not a directory`, `point ${key} at a directory (it is created when missing)`);
+  }
   // Log rotation gzips and removes every file in logs.dir ending with logs.extension.
   const ext = p.config.logs.extension;
   if (/\.(gz|tmp)$/i.test(ext) || ext.endsWith('.gz'))
@@ -125,6 +146,7 @@ function describe(role: Place['role']): string {
     state: 'its state database',
     events: 'the event log',
     log: 'its own log',
+    config: 'its config',
   }[role];
 }
 

@@ -11,7 +11,10 @@ import { isTimeZone } from '../schedule/cadence.js';
 
 const name = z.string().min(1, 'must be a non-empty name');
 const relPath = z.string().min(1, 'must be a non-empty path');
-const days = z.number().positive('must be a positive number of days');
+const days = z
+  .number()
+  .positive('must be a positive number of days')
+  .max(36_500, 'must be at most 36500 days (100 years)');
 const ratio = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
 const count = z.number().int('must be a whole number').min(0, 'must be 0 or more');
 const workers = z.number().int().min(1).max(64).default(2);

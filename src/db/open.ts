@@ -12,6 +12,8 @@ export interface FileFacts {
   readonly fileBytes: number;
   readonly walBytes: number;
   readonly walExists: boolean;
+  /** A rollback journal with content beside it: a write in progress, or a hot journal of one that died. */
+  readonly journalExists: boolean;
 }
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -75,6 +77,7 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
     fileBytes: facts.size,
     walBytes,
     walExists,
+    journalExists: fileSize(`${target.path}-journal`) > 0,
   };
 }
 
@@ -162,6 +165,15 @@ export function sqliteError(target: BrainDatabase, err: unknown, doing: string):
       hint: 'try again when the other process is done, or raise assess.busyTimeoutMs',
     });
   }
+  if (code === 'SQLITE_READONLY_ROLLBACK') {
+    return new DbmError(
+      'DB_ERROR',
+      `${where} has a hot journal (a writer died mid-transaction): SQLite must roll it back, which writes the database, before it can be read; reading only, this tool leaves it`,
+      {
+        hint: `let the application open it once, or run a maintenance action on it (e.g. --analyze --db ${target.name}): the rollback restores its last committed state`,
+      },
+    );
+  }
   if (
     code === 'SQLITE_CANTOPEN' ||
     code === 'SQLITE_PERM' ||
@@ -202,7 +214,9 @@ export class ReadConnection implements WriteCapable {
   constructor(target: BrainDatabase, facts: FileFacts, timeoutMs: number) {
     this.target = target;
     this.timeoutMs = timeoutMs;
-    this.readonlyMode = facts.walExists;
+    // With a rollback journal beside it, read-only too: a read-write connection (even query_only)
+    // would roll a hot journal back, which writes the database; a read-only one refuses instead.
+    this.readonlyMode = facts.walExists || facts.journalExists;
     try {
       this.db = new Database(target.path, { readonly: this.readonlyMode, fileMustExist: true, timeout: timeoutMs });
     } catch (err) {

@@ -133,7 +133,17 @@ function prepareTarget(dir: string): void {
     }
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  fs.mkdirSync(dir, { recursive: true });
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new DbmError('DEMO_TARGET_EXISTS', `--init-demo target ${dir} cannot be created: ${code}`, {
+      hint:
+        code === 'ENOTDIR'
+          ? 'a file stands where one of its directories would be: choose another directory'
+          : 'choose a directory you can write',
+    });
+  }
 }
 
 function writeEvents(file: string, opts: DemoOptions, rnd: Random, nowMs: number): number {

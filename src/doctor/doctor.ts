@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { loadConfig, type Brain } from '../config/load.js';
-import { inspectDatabaseFile } from '../db/open.js';
+import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
 import { DbmError, EXIT, type ExitCode } from '../errors.js';
 import { namedHolder } from '../maintenance/lock.js';
 import { statfsProbe } from '../maintenance/preflight.js';
@@ -75,12 +75,45 @@ function runtimeChecks(): DoctorCheck[] {
   return out;
 }
 
+function lstatOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.lstatSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** quick_check of a database up to `maxBytes` through a read-only connection, or null when it passes (or is too large). */
+function quickCheckProblem(d: Brain['databases'][number], maxBytes: number, timeoutMs: number): string | null {
+  if (fs.statSync(d.path).size > maxBytes) return null;
+  let conn: ReadConnection | undefined;
+  try {
+    conn = new ReadConnection(d, inspectDatabaseFile(d), timeoutMs);
+    const r = String(conn.db.pragma('quick_check(1)', { simple: true }));
+    return r === 'ok' ? null : `quick_check: ${r.split('\n').join('; ')}`;
+  } catch (err) {
+    const code = String((err as { code?: unknown }).code ?? '');
+    if (code.startsWith('SQLITE_BUSY')) return null; // in use: the assessment's business
+    return err instanceof DbmError ? err.message : `quick_check: ${(err as Error).message}`;
+  } finally {
+    conn?.close();
+  }
+}
+
 function pathChecks(brain: Brain): DoctorCheck[] {
   const out: DoctorCheck[] = [];
   for (const d of brain.databases) {
     const name = `database ${d.name}`;
     try {
       inspectDatabaseFile(d);
+      // A valid header says nothing of the pages behind it: quick_check where the assessment would run it.
+      const problem = quickCheckProblem(d, brain.config.assess.quickCheckMaxBytes, brain.config.assess.busyTimeoutMs);
+      if (problem) {
+        out.push(
+          fail(name, `${d.path}: ${problem} (restore it from a backup; --assess --deep lists the damage)`, EXIT.database),
+        );
+        continue;
+      }
       const writable =
         canAccess(d.path, fs.constants.R_OK | fs.constants.W_OK) && canAccess(path.dirname(d.path), fs.constants.W_OK);
       out.push(
@@ -99,7 +132,16 @@ function pathChecks(brain: Brain): DoctorCheck[] {
     }
   }
   const events = brain.eventsPath;
-  if (!fs.existsSync(events)) out.push(warn('events', `${events} does not exist (nothing to compress)`));
+  const ev = lstatOrNull(events);
+  if (!ev) out.push(warn('events', `${events} does not exist (nothing to compress)`));
+  else if (!ev.isFile())
+    out.push(
+      fail(
+        'events',
+        `${events} is ${ev.isSymbolicLink() ? 'a symlink' : ev.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}, not a regular file (the compression takes only a regular file)`,
+        EXIT.database,
+      ),
+    );
   else if (!canAccess(events, fs.constants.R_OK) || !canAccess(path.dirname(events), fs.constants.W_OK)) {
     out.push(
       fail(
@@ -109,7 +151,10 @@ function pathChecks(brain: Brain): DoctorCheck[] {
       ),
     );
   } else out.push(ok('events', events));
-  if (!fs.existsSync(brain.logsDir)) out.push(warn('logs', `${brain.logsDir} does not exist (nothing to rotate)`));
+  const logs = lstatOrNull(brain.logsDir);
+  if (!logs) out.push(warn('logs', `${brain.logsDir} does not exist (nothing to rotate)`));
+  else if (!fs.statSync(brain.logsDir).isDirectory())
+    out.push(fail('logs', `${brain.logsDir} is not a directory`, EXIT.database));
   else if (!canAccess(brain.logsDir, fs.constants.R_OK | fs.constants.W_OK))
     out.push(fail('logs', `${brain.logsDir} is not readable and writable`, EXIT.database));
   else out.push(ok('logs', brain.logsDir));

@@ -43,7 +43,7 @@ export class StateDb {
       // Rollback journal, not WAL: a read-only reader (--run --dry-run, --history) then creates no file.
       db.pragma('journal_mode = DELETE');
       const check = String(db.pragma('quick_check(1)', { simple: true }));
-      if (check !== 'ok') throw new Error(`quick_check: ${check}`);
+      if (check !== 'ok') throw new Error(`quick_check: ${check.split('\n').join('; ')}`);
     } catch (err) {
       throw brokenState(file, (err as Error).message);
     }
@@ -81,7 +81,7 @@ export class StateDb {
       db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
       db.prepare('SELECT count(*) FROM sqlite_schema').get();
       const check = String(db.pragma('quick_check(1)', { simple: true }));
-      if (check !== 'ok') throw new Error(`quick_check: ${check}`);
+      if (check !== 'ok') throw new Error(`quick_check: ${check.split('\n').join('; ')}`);
     } catch (err) {
       db?.close();
       const code = String((err as { code?: unknown }).code ?? '');

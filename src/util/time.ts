@@ -1,10 +1,11 @@
 /** Timestamps of many formats, parsed the way SQLite's date functions parse them (no zone means UTC). */
+import { DbmError } from '../errors.js';
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /**
  * Unix milliseconds of a timestamp value, or null when it is not one.
- * Numbers (and digit-only strings) are unix seconds, or milliseconds when >= 1e11.
+ * Numbers (and number strings) as numericToMs says: julian days, unix seconds or milliseconds.
  */
 export function parseTimestampMs(value: unknown): number | null {
   const ms = parseAnyMs(value);
@@ -60,7 +61,11 @@ export function nowFrom(env: NodeJS.ProcessEnv): Date {
   const pinned = env['DB_MAINTENANCE_NOW'];
   if (pinned) {
     const ms = parseTimestampMs(pinned);
-    if (ms !== null) return new Date(ms);
+    if (ms === null)
+      throw new DbmError('USAGE', `DB_MAINTENANCE_NOW is "${pinned}", not a time`, {
+        hint: 'set it to an ISO-8601 time such as 2026-11-20T12:00:00Z, or unset it to use the clock',
+      });
+    return new Date(ms);
   }
   return new Date();
 }
