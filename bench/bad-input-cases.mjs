@@ -43,9 +43,19 @@ const cfgCase = (name, change, args = ['--run', '--dry-run'], extra = {}) => ({
 
 export const CASES = [
   // ---- the config file itself
-  { name: 'config missing', quick: true, noConfig: true, setup: (dir) => ['--config', path.join(dir, 'nope.json'), '--assess'] },
+  {
+    name: 'config missing',
+    quick: true,
+    noConfig: true,
+    setup: (dir) => ['--config', path.join(dir, 'nope.json'), '--assess'],
+  },
   { name: 'config is a directory', noConfig: true, setup: (dir) => ['--config', dir, '--assess'] },
-  { name: 'config invalid JSON (trailing comma)', quick: true, rawConfig: '{ "databases": {}, }', setup: () => ['--assess'] },
+  {
+    name: 'config invalid JSON (trailing comma)',
+    quick: true,
+    rawConfig: '{ "databases": {}, }',
+    setup: () => ['--assess'],
+  },
   { name: 'config invalid JSON (truncated)', rawConfig: '{ "databases": { "tier1": ', setup: () => ['--assess'] },
   { name: 'config empty file', rawConfig: '', setup: () => ['--assess'] },
   { name: 'config a JSON array', rawConfig: '[1, 2]', setup: () => ['--assess'] },
@@ -59,7 +69,9 @@ export const CASES = [
   cfgCase('archiveAfterDays a string', (c) => (c.conversations.archiveAfterDays = '30'), ['--archive']),
   cfgCase('fragmentationRatio 5', (c) => (c.thresholds = { fragmentationRatio: 5 }), ['--run']),
   cfgCase('keepBackups 0', (c) => (c.maintenance = { keepBackups: 0 }), ['--vacuum']),
-  cfgCase('database name with a space', (c) => (c.databases['my db'] = { path: 'tier3/x.db' }), ['--assess'], { quick: true }),
+  cfgCase('database name with a space', (c) => (c.databases['my db'] = { path: 'tier3/x.db' }), ['--assess'], {
+    quick: true,
+  }),
   cfgCase('database name empty', (c) => (c.databases[''] = { path: 'tier3/x.db' }), ['--assess']),
   cfgCase('no databases', (c) => (c.databases = {}), ['--assess']),
   cfgCase('conversations.database unknown', (c) => (c.conversations.database = 'tier9'), ['--archive']),
@@ -68,15 +80,53 @@ export const CASES = [
   cfgCase('schedule startHour 25', (c) => (c.schedule = { daily: { startHour: 25 } }), ['--scheduled']),
   cfgCase('maintenance.cacheSizeMiB 100000', (c) => (c.maintenance = { cacheSizeMiB: 100000 }), ['--vacuum']),
   cfgCase('workers 0', (c) => (c.assess = { workers: 0 }), ['--assess']),
+  { name: 'config with a // comment', rawConfig: '{\n  // brain\n  "databases": {}\n}', setup: () => ['--assess'] },
+  { name: 'config /dev/null', noConfig: true, setup: () => ['--config', '/dev/null', '--assess'] },
+  cfgCase('busyTimeoutMs 1e12', (c) => (c.assess = { busyTimeoutMs: 1e12 }), ['--assess'], { quick: true }),
+  cfgCase('maintenance.busyTimeoutMs 1e12', (c) => (c.maintenance = { busyTimeoutMs: 1e12 }), [
+    '--analyze',
+    '--db',
+    'tier3',
+  ]),
+  cfgCase('cacheSizeMiB a string', (c) => (c.maintenance = { cacheSizeMiB: '16' }), ['--vacuum']),
+  cfgCase('minConfidence 2', (c) => (c.patterns.minConfidence = 2), ['--prune-patterns']),
+  cfgCase('keepNewest -1', (c) => (c.conversations.keepNewest = -1), ['--archive']),
+  cfgCase('rotateAfterDays 0', (c) => (c.logs.rotateAfterDays = 0), ['--rotate-logs']),
+  cfgCase('events.timestampField empty', (c) => (c.events.timestampField = ''), ['--compress-events']),
+  cfgCase('database path empty', (c) => (c.databases.tier3.path = ''), ['--assess']),
+  cfgCase('database path with a NUL byte', (c) => (c.databases.tier3.path = 'tier3/x\u0000.db'), ['--assess'], {
+    quick: true,
+  }),
+  cfgCase('stateDir with a NUL byte', (c) => (c.stateDir = 'st\u0000ate'), ['--analyze']),
+  cfgCase('events.path /dev/zero', (c) => (c.events.path = '/dev/zero'), ['--compress-events'], { quick: true }),
+  cfgCase('events.path /dev/urandom (--assess)', (c) => (c.events.path = '/dev/urandom'), ['--assess']),
+  cfgCase('backupDir /dev/null', (c) => (c.maintenance = { backupDir: '/dev/null' }), ['--vacuum', '--db', 'tier3']),
+  cfgCase('stateDir /proc/self', (c) => (c.stateDir = '/proc/self/dbm'), ['--analyze', '--db', 'tier3']),
+  { name: '--days 1e400', setup: () => ['--archive', '--days', '1e400'] },
+  { name: '--restore-conversation empty', setup: () => ['--restore-conversation', ''] },
   // ---- paths that overlap: a typo made as root must never cost data
-  cfgCase('conversations.archivePath = a live database', (c) => (c.conversations.archivePath = T2), ['--archive'], { quick: true }),
+  cfgCase('conversations.archivePath = a live database', (c) => (c.conversations.archivePath = T2), ['--archive'], {
+    quick: true,
+  }),
   cfgCase('conversations.archivePath = its own database', (c) => (c.conversations.archivePath = T1), ['--archive']),
-  cfgCase('patterns.archivePath = the state database', (c) => (c.patterns.archivePath = '.db-maintenance/state.db'), ['--prune-patterns'], { quick: true }),
-  cfgCase('patterns.archivePath = a live database', (c) => (c.patterns.archivePath = T1), ['--prune-patterns', '--dry-run']),
-  cfgCase('both archives one file', (c) => {
-    c.conversations.archivePath = 'archive.db';
-    c.patterns.archivePath = 'archive.db';
-  }, ['--enforce-retention']),
+  cfgCase(
+    'patterns.archivePath = the state database',
+    (c) => (c.patterns.archivePath = '.db-maintenance/state.db'),
+    ['--prune-patterns'],
+    { quick: true },
+  ),
+  cfgCase('patterns.archivePath = a live database', (c) => (c.patterns.archivePath = T1), [
+    '--prune-patterns',
+    '--dry-run',
+  ]),
+  cfgCase(
+    'both archives one file',
+    (c) => {
+      c.conversations.archivePath = 'archive.db';
+      c.patterns.archivePath = 'archive.db';
+    },
+    ['--enforce-retention'],
+  ),
   cfgCase('archivePath /dev/null', (c) => (c.conversations.archivePath = '/dev/null'), ['--archive'], { quick: true }),
   cfgCase('archivePath a directory', (c) => (c.conversations.archivePath = 'tier3'), ['--archive']),
   {
@@ -88,17 +138,28 @@ export const CASES = [
     },
   },
   cfgCase('archivePath = events.jsonl', (c) => (c.conversations.archivePath = 'events.jsonl'), ['--archive']),
-  cfgCase('logs over tier3 with extension .db', (c) => (c.logs = { dir: 'tier3', extension: '.db', rotateAfterDays: 0 }), ['--rotate-logs'], { quick: true }),
-  cfgCase('logs extension context.db takes a database', (c) => (c.logs = { dir: 'tier3', extension: 'context.db' }), ['--rotate-logs']),
+  cfgCase(
+    'logs over tier3 with extension .db',
+    (c) => (c.logs = { dir: 'tier3', extension: '.db', rotateAfterDays: 0 }),
+    ['--rotate-logs'],
+    { quick: true },
+  ),
+  cfgCase('logs extension context.db takes a database', (c) => (c.logs = { dir: 'tier3', extension: 'context.db' }), [
+    '--rotate-logs',
+  ]),
   cfgCase('logs extension -wal', (c) => (c.logs = { dir: 'tier1', extension: '.db-wal' }), ['--rotate-logs']),
-  cfgCase('logs extension .gz', (c) => (c.logs = { dir: 'logs', extension: '.gz' }), ['--rotate-logs'], { quick: true }),
+  cfgCase('logs extension .gz', (c) => (c.logs = { dir: 'logs', extension: '.gz' }), ['--rotate-logs'], {
+    quick: true,
+  }),
   cfgCase('logs extension .log.gz', (c) => (c.logs = { dir: 'logs', extension: '.log.gz' }), ['--rotate-logs']),
   cfgCase('logs extension empty', (c) => (c.logs = { dir: 'logs', extension: '' }), ['--rotate-logs']),
   cfgCase('events.path = a database', (c) => (c.events.path = T1), ['--compress-events'], { quick: true }),
   cfgCase('events.path = the config', (c) => (c.events.path = 'maintenance.config.json'), ['--compress-events']),
   cfgCase('logging.file = a database', (c) => (c.logging = { file: T2 }), ['--assess'], { quick: true }),
   cfgCase('logging.file = events.jsonl', (c) => (c.logging = { file: 'events.jsonl' }), ['--assess']),
-  cfgCase('logging.file under /proc', (c) => (c.logging = { file: '/proc/self/nope/dbm.log' }), ['--assess'], { quick: true }),
+  cfgCase('logging.file under /proc', (c) => (c.logging = { file: '/proc/self/nope/dbm.log' }), ['--assess'], {
+    quick: true,
+  }),
   cfgCase('logging.file a directory', (c) => (c.logging = { file: 'logs' }), ['--assess']),
   cfgCase('logging.file /dev/full', (c) => (c.logging = { file: '/dev/full' }), ['--assess']),
   {
@@ -153,29 +214,105 @@ export const CASES = [
     },
   },
   // ---- schema mismatches
-  cfgCase('keyColumn not unique', (c) => (c.conversations.keyColumn = 'started_at'), ['--archive', '--days', '1'], { quick: true }),
+  cfgCase('keyColumn not unique', (c) => (c.conversations.keyColumn = 'started_at'), ['--archive', '--days', '1'], {
+    quick: true,
+  }),
   cfgCase('keyColumn missing', (c) => (c.conversations.keyColumn = 'nope'), ['--archive']),
   cfgCase('timestampColumn missing', (c) => (c.conversations.timestampColumn = 'nope'), ['--archive']),
   cfgCase('conversations table missing', (c) => (c.conversations.table = 'nope'), ['--archive']),
   cfgCase('patterns table missing', (c) => (c.patterns.table = 'nope'), ['--prune-patterns']),
   cfgCase('confidenceColumn missing', (c) => (c.patterns.confidenceColumn = 'nope'), ['--prune-patterns']),
   cfgCase('patterns keyColumn not unique', (c) => (c.patterns.keyColumn = 'confidence'), ['--prune-patterns']),
-  cfgCase('probe PRAGMA journal_mode=DELETE', (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: 'PRAGMA journal_mode=DELETE' }]), ['--run'], { quick: true }),
-  cfgCase('probe INSERT', (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: "INSERT INTO conversations(started_at) VALUES ('x')" }]), ['--run']),
-  cfgCase('probe that is not SQL', (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: 'SELECT FROM WHERE' }]), ['--run'], { expect: 'ok', changes: 'run' }),
-  cfgCase('probe on an unknown database', (c) => (c.probes = [{ name: 'p', database: 'nope', sql: 'SELECT 1' }]), ['--run']),
-  cfgCase('compaction table missing', (c) => (c.compaction = [{ name: 'j', database: 'tier1', table: 'nope', idColumn: 'id', watermarks: [{ table: 'conversations', column: 'id' }] }]), ['--compact-logs'], { quick: true }),
-  cfgCase('compaction column missing', (c) => (c.compaction = [{ name: 'j', database: 'tier1', table: 'messages', idColumn: 'nope', watermarks: [{ table: 'conversations', column: 'id' }] }]), ['--compact-logs']),
+  cfgCase(
+    'probe PRAGMA journal_mode=DELETE',
+    (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: 'PRAGMA journal_mode=DELETE' }]),
+    ['--run'],
+    { quick: true },
+  ),
+  cfgCase(
+    'probe INSERT',
+    (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: "INSERT INTO conversations(started_at) VALUES ('x')" }]),
+    ['--run'],
+  ),
+  cfgCase(
+    'probe that is not SQL',
+    (c) => (c.probes = [{ name: 'p', database: 'tier1', sql: 'SELECT FROM WHERE' }]),
+    ['--run'],
+    { expect: 'ok', changes: 'run' },
+  ),
+  cfgCase('probe on an unknown database', (c) => (c.probes = [{ name: 'p', database: 'nope', sql: 'SELECT 1' }]), [
+    '--run',
+  ]),
+  cfgCase(
+    'compaction table missing',
+    (c) =>
+      (c.compaction = [
+        {
+          name: 'j',
+          database: 'tier1',
+          table: 'nope',
+          idColumn: 'id',
+          watermarks: [{ table: 'conversations', column: 'id' }],
+        },
+      ]),
+    ['--compact-logs'],
+    { quick: true },
+  ),
+  cfgCase(
+    'compaction column missing',
+    (c) =>
+      (c.compaction = [
+        {
+          name: 'j',
+          database: 'tier1',
+          table: 'messages',
+          idColumn: 'nope',
+          watermarks: [{ table: 'conversations', column: 'id' }],
+        },
+      ]),
+    ['--compact-logs'],
+  ),
   // Fails closed by design (a consumer's table may not exist yet): nothing deleted, said why, exit 0.
-  cfgCase('compaction watermark table missing', (c) => (c.compaction = [{ name: 'j', database: 'tier1', table: 'messages', idColumn: 'id', watermarks: [{ table: 'nope', column: 'id' }] }]), ['--compact-logs'], { expect: 'ok' }),
-  cfgCase('compaction database unknown', (c) => (c.compaction = [{ name: 'j', database: 'nope', table: 'messages', idColumn: 'id', watermarks: [{ table: 'conversations', column: 'id' }] }]), ['--compact-logs']),
+  cfgCase(
+    'compaction watermark table missing',
+    (c) =>
+      (c.compaction = [
+        {
+          name: 'j',
+          database: 'tier1',
+          table: 'messages',
+          idColumn: 'id',
+          watermarks: [{ table: 'nope', column: 'id' }],
+        },
+      ]),
+    ['--compact-logs'],
+    { expect: 'ok' },
+  ),
+  cfgCase(
+    'compaction database unknown',
+    (c) =>
+      (c.compaction = [
+        {
+          name: 'j',
+          database: 'nope',
+          table: 'messages',
+          idColumn: 'id',
+          watermarks: [{ table: 'conversations', column: 'id' }],
+        },
+      ]),
+    ['--compact-logs'],
+  ),
   // ---- timestamps that are no time: never old
   {
     name: "timestamps of digits and dots ('.', '1.2.3', '30.11.2026')",
     quick: true,
     expect: 'ok',
     setup: (dir) => {
-      dbExec(dir, T1, "UPDATE conversations SET started_at = CASE id % 3 WHEN 0 THEN '.' WHEN 1 THEN '1.2.3' ELSE '30.11.2026' END");
+      dbExec(
+        dir,
+        T1,
+        "UPDATE conversations SET started_at = CASE id % 3 WHEN 0 THEN '.' WHEN 1 THEN '1.2.3' ELSE '30.11.2026' END",
+      );
       return ['--archive', '--days', '1'];
     },
   },
@@ -183,7 +320,7 @@ export const CASES = [
     name: 'julian-day REAL timestamps of today',
     expect: 'ok',
     setup: (dir) => {
-      dbExec(dir, T1, 'UPDATE conversations SET started_at = julianday(\'2026-11-20\')');
+      dbExec(dir, T1, "UPDATE conversations SET started_at = julianday('2026-11-20')");
       return ['--archive', '--days', '30'];
     },
   },
@@ -197,12 +334,27 @@ export const CASES = [
   },
   // ---- databases that cannot be used
   { name: 'database missing', quick: true, setup: (dir) => (fs.rmSync(path.join(dir, T3)), ['--assess']) },
-  { name: 'database missing (--vacuum)', setup: (dir) => (fs.rmSync(path.join(dir, T3)), ['--vacuum', '--db', 'tier3']) },
-  { name: 'database is a directory', setup: (dir) => (fs.rmSync(path.join(dir, T3)), fs.mkdirSync(path.join(dir, T3)), ['--assess']) },
+  {
+    name: 'database missing (--vacuum)',
+    setup: (dir) => (fs.rmSync(path.join(dir, T3)), ['--vacuum', '--db', 'tier3']),
+  },
+  {
+    name: 'database is a directory',
+    setup: (dir) => (fs.rmSync(path.join(dir, T3)), fs.mkdirSync(path.join(dir, T3)), ['--assess']),
+  },
   { name: 'database is empty (0 bytes)', setup: (dir) => (write(dir, T3, ''), ['--vacuum', '--db', 'tier3']) },
   // The other databases are maintained: only tier3 is refused (exit 3).
-  { name: 'database random bytes', quick: true, setup: (dir) => (fs.writeFileSync(path.join(dir, T3), crypto.randomBytes(8192)), ['--run']), changes: 'run', keep: [T3] },
-  { name: 'database a text file', setup: (dir) => (write(dir, T3, 'hello world\n'.repeat(100)), ['--analyze', '--db', 'tier3']) },
+  {
+    name: 'database random bytes',
+    quick: true,
+    setup: (dir) => (fs.writeFileSync(path.join(dir, T3), crypto.randomBytes(8192)), ['--run']),
+    changes: 'run',
+    keep: [T3],
+  },
+  {
+    name: 'database a text file',
+    setup: (dir) => (write(dir, T3, 'hello world\n'.repeat(100)), ['--analyze', '--db', 'tier3']),
+  },
   {
     name: 'database truncated to half',
     quick: true,
@@ -227,10 +379,24 @@ export const CASES = [
       return ['--vacuum', '--db', 'tier2'];
     },
   },
-  { name: 'database a symlink to /dev/null', setup: (dir) => (fs.rmSync(path.join(dir, T3)), fs.symlinkSync('/dev/null', path.join(dir, T3)), ['--assess']) },
-  { name: 'database a FIFO', setup: (dir) => (fs.rmSync(path.join(dir, T3)), mkfifo(path.join(dir, T3)), ['--assess']) },
-  { name: 'database a FIFO (--vacuum)', setup: (dir) => (fs.rmSync(path.join(dir, T3)), mkfifo(path.join(dir, T3)), ['--vacuum', '--db', 'tier3']) },
-  { name: 'WAL file of garbage', setup: (dir) => (fs.writeFileSync(path.join(dir, `${T3}-wal`), crypto.randomBytes(4096)), ['--assess']), expect: 'ok', changes: 'wal' },
+  {
+    name: 'database a symlink to /dev/null',
+    setup: (dir) => (fs.rmSync(path.join(dir, T3)), fs.symlinkSync('/dev/null', path.join(dir, T3)), ['--assess']),
+  },
+  {
+    name: 'database a FIFO',
+    setup: (dir) => (fs.rmSync(path.join(dir, T3)), mkfifo(path.join(dir, T3)), ['--assess']),
+  },
+  {
+    name: 'database a FIFO (--vacuum)',
+    setup: (dir) => (fs.rmSync(path.join(dir, T3)), mkfifo(path.join(dir, T3)), ['--vacuum', '--db', 'tier3']),
+  },
+  {
+    name: 'WAL file of garbage',
+    setup: (dir) => (fs.writeFileSync(path.join(dir, `${T3}-wal`), crypto.randomBytes(4096)), ['--assess']),
+    expect: 'ok',
+    changes: 'wal',
+  },
   {
     name: 'read-only database file (--vacuum)',
     quick: true,
@@ -266,15 +432,38 @@ export const CASES = [
     },
   },
   // ---- the state database
-  { name: 'state.db random bytes (--scheduled)', quick: true, setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--scheduled', '--json']) },
-  { name: 'state.db random bytes (--history)', setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--history']) },
-  { name: 'state.db random bytes (--doctor)', quick: true, setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--doctor']) },
+  {
+    name: 'state.db random bytes (--scheduled)',
+    quick: true,
+    setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--scheduled', '--json']),
+  },
+  {
+    name: 'state.db random bytes (--history)',
+    setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--history']),
+  },
+  {
+    name: 'state.db random bytes (--doctor)',
+    quick: true,
+    setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--doctor']),
+  },
   {
     name: 'state.db random bytes (metrics)',
-    setup: (dir) => (stateFile(dir, crypto.randomBytes(8192)), ['--history', '--metrics-file', path.join(dir, 'm.prom')]),
+    setup: (dir) => (
+      stateFile(dir, crypto.randomBytes(8192)),
+      ['--history', '--metrics-file', path.join(dir, 'm.prom')]
+    ),
   },
-  { name: 'state.db a directory (--run)', quick: true, setup: (dir) => (fs.mkdirSync(path.join(dir, '.db-maintenance', 'state.db'), { recursive: true }), ['--run']) },
-  { name: 'state.db empty file (--history)', setup: (dir) => (stateFile(dir, Buffer.alloc(0)), ['--history']), expect: 'ok', changes: 'state' },
+  {
+    name: 'state.db a directory (--run)',
+    quick: true,
+    setup: (dir) => (fs.mkdirSync(path.join(dir, '.db-maintenance', 'state.db'), { recursive: true }), ['--run']),
+  },
+  {
+    name: 'state.db empty file (--history)',
+    setup: (dir) => (stateFile(dir, Buffer.alloc(0)), ['--history']),
+    expect: 'ok',
+    changes: 'state',
+  },
   {
     name: 'state.db from a future version (--run)',
     quick: true,
@@ -289,7 +478,9 @@ export const CASES = [
   {
     name: 'state.db corrupt pages (--history)',
     setup: (dir) => {
-      spawnSync(process.execPath, [BIN, '--config', path.join(dir, 'maintenance.config.json'), '--analyze'], { encoding: 'utf8' });
+      spawnSync(process.execPath, [BIN, '--config', path.join(dir, 'maintenance.config.json'), '--analyze'], {
+        encoding: 'utf8',
+      });
       corruptPages(path.join(dir, '.db-maintenance', 'state.db'));
       return ['--history'];
     },
@@ -305,37 +496,89 @@ export const CASES = [
   { name: '--restore-conversation with no archive yet', setup: () => ['--restore-conversation', '1'] },
   { name: '--restore-conversation of a huge id', setup: () => ['--restore-conversation', '99999999999999999999'] },
   { name: '--print-schedule bogus', setup: () => ['--print-schedule', 'bogus'] },
-  { name: '--init-demo --scale 0', noConfig: true, setup: (dir) => ['--init-demo', path.join(dir, 'new'), '--scale', '0'] },
+  {
+    name: '--init-demo --scale 0',
+    noConfig: true,
+    setup: (dir) => ['--init-demo', path.join(dir, 'new'), '--scale', '0'],
+  },
   {
     name: '--init-demo under a file',
     quick: true,
     noConfig: true,
     setup: (dir) => (write(dir, 'afile', 'x'), ['--init-demo', path.join(dir, 'afile', 'demo')]),
   },
-  { name: '--init-demo into a non-demo directory', noConfig: true, setup: (dir) => ['--init-demo', path.join(dir, 'tier1')] },
+  {
+    name: '--init-demo into a non-demo directory',
+    noConfig: true,
+    setup: (dir) => ['--init-demo', path.join(dir, 'tier1')],
+  },
   { name: '--metrics-file /dev/null', quick: true, setup: () => ['--assess', '--metrics-file', '/dev/null'] },
   { name: '--metrics-file /dev/full', setup: () => ['--assess', '--metrics-file', '/dev/full'] },
-  { name: '--metrics-file a database', quick: true, setup: (dir) => ['--assess', '--metrics-file', path.join(dir, T1)] },
+  {
+    name: '--metrics-file a database',
+    quick: true,
+    setup: (dir) => ['--assess', '--metrics-file', path.join(dir, T1)],
+  },
   { name: '--metrics-file a directory', setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'logs')] },
-  { name: '--metrics-file in a missing directory', setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'nope', 'm.prom')] },
+  {
+    name: '--metrics-file in a missing directory',
+    setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'nope', 'm.prom')],
+  },
   {
     name: '--metrics-file a symlink',
-    setup: (dir) => (fs.symlinkSync(path.join(dir, 'events.jsonl'), path.join(dir, 'm.prom')), ['--assess', '--metrics-file', path.join(dir, 'm.prom')]),
+    setup: (dir) => (
+      fs.symlinkSync(path.join(dir, 'events.jsonl'), path.join(dir, 'm.prom')),
+      ['--assess', '--metrics-file', path.join(dir, 'm.prom')]
+    ),
   },
-  { name: '--metrics-file the events file', setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'events.jsonl')] },
+  {
+    name: '--metrics-file the events file',
+    setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'events.jsonl')],
+  },
   { name: '--metrics-file with --doctor', setup: (dir) => ['--doctor', '--metrics-file', path.join(dir, 'm.prom')] },
   { name: '--dry-run alone', setup: () => ['--dry-run'] },
   { name: '--force without prune', setup: () => ['--vacuum', '--force'] },
   { name: '--deep with --history', setup: () => ['--history', '--deep'] },
   { name: 'stdout /dev/full (--history)', quick: true, stdout: '/dev/full', setup: () => ['--history'] },
   { name: 'stdout /dev/full (--assess --json)', stdout: '/dev/full', setup: () => ['--assess', '--json'] },
-  { name: 'stdout closed by its reader (--assess --json)', quick: true, stdout: 'epipe', setup: () => ['--assess', '--json'] },
+  {
+    name: 'stdout closed by its reader (--assess --json)',
+    quick: true,
+    stdout: 'epipe',
+    setup: () => ['--assess', '--json'],
+  },
   { name: 'stdout closed by its reader (--help)', stdout: 'epipe', noConfig: true, setup: () => ['--help'] },
   // ---- the files: events and logs
-  { name: 'events.jsonl a directory', quick: true, setup: (dir) => (fs.rmSync(path.join(dir, 'events.jsonl')), fs.mkdirSync(path.join(dir, 'events.jsonl')), ['--compress-events']) },
-  { name: 'events.jsonl a directory (--doctor)', setup: (dir) => (fs.rmSync(path.join(dir, 'events.jsonl')), fs.mkdirSync(path.join(dir, 'events.jsonl')), ['--doctor']) },
-  { name: 'events.jsonl a FIFO', quick: true, setup: (dir) => (fs.rmSync(path.join(dir, 'events.jsonl')), mkfifo(path.join(dir, 'events.jsonl')), ['--compress-events']) },
-  { name: 'events.jsonl a FIFO (--doctor)', setup: (dir) => (fs.rmSync(path.join(dir, 'events.jsonl')), mkfifo(path.join(dir, 'events.jsonl')), ['--doctor']) },
+  {
+    name: 'events.jsonl a directory',
+    quick: true,
+    setup: (dir) => (
+      fs.rmSync(path.join(dir, 'events.jsonl')),
+      fs.mkdirSync(path.join(dir, 'events.jsonl')),
+      ['--compress-events']
+    ),
+  },
+  {
+    name: 'events.jsonl a directory (--doctor)',
+    setup: (dir) => (
+      fs.rmSync(path.join(dir, 'events.jsonl')),
+      fs.mkdirSync(path.join(dir, 'events.jsonl')),
+      ['--doctor']
+    ),
+  },
+  {
+    name: 'events.jsonl a FIFO',
+    quick: true,
+    setup: (dir) => (
+      fs.rmSync(path.join(dir, 'events.jsonl')),
+      mkfifo(path.join(dir, 'events.jsonl')),
+      ['--compress-events']
+    ),
+  },
+  {
+    name: 'events.jsonl a FIFO (--doctor)',
+    setup: (dir) => (fs.rmSync(path.join(dir, 'events.jsonl')), mkfifo(path.join(dir, 'events.jsonl')), ['--doctor']),
+  },
   {
     name: 'events.jsonl a symlink',
     setup: (dir) => {
@@ -352,8 +595,23 @@ export const CASES = [
       return ['--doctor'];
     },
   },
-  { name: 'events.jsonl binary garbage', setup: (dir) => (fs.writeFileSync(path.join(dir, 'events.jsonl'), crypto.randomBytes(20000)), ['--compress-events']), expect: 'ok' },
-  { name: 'events.jsonl one 10 MB line', setup: (dir) => (write(dir, 'events.jsonl', `{"timestamp":"2020-01-01T00:00:00Z","x":"${'a'.repeat(10_000_000)}"}\n`), ['--compress-events']), expect: 'ok', changes: 'events' },
+  {
+    name: 'events.jsonl binary garbage',
+    setup: (dir) => (
+      fs.writeFileSync(path.join(dir, 'events.jsonl'), crypto.randomBytes(20000)),
+      ['--compress-events']
+    ),
+    expect: 'ok',
+  },
+  {
+    name: 'events.jsonl one 10 MB line',
+    setup: (dir) => (
+      write(dir, 'events.jsonl', `{"timestamp":"2020-01-01T00:00:00Z","x":"${'a'.repeat(10_000_000)}"}\n`),
+      ['--compress-events']
+    ),
+    expect: 'ok',
+    changes: 'events',
+  },
   {
     name: 'logs.dir a file (--doctor)',
     setup: (dir) => (fs.rmSync(path.join(dir, 'logs'), { recursive: true }), write(dir, 'logs', 'x'), ['--doctor']),
@@ -390,9 +648,19 @@ export const CASES = [
     changes: 'logs',
     keep: ['logs/cache.log'],
   },
-  { name: 'a FIFO in logs.dir', setup: (dir) => (mkfifo(path.join(dir, 'logs', 'pipe.log')), ['--rotate-logs', '--days', '1']), expect: 'ok', changes: 'logs' },
+  {
+    name: 'a FIFO in logs.dir',
+    setup: (dir) => (mkfifo(path.join(dir, 'logs', 'pipe.log')), ['--rotate-logs', '--days', '1']),
+    expect: 'ok',
+    changes: 'logs',
+  },
   { name: 'env DB_MAINTENANCE_NOW garbage', env: { DB_MAINTENANCE_NOW: 'yesterday' }, setup: () => ['--assess'] },
-  { name: 'env DB_MAINTENANCE_CONFIG missing file', noConfig: true, env: { DB_MAINTENANCE_CONFIG: '/nonexistent/c.json' }, setup: () => ['--assess'] },
+  {
+    name: 'env DB_MAINTENANCE_CONFIG missing file',
+    noConfig: true,
+    env: { DB_MAINTENANCE_CONFIG: '/nonexistent/c.json' },
+    setup: () => ['--assess'],
+  },
 ];
 
 function corruptPages(file) {
@@ -463,11 +731,15 @@ const ALLOWED = {
 
 function runCli(args, opts) {
   return new Promise((resolve) => {
-    const child = spawn(opts.wrap ? opts.wrap[0] : process.execPath, [...(opts.wrap ? [...opts.wrap.slice(1), process.execPath] : []), BIN, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, DB_MAINTENANCE_NOW: '2026-11-20T12:00:00.000Z', ...opts.env },
-      stdio: ['ignore', opts.stdout === '/dev/full' ? fs.openSync('/dev/full', 'w') : 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      opts.wrap ? opts.wrap[0] : process.execPath,
+      [...(opts.wrap ? [...opts.wrap.slice(1), process.execPath] : []), BIN, ...args],
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, DB_MAINTENANCE_NOW: '2026-11-20T12:00:00.000Z', ...opts.env },
+        stdio: ['ignore', opts.stdout === '/dev/full' ? fs.openSync('/dev/full', 'w') : 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     if (child.stdout) {
@@ -496,7 +768,10 @@ export async function runCase(c, { template, base, user = 'root', timeoutMs = 60
   if (c.rawConfig !== undefined) fs.writeFileSync(cfgPath, c.rawConfig);
   else fs.writeFileSync(cfgPath, JSON.stringify(cfg, null, 2));
   if (!c.noConfig) args = ['--config', cfgPath, ...args];
-  const wrap = user === 'root' ? undefined : ['setpriv', `--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups'];
+  const wrap =
+    user === 'root'
+      ? undefined
+      : ['setpriv', `--reuid=${user}`, `--regid=${user === 'nobody' ? 'nogroup' : user}`, '--clear-groups'];
   if (wrap) {
     // The other user can read the brain and run the tool, and write nothing of root's.
     spawnSync('chmod', ['o+rx', base, dir]);
@@ -506,16 +781,21 @@ export async function runCase(c, { template, base, user = 'root', timeoutMs = 60
   const after = snapshot(dir);
   const expect = (user === 'root' && c.rootExpect) || c.expect || 'refuse';
   const allowed = c.changes ? ALLOWED[c.changes] : [];
-  const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k] && !allowed.some((re) => re.test(k)));
+  const changed = Object.keys({ ...before, ...after }).filter(
+    (k) => before[k] !== after[k] && !allowed.some((re) => re.test(k)),
+  );
   const kept = (c.keep ?? []).filter((k) => !after[k] || after[k] !== before[k]);
   const problems = [];
   if (r.hung) problems.push('hang');
   if (/\n\s+at \S+ \(|^\s+at /m.test(r.stderr)) problems.push('stack trace');
   if (changed.length || kept.length) problems.push('data changed');
-  if (!r.hung && (r.signal || r.code === 1 || r.code === null || r.code < 0 || r.code > 8)) problems.push('undocumented code');
+  if (!r.hung && (r.signal || r.code === 1 || r.code === null || r.code < 0 || r.code > 8))
+    problems.push('undocumented code');
   const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
-  if (r.code >= 2 && r.code <= 8 && errorLines.length > 0 && !errorLines.every((l) => /\(.+\)\s*$/.test(l))) problems.push('no hint');
-  if (r.code >= 2 && r.code <= 8 && errorLines.length === 0 && !r.stdout && expect === 'refuse') problems.push('no hint');
+  if (r.code >= 2 && r.code <= 8 && errorLines.length > 0 && !errorLines.every((l) => /\(.+\)\s*$/.test(l)))
+    problems.push('no hint');
+  if (r.code >= 2 && r.code <= 8 && errorLines.length === 0 && !r.stdout && expect === 'refuse')
+    problems.push('no hint');
   if (!r.hung && expect === 'refuse' && r.code === 0) problems.push('accepted');
   // 'partial': some of it could be done (exit 0 or 6), nothing else is asked.
   if (!r.hung && expect === 'ok' && r.code !== 0 && user === 'root') problems.push(`exit ${r.code}`);

@@ -12,7 +12,16 @@ const users = arg('--users', 'root,nobody').split(',');
 const only = arg('--only', '');
 const base = baseDir();
 const template = makeTemplate(base);
-const totals = { tried: 0, clean: 0, 'data changed': 0, 'stack trace': 0, hang: 0, 'undocumented code': 0, 'no hint': 0, 'wrong code': 0 };
+const totals = {
+  tried: 0,
+  clean: 0,
+  'data changed': 0,
+  'stack trace': 0,
+  hang: 0,
+  'undocumented code': 0,
+  'no hint': 0,
+  'wrong code': 0,
+};
 for (const user of users) {
   for (const c of CASES) {
     if (only && !c.name.includes(only)) continue;
@@ -21,9 +30,16 @@ for (const user of users) {
     const kinds = new Set(r.problems.map((p) => (p === 'accepted' || p.startsWith('exit ') ? 'wrong code' : p)));
     if (kinds.size === 0) totals.clean++;
     for (const k of kinds) totals[k]++;
-    if (kinds.size) console.log(`${user.padEnd(6)} ${c.name}: ${[...kinds].join(', ')} (exit ${r.code}) ${r.changed.length ? `changed ${r.changed.join(', ')} ` : ''}:: ${r.stderr}`);
+    if (kinds.size)
+      console.log(
+        `${user.padEnd(6)} ${c.name}: ${[...kinds].join(', ')} (exit ${r.code}) ${r.changed.length ? `changed ${r.changed.join(', ')} ` : ''}:: ${r.stderr}`,
+      );
   }
 }
 fs.rmSync(base, { recursive: true, force: true });
 console.log(`\ncases: ${CASES.length} (${users.join(' and ')})`);
-console.log(Object.entries(totals).map(([k, v]) => `${k} ${v}`).join(' / '));
+console.log(
+  Object.entries(totals)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(' / '),
+);

@@ -176,9 +176,13 @@ async function outputLost(io: CliIo): Promise<ExitCode> {
   if (!err) return EXIT.ok;
   const why = err.code === 'EPIPE' ? 'its reader closed it (EPIPE)' : (err.code ?? err.message);
   return funnel(
-    new DbmError('FILE_UNWRITABLE', `the output could not be written to stdout: ${why}; what it did is in the logs and the history`, {
-      hint: 'read the whole output, or redirect it to a file with room',
-    }),
+    new DbmError(
+      'FILE_UNWRITABLE',
+      `the output could not be written to stdout: ${why}; what it did is in the logs and the history`,
+      {
+        hint: 'read the whole output, or redirect it to a file with room',
+      },
+    ),
     io,
   );
 }

@@ -67,7 +67,8 @@ function openableLogFile(file: string): void {
   } catch {
     st = undefined;
   }
-  if (st && !st.isFile()) fail(`is ${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'}, not a regular file`);
+  if (st && !st.isFile())
+    fail(`is ${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'}, not a regular file`);
   try {
     fs.closeSync(fs.openSync(file, 'a'));
   } catch (err) {

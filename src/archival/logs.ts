@@ -316,4 +316,3 @@ function putBack(aside: string, original: string): string {
   fsyncDir(path.dirname(original));
   return 'left as it is';
 }
-

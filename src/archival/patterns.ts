@@ -14,7 +14,12 @@ import { archiveRows } from './archive-rows.js';
 import type { RetentionOutcome, RetentionRequest } from './types.js';
 
 export function patternArchivePath(brain: Brain): string {
-  return archivePathFor(brain, brain.config.patterns.archivePath, patternsDatabase(brain), DEFAULT_ARCHIVE_FILE.patterns);
+  return archivePathFor(
+    brain,
+    brain.config.patterns.archivePath,
+    patternsDatabase(brain),
+    DEFAULT_ARCHIVE_FILE.patterns,
+  );
 }
 
 export function prunePatterns(req: RetentionRequest): RetentionOutcome {

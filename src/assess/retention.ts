@@ -47,7 +47,7 @@ export function requireUniqueKey(db: Database.Database, rule: string, table: str
   );
   if (pk.length === 1 && pk[0] === k) return;
   const indexes = db
-    .prepare("SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND partial = 0")
+    .prepare('SELECT name FROM pragma_index_list(?) WHERE "unique" = 1 AND partial = 0')
     .pluck()
     .all(table) as string[];
   for (const ix of indexes) {

@@ -111,7 +111,10 @@ export function checkPaths(p: PathsInput): void {
         fail(`${key} (${dir}) is below a file, not a directory`, `point ${key} at a directory`);
     }
     if (st && !st.isDirectory())
-      fail(`${key} (${dir}) is ${kindOf(st)}, not a directory`, `point ${key} at a directory (it is created when missing)`);
+      fail(
+        `${key} (${dir}) is ${kindOf(st)}, not a directory`,
+        `point ${key} at a directory (it is created when missing)`,
+      );
   }
   // Log rotation gzips and removes every file in logs.dir ending with logs.extension.
   const ext = p.config.logs.extension;

@@ -11,6 +11,11 @@ import { isTimeZone } from '../schedule/cadence.js';
 
 const name = z.string().min(1, 'must be a non-empty name');
 const relPath = z.string().min(1, 'must be a non-empty path');
+const timeoutMs = z
+  .number()
+  .int('must be a whole number of milliseconds')
+  .min(0, 'must not be negative')
+  .max(3_600_000, 'must be at most 3600000 ms (an hour)');
 const days = z
   .number()
   .positive('must be a positive number of days')
@@ -149,7 +154,7 @@ export const ThresholdsSchema = z.strictObject({
 });
 
 export const AssessSchema = z.strictObject({
-  busyTimeoutMs: count.default(2000).describe('How long assess waits for a database locked by another process.'),
+  busyTimeoutMs: timeoutMs.default(2000).describe('How long assess waits for a database locked by another process.'),
   quickCheckMaxBytes: count
     .default(32 * 1024 * 1024)
     .describe('quick_check runs by default on databases up to this size; --deep runs it on all.'),
@@ -170,7 +175,7 @@ export const AssessSchema = z.strictObject({
 });
 
 export const MaintenanceSchema = z.strictObject({
-  busyTimeoutMs: count
+  busyTimeoutMs: timeoutMs
     .default(10_000)
     .describe(
       'How long an operation waits for the database when the application holds it (its writers wait on theirs).',

@@ -26,8 +26,7 @@ export function epochSecondsExpr(column: string, table?: string): string {
     `(CASE WHEN ${x} >= 2000000 AND ${x} < 3000000 THEN (${x} - 2440587.5) * 86400.0 ` +
     `WHEN ${x} >= 100000000000 THEN ${x} / 1000.0 WHEN ${x} < 100000000 THEN NULL ELSE ${x} * 1.0 END)`;
   const t = `trim(${c})`;
-  const numericText =
-    `${t} GLOB '[0-9]*' AND ${t} NOT GLOB '*[^0-9.]*' AND ${t} NOT GLOB '*.*.*' AND ${t} NOT GLOB '*.'`;
+  const numericText = `${t} GLOB '[0-9]*' AND ${t} NOT GLOB '*[^0-9.]*' AND ${t} NOT GLOB '*.*.*' AND ${t} NOT GLOB '*.'`;
   return (
     `(CASE typeof(${c}) ` +
     `WHEN 'integer' THEN ${num(c)} ` +

@@ -90,11 +90,14 @@ function quickCheckProblem(d: Brain['databases'][number], maxBytes: number, time
   try {
     conn = new ReadConnection(d, inspectDatabaseFile(d), timeoutMs);
     const r = String(conn.db.pragma('quick_check(1)', { simple: true }));
-    return r === 'ok' ? null : `quick_check: ${r.split('\n').join('; ')}`;
+    return r === 'ok'
+      ? null
+      : `${d.path}: quick_check: ${r.split('\n').join('; ')} (restore it from a backup; --assess --deep lists the damage)`;
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? '');
     if (code.startsWith('SQLITE_BUSY')) return null; // in use: the assessment's business
-    return err instanceof DbmError ? err.message : `quick_check: ${(err as Error).message}`;
+    if (err instanceof DbmError) return `${err.message}${err.hint ? ` (${err.hint})` : ''}`;
+    return `${d.path}: quick_check: ${(err as Error).message} (restore it from a backup; --assess --deep lists the damage)`;
   } finally {
     conn?.close();
   }
@@ -109,9 +112,7 @@ function pathChecks(brain: Brain): DoctorCheck[] {
       // A valid header says nothing of the pages behind it: quick_check where the assessment would run it.
       const problem = quickCheckProblem(d, brain.config.assess.quickCheckMaxBytes, brain.config.assess.busyTimeoutMs);
       if (problem) {
-        out.push(
-          fail(name, `${d.path}: ${problem} (restore it from a backup; --assess --deep lists the damage)`, EXIT.database),
-        );
+        out.push(fail(name, problem, EXIT.database));
         continue;
       }
       const writable =
@@ -156,7 +157,13 @@ function pathChecks(brain: Brain): DoctorCheck[] {
   else if (!fs.statSync(brain.logsDir).isDirectory())
     out.push(fail('logs', `${brain.logsDir} is not a directory`, EXIT.database));
   else if (!canAccess(brain.logsDir, fs.constants.R_OK | fs.constants.W_OK))
-    out.push(fail('logs', `${brain.logsDir} is not readable and writable`, EXIT.database));
+    out.push(
+      fail(
+        'logs',
+        `${brain.logsDir} is not readable and writable (run as the user that owns the brain, or give it the directory)`,
+        EXIT.database,
+      ),
+    );
   else out.push(ok('logs', brain.logsDir));
   for (const [check, dir] of [
     ['stateDir', brain.stateDir],
@@ -166,7 +173,11 @@ function pathChecks(brain: Brain): DoctorCheck[] {
     out.push(
       canAccess(at, fs.constants.W_OK)
         ? ok(check, fs.existsSync(dir) ? dir : `${dir} (will be created in ${at})`)
-        : fail(check, `${at} is not writable`, EXIT.database),
+        : fail(
+            check,
+            `${at} is not writable (run as the user that owns the brain, or set ${check} to a directory this user may write)`,
+            EXIT.database,
+          ),
     );
   }
   return out;

@@ -36,7 +36,17 @@ export class RunLock {
 
   /** Takes the lock at once or throws LOCKED (exit 5) naming the holder. */
   static acquire(stateDir: string, command: string, now: Date): RunLock {
-    fs.mkdirSync(stateDir, { recursive: true });
+    try {
+      fs.mkdirSync(stateDir, { recursive: true });
+    } catch (err) {
+      throw new DbmError(
+        'STATE_DB',
+        `stateDir ${stateDir} cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        {
+          hint: 'run db-maintenance as the user that owns the brain, or set stateDir to a directory this user may write',
+        },
+      );
+    }
     return RunLock.acquireFile(path.join(stateDir, 'run.lock'), command, now, {
       narrow: (f) => narrowToDir(f, stateDir),
       what: 'the run lock',

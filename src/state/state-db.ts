@@ -36,7 +36,13 @@ export class StateDb {
     const file = path.join(stateDir, STATE_DB_FILE);
     let db: Database.Database;
     try {
-      fs.mkdirSync(stateDir, { recursive: true });
+      try {
+        fs.mkdirSync(stateDir, { recursive: true });
+      } catch (err) {
+        throw new Error(
+          `stateDir cannot be created (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
+      }
       const created = !fs.existsSync(file);
       db = new Database(file, { timeout: 5000 });
       if (created) narrowToDir(file, stateDir);

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { Brain } from '../config/load.js';
+import { DbmError } from '../errors.js';
 import { mkdirLike, originOf } from '../util/ownership.js';
 
 export function ensureStateDir(brain: Brain): void {
@@ -14,5 +15,20 @@ export function ensureStateDir(brain: Brain): void {
     readable &= (originOf(d.path)?.mode ?? 0) & (originOf(path.dirname(d.path))?.mode ?? 0);
   }
   const mode = readable | (readable & 0o040 ? 0o010 : 0) | (readable & 0o004 ? 0o001 : 0); // r -> r-x
-  mkdirLike(brain.stateDir, { mode: 0o700 | mode, uid: 0, gid: 0 }, { owner: false });
+  try {
+    mkdirLike(brain.stateDir, { mode: 0o700 | mode, uid: 0, gid: 0 }, { owner: false });
+  } catch (err) {
+    throw stateDirError(brain.stateDir, err);
+  }
+}
+
+/** stateDir cannot be made or written by this user: exit 3, with who may. */
+export function stateDirError(dir: string, err: unknown): DbmError {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  return new DbmError('STATE_DB', `stateDir ${dir} cannot be created: ${code}`, {
+    hint:
+      code === 'EACCES' || code === 'EPERM'
+        ? `run db-maintenance as the user that owns the brain (uid ${process.getuid?.() ?? '?'} may not write there), or set stateDir to a directory this user may write`
+        : 'check stateDir in the config',
+  });
 }
