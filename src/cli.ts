@@ -151,6 +151,11 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
   let code: ExitCode;
   try {
     if (opts.metricsFile !== undefined) (await import('./commands/metrics.js')).checkMetricsTarget(opts, io);
+    // Every action but these needs SQLite: a broken install is one line, not a complaint about each file.
+    if (opts.printSchedule === undefined && !opts.doctor) {
+      const broken = (await import('./db/open.js')).sqliteUnavailable();
+      if (broken) throw broken;
+    }
   } catch (err) {
     return funnel(err, io);
   }

@@ -91,6 +91,17 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
     }
   }
   const retention = conversations === null && patterns === null ? null : { conversations, patterns };
+  // A rule that can never match (every value in no known format) prunes and archives nothing: say so.
+  if (conversations && conversations.total > 0 && conversations.unparseableTimestamps === conversations.total)
+    logger.warn(
+      { table: conversations.table, column: config.conversations.timestampColumn },
+      `no value of conversations.timestampColumn is a time in a known format: nothing will ever be archived (check the column)`,
+    );
+  if (patterns && patterns.total > 0 && patterns.unusableRows === patterns.total)
+    logger.warn(
+      { table: patterns.table, column: config.patterns.confidenceColumn },
+      `no pattern has a numeric confidence and a last-used time in a known format: nothing will ever be pruned (check patterns.confidenceColumn and lastUsedColumn)`,
+    );
 
   const state = StateDb.openReadOnly(brain.stateDir);
   const history = planHistoryFrom(state);

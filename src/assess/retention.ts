@@ -231,14 +231,25 @@ export function countPatterns(db: Database.Database, rule: PatternsRule, now: Da
   requireUniqueKey(db, 'patterns', rule.table, rule.keyColumn);
   const cutoffMs = now.getTime() - rule.unusedDays * DAY_MS;
   const t = quoteIdent(rule.table);
+  const conf = quoteIdent(rule.confidenceColumn);
+  const lu = quoteIdent(rule.lastUsedColumn);
+  // Never pruned whatever their age: a confidence that is no number, a last-used value in no known format.
+  const unusable = `(typeof(${conf}) NOT IN ('integer', 'real') OR (${lu} IS NOT NULL AND ${epochSecondsExpr(rule.lastUsedColumn)} IS NULL))`;
   const row = db
-    .prepare(`SELECT count(*) AS total, coalesce(sum(${eligiblePatternsWhere(rule)}), 0) AS eligible FROM ${t}`)
-    .get({ minConfidence: rule.minConfidence, cutoff: cutoffMs / 1000 }) as { total: number; eligible: number };
+    .prepare(
+      `SELECT count(*) AS total, coalesce(sum(${eligiblePatternsWhere(rule)}), 0) AS eligible, coalesce(sum(${unusable}), 0) AS unusable FROM ${t}`,
+    )
+    .get({ minConfidence: rule.minConfidence, cutoff: cutoffMs / 1000 }) as {
+    total: number;
+    eligible: number;
+    unusable: number;
+  };
   return {
     database: rule.database,
     table: rule.table,
     cutoff: new Date(cutoffMs).toISOString(),
     total: Number(row.total),
     eligible: Number(row.eligible),
+    unusableRows: Number(row.unusable),
   };
 }

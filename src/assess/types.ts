@@ -133,7 +133,12 @@ export interface RetentionHealth {
         /** Rows that move with the eligible conversations (counted with --deep, else null). */
         readonly childRows: ReadonlyArray<{ readonly table: string; readonly rows: number | null }>;
       });
-  readonly patterns: null | RetentionCount;
+  readonly patterns:
+    | null
+    | (RetentionCount & {
+        /** Rows whose confidence is no number or whose last-used value is in no known format: never pruned. */
+        readonly unusableRows: number;
+      });
 }
 
 /** A problem an assessment found: one line for stderr, and the exit code it stands for. */

@@ -76,8 +76,8 @@ export function parseConfig(text: string, configPath: string): Brain {
   try {
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
-    throw new DbmError('CONFIG_INVALID_JSON', `config ${configPath} is not valid JSON: ${(err as Error).message}`, {
-      hint: 'fix the syntax (a JSON linter shows the spot)',
+    throw new DbmError('CONFIG_INVALID_JSON', `config ${configPath} is not valid JSON: ${jsonErrorAt(text, err as Error)}`, {
+      hint: 'fix the syntax at that spot',
     });
   }
   const parsed = ConfigSchema.safeParse(json);
@@ -90,14 +90,87 @@ export function parseConfig(text: string, configPath: string): Brain {
   return resolveConfig(parsed.data, configPath);
 }
 
+/**
+ * JSON.parse's complaint, one line, with line and column instead of a character position (and
+ * without the excerpt of the file some Node versions add).
+ */
+function jsonErrorAt(text: string, err: Error): string {
+  const first = err.message.split('\n')[0]!;
+  const m = /at position (\d+)/.exec(first);
+  const what = first
+    .replace(/\s*in JSON at position \d+.*$/, '')
+    .replace(/\s*\(line \d+ column \d+\)/, '')
+    .replace(/^Unexpected end of JSON input.*/, 'the file ends before the JSON does');
+  if (!m) return what;
+  const before = text.slice(0, Number(m[1]));
+  const line = before.split('\n').length;
+  const column = Number(m[1]) - before.lastIndexOf('\n');
+  return `line ${line}, column ${column}: ${what}`;
+}
+
 /** `thresholds.fragmentationRatio: must be between 0 and 1` — always names the JSON path. */
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length === 0 ? '(top level)' : formatPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    const keys = issue.keys.map((k) => (where === '(top level)' ? k : `${where}.${k}`));
+    const known = knownKeys(issue.path);
+    const keys = issue.keys.map((k) => {
+      const full = where === '(top level)' ? k : `${where}.${k}`;
+      const near = closest(k, known);
+      return near ? `${full} (did you mean ${near}?)` : full;
+    });
     return `unknown key ${keys.join(', ')}`;
   }
+  if (issue.code === 'invalid_key') {
+    const inner = issue.issues[0]?.message ?? issue.message;
+    return `${where}: ${JSON.stringify(String(issue.path.at(-1) ?? ''))} is not a valid name: ${inner}`;
+  }
   return `${where}: ${issue.message}`;
+}
+
+/** The keys the schema knows at a JSON path (of an object), for "did you mean". */
+function knownKeys(at: readonly PropertyKey[]): string[] {
+  type Def = { type: string; innerType?: unknown; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown };
+  const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
+  let s: unknown = ConfigSchema;
+  const unwrap = (): void => {
+    for (let d = defOf(s); d.innerType !== undefined; d = defOf(s)) s = d.innerType;
+  };
+  for (const part of at) {
+    unwrap();
+    const d = defOf(s);
+    if (d.type === 'object' && d.shape) s = d.shape[String(part)];
+    else if (d.type === 'record') s = d.valueType;
+    else if (d.type === 'array') s = d.element;
+    else return [];
+    if (s === undefined) return [];
+  }
+  unwrap();
+  const d = defOf(s);
+  return d.type === 'object' && d.shape ? Object.keys(d.shape) : [];
+}
+
+/** The known key within two edits of `key` (case aside), if one is. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(key.toLowerCase(), k.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length]!;
 }
 
 function formatPath(p: readonly PropertyKey[]): string {

@@ -18,6 +18,22 @@ export interface FileFacts {
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
+/**
+ * Whether SQLite itself can be used here: better-sqlite3 loads its native module on the first
+ * connection. Null when it can; else one line saying why, with the way to fix it.
+ */
+export function sqliteUnavailable(): DbmError | null {
+  try {
+    new Database(':memory:').close();
+    return null;
+  } catch (err) {
+    const first = ((err as Error).message ?? String(err)).split('\n')[0]!.replace(/\s*Tried:\s*$/, '');
+    return new DbmError('FILE_ERROR', `SQLite cannot be loaded (better-sqlite3's native module: ${first})`, {
+      hint: `reinstall db-maintenance for this Node (${process.version}, ABI ${process.versions.modules}): npm ci in its directory, or npm install -g again for a global install`,
+    });
+  }
+}
+
 /** Whether `file` starts with SQLite's header, whatever its name (an unreadable file is not taken for one). */
 export function hasSqliteHeader(file: string): boolean {
   let fd: number | undefined;

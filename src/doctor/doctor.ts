@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { loadConfig, type Brain } from '../config/load.js';
-import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
-import { DbmError, EXIT, type ExitCode } from '../errors.js';
+import { inspectDatabaseFile, ReadConnection, sqliteUnavailable } from '../db/open.js';
+import { DbmError, EXIT, formatError, type ExitCode } from '../errors.js';
 import { namedHolder } from '../maintenance/lock.js';
 import { statfsProbe } from '../maintenance/preflight.js';
 import { StateDb } from '../state/state-db.js';
@@ -69,7 +69,7 @@ function runtimeChecks(): DoctorCheck[] {
     }
   } catch (err) {
     out.push(
-      fail('sqlite', `better-sqlite3 cannot be loaded: ${(err as Error).message} (reinstall: npm ci)`, EXIT.internal),
+      fail('sqlite', formatError(sqliteUnavailable() ?? new DbmError('FILE_ERROR', (err as Error).message)).replace(/^error: /, ''), EXIT.database),
     );
   }
   return out;
@@ -266,6 +266,8 @@ export function runDoctor(configPath: string): DoctorReport {
       ),
     );
   }
-  if (brain) checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
+  // Without SQLite every other check would only repeat that (and blame the files).
+  if (brain && !sqliteUnavailable())
+    checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
   return { version: 1, command: 'doctor', configPath, checks };
 }

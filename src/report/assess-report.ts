@@ -68,7 +68,13 @@ export function formatAssessment(a: Assessment): string {
       );
     }
     const p = a.retention.patterns;
-    if (p) out.push(`  patterns       ${p.eligible} of ${p.total} in ${p.database}."${p.table}" would be pruned`);
+    if (p)
+      out.push(
+        `  patterns       ${p.eligible} of ${p.total} in ${p.database}."${p.table}" would be pruned` +
+          (p.unusableRows > 0
+            ? `; ${p.unusableRows} with a confidence that is no number or a last-used time in no known format (never pruned)`
+            : ''),
+      );
   }
   out.push('');
   if (a.tasks.length === 0) {

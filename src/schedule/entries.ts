@@ -20,8 +20,8 @@ export interface ScheduleTarget {
   readonly logFile: string;
 }
 
-/** POSIX shell single quoting. */
-const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+/** POSIX shell single quoting, for a crontab line: there `%` ends the command (and starts its stdin) unless escaped. */
+const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`.replace(/%/g, '\\%');
 /** systemd command-line quoting; `%` is a specifier there and must be doubled. */
 const sd = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
 /** A path in a systemd directive that is not a command line. */
