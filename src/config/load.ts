@@ -76,9 +76,13 @@ export function parseConfig(text: string, configPath: string): Brain {
   try {
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (err) {
-    throw new DbmError('CONFIG_INVALID_JSON', `config ${configPath} is not valid JSON: ${jsonErrorAt(text, err as Error)}`, {
-      hint: 'fix the syntax at that spot',
-    });
+    throw new DbmError(
+      'CONFIG_INVALID_JSON',
+      `config ${configPath} is not valid JSON: ${jsonErrorAt(text, err as Error)}`,
+      {
+        hint: 'fix the syntax at that spot',
+      },
+    );
   }
   const parsed = ConfigSchema.safeParse(json);
   if (!parsed.success) {
@@ -129,7 +133,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 /** The keys the schema knows at a JSON path (of an object), for "did you mean". */
 function knownKeys(at: readonly PropertyKey[]): string[] {
-  type Def = { type: string; innerType?: unknown; shape?: Record<string, unknown>; valueType?: unknown; element?: unknown };
+  type Def = {
+    type: string;
+    innerType?: unknown;
+    shape?: Record<string, unknown>;
+    valueType?: unknown;
+    element?: unknown;
+  };
   const defOf = (s: unknown): Def => (s as { _zod: { def: Def } })._zod.def;
   let s: unknown = ConfigSchema;
   const unwrap = (): void => {

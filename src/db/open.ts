@@ -14,6 +14,8 @@ export interface FileFacts {
   readonly walExists: boolean;
   /** A rollback journal with content beside it: a write in progress, or a hot journal of one that died. */
   readonly journalExists: boolean;
+  /** Its header says WAL mode (read and write versions 2). */
+  readonly walMode: boolean;
 }
 
 const MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
@@ -94,6 +96,7 @@ export function inspectDatabaseFile(target: BrainDatabase): FileFacts {
     walBytes,
     walExists,
     journalExists: fileSize(`${target.path}-journal`) > 0,
+    walMode: facts.walMode,
   };
 }
 
@@ -103,6 +106,7 @@ interface HeaderFacts {
   readonly headerPages: number;
   /** The file is shorter than its header says (or not a whole number of pages), with no hot journal to make it whole. */
   readonly truncated: boolean;
+  readonly walMode: boolean;
 }
 
 /** The header and the size of the file, read through one descriptor: header, size, header again. */
@@ -147,7 +151,13 @@ function readHeader(target: BrainDatabase, where: string): HeaderFacts {
   const short =
     size % pageSize !== 0 || (headerPages > 0 && changeCounter === validFor && size < headerPages * pageSize);
   // A header that changed while the size was read describes another moment: not a finding.
-  return { size, pageSize, headerPages, truncated: !hotJournal && short && header.equals(again) };
+  return {
+    size,
+    pageSize,
+    headerPages,
+    truncated: !hotJournal && short && header.equals(again),
+    walMode: header[18] === 2 && header[19] === 2,
+  };
 }
 
 /** Bytes a database takes on disk: the file and its -wal (0 for what does not exist). */
@@ -233,6 +243,15 @@ export class ReadConnection implements WriteCapable {
     // With a rollback journal beside it, read-only too: a read-write connection (even query_only)
     // would roll a hot journal back, which writes the database; a read-only one refuses instead.
     this.readonlyMode = facts.walExists || facts.journalExists;
+    // A WAL database at rest that this user may not write: SQLite would open it read-only and
+    // create a -wal and -shm beside it that no reader removes. Reading only, refuse instead.
+    if (!facts.walExists && facts.walMode && !writableByUs(target.path)) {
+      throw new DbmError(
+        'DB_UNREADABLE',
+        `database ${target.name} (${target.path}) is in WAL mode and read-only for this user: reading it would leave a -wal and -shm beside it, so it is not read`,
+        { hint: 'run db-maintenance as the user that owns the database (or while the application has it open)' },
+      );
+    }
     try {
       this.db = new Database(target.path, { readonly: this.readonlyMode, fileMustExist: true, timeout: timeoutMs });
     } catch (err) {
@@ -284,5 +303,14 @@ export class ReadConnection implements WriteCapable {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+}
+
+function writableByUs(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -69,7 +69,11 @@ function runtimeChecks(): DoctorCheck[] {
     }
   } catch (err) {
     out.push(
-      fail('sqlite', formatError(sqliteUnavailable() ?? new DbmError('FILE_ERROR', (err as Error).message)).replace(/^error: /, ''), EXIT.database),
+      fail(
+        'sqlite',
+        formatError(sqliteUnavailable() ?? new DbmError('FILE_ERROR', (err as Error).message)).replace(/^error: /, ''),
+        EXIT.database,
+      ),
     );
   }
   return out;
