@@ -435,6 +435,7 @@ export const CASES = [
   },
   {
     name: 'rollback-journal database with a hot journal (--assess)',
+    quick: true,
     setup: (dir) => {
       hotJournal(path.join(dir, T3));
       return ['--assess', '--db', 'tier3'];

@@ -32,6 +32,8 @@ const BREAKING: readonly (readonly string[])[] = [
   ['--archive', '--rotate-logs', '--days', '3'],
 ];
 
+const HELP = 'see db-maintenance --help';
+
 describe('declared CLI rules', () => {
   it('each rule is the usage error (exit 2, one line) of an invocation that breaks it, before any config is read', async () => {
     expect(BREAKING).toHaveLength(RULES.length);
@@ -39,7 +41,8 @@ describe('declared CLI rules', () => {
       const rule = RULES[i]!;
       const r = await cliInProcess(argv);
       expect(r.code, argv.join(' ')).toBe(2);
-      expect(r.stderr, argv.join(' ')).toBe(`error: ${rule.message}${rule.hint ? ` (${rule.hint})` : ''}\n`);
+      // A rule without a hint of its own points at the flags: every error line names its fix.
+      expect(r.stderr, argv.join(' ')).toBe(`error: ${rule.message} (${rule.hint ?? HELP})\n`);
       expect(r.stdout).toBe('');
     }
   });
@@ -47,7 +50,7 @@ describe('declared CLI rules', () => {
   it('two actions are refused by their labels; an operation flag counts as --run', async () => {
     const r = await cliInProcess(['--assess', '--vacuum', '--doctor']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('error: choose one action, not --assess and --run and --doctor\n');
+    expect(r.stderr).toBe(`error: choose one action, not --assess and --run and --doctor (${HELP})\n`);
   });
 
   it('--help lists every action and every rule', async () => {
@@ -60,16 +63,19 @@ describe('declared CLI rules', () => {
 
   it('values are checked as the flags are parsed: --days, --scale, --seed, --print-schedule', async () => {
     for (const [argv, message] of [
-      [['--archive', '--days', '-1'], 'error: --days must be a positive number of days, not "-1"\n'],
+      [['--archive', '--days', '-1'], `error: --days must be a positive number of days, not "-1" (${HELP})\n`],
       [
         ['--init-demo', 'x', '--scale', 'big'],
         'error: --scale must be a positive number (got "big") (e.g. --scale 1 for about 5 MB, --scale 240 for about 1 GB)\n',
       ],
       [
         ['--init-demo', 'x', '--seed', '1.5'],
-        'error: --seed must be a whole number from 0 to 4294967295 (got "1.5")\n',
+        `error: --seed must be a whole number from 0 to 4294967295 (got "1.5") (${HELP})\n`,
       ],
-      [['--print-schedule', 'launchd'], 'error: --print-schedule takes one of cron, systemd, windows, not "launchd"\n'],
+      [
+        ['--print-schedule', 'launchd'],
+        `error: --print-schedule takes one of cron, systemd, windows, not "launchd" (${HELP})\n`,
+      ],
     ] as const) {
       const r = await cliInProcess(argv);
       expect(r.code, argv.join(' ')).toBe(2);

@@ -68,6 +68,8 @@ describe('--print-schedule', () => {
     expect(line).toContain(`\\"${process.execPath}\\" \\"${BIN}\\" --config \\"${demo.configPath}\\" --scheduled`);
     const bad = cli(['--config', demo.configPath, '--print-schedule', 'launchd']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr.trim()).toBe('error: --print-schedule takes one of cron, systemd, windows, not "launchd"');
+    expect(bad.stderr.trim()).toBe(
+      'error: --print-schedule takes one of cron, systemd, windows, not "launchd" (see db-maintenance --help)',
+    );
   });
 });

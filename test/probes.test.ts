@@ -15,7 +15,8 @@ function withProbes(configPath: string): void {
       params: ['pattern'],
       runs: 25,
     },
-    { name: 'sneaky write', database: 'tier1', sql: 'DELETE FROM messages RETURNING id' },
+    // Passes the config's SELECT/WITH rule; SQLite itself says it is no read-only statement.
+    { name: 'sneaky write', database: 'tier1', sql: 'WITH x AS (SELECT 1) DELETE FROM messages RETURNING id' },
   ];
   fs.writeFileSync(configPath, JSON.stringify(c));
 }

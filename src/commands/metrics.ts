@@ -47,12 +47,5 @@ export function checkMetricsTarget(opts: CliOptions, io: CliIo): void {
     if (/\.jsonl?$/i.test(file) || /\.(db|sqlite3?)$/i.test(file))
       refuse('looks like a data file (.json, .jsonl, .db): writing it would replace it');
   }
-  const dir = path.dirname(file);
-  let dirSt: fs.Stats | undefined;
-  try {
-    dirSt = fs.statSync(dir);
-  } catch {
-    refuse(`cannot be written: its directory ${dir} does not exist`);
-  }
-  if (dirSt && !dirSt.isDirectory()) refuse(`cannot be written: ${dir} is not a directory`);
+  // A directory that is missing or not writable only fails the write itself (exit 3, after the action).
 }
