@@ -30,6 +30,27 @@ describe('--print-schedule', () => {
     expect(fs.existsSync(path.join(demo.dir, '.db-maintenance', 'scheduled.log'))).toBe(true);
   });
 
+  it('cron: a % in a path is escaped (crontab would end the command there) and the line still works', () => {
+    const demo = demoBrain();
+    const dir = path.join(tempDir(), '100% brain');
+    fs.cpSync(demo.dir, dir, { recursive: true });
+    const config = path.join(dir, 'maintenance.config.json');
+    const r = cli(['--config', config, '--print-schedule', 'cron']);
+    expect(r.status, r.stderr).toBe(0);
+    const line = r.stdout.split('\n').find((l) => l && !l.startsWith('#'))!;
+    expect(line).not.toMatch(/[^\\]%/);
+    expect(line).toContain('100\\% brain');
+    // What cron hands the shell: every \% becomes %, nothing else changes.
+    const command = line.split(' ').slice(5).join(' ').replace(/\\%/g, '%');
+    const run = spawnSync('/bin/sh', ['-c', command], {
+      cwd: '/',
+      env: { PATH: '/usr/bin:/bin', HOME: '/', DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, '.db-maintenance', 'scheduled.log'))).toBe(true);
+  });
+
   it('systemd: a service and a timer that systemd-analyze verify accepts', (ctx) => {
     const demo = demoBrain();
     const r = cli(['--config', demo.configPath, '--print-schedule', 'systemd']);

@@ -26,6 +26,7 @@ import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
 import { DAY_MS, fileStamp } from '../util/time.js';
 import { describeHolders, fileId, heldOpen, holdersOf } from '../util/holders.js';
+import { failAt } from '../maintenance/inject.js';
 import { gzipFile } from './gzip.js';
 
 /** How long to look for a moment when no process holds a log open (one that opens, writes and closes holds it for an instant). */
@@ -117,6 +118,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   const files: string[] = [];
   const removed: string[] = [];
   let rotated = 0;
+  let failed = 0;
   let bytesIn = 0;
   for (const c of candidates) {
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
@@ -156,7 +158,18 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
     }
     const tmp = tempPathFor(path.join(dir, `${base}${cfg.extension}.gz`), { hidden: true });
     try {
-      bytesIn += await gzipFile(c.file, tmp, cfg.gzipLevel);
+      try {
+        failAt(req.env, `log-compress:${c.name}`);
+        bytesIn += await gzipFile(c.file, tmp, cfg.gzipLevel);
+      } catch (err) {
+        // One log that cannot be read (or compressed: a full disk) is left as it is; the others go on.
+        const code = (err as NodeJS.ErrnoException).code;
+        if (!code) throw err;
+        fs.rmSync(tmp, { force: true });
+        notes.push(`${c.name} could not be compressed (${code}); left as it is`);
+        failed++;
+        continue;
+      }
       const after = fs.lstatSync(c.file);
       if (after.size !== c.stat.size || after.mtimeMs !== c.stat.mtimeMs || after.ino !== c.stat.ino) {
         fs.rmSync(tmp, { force: true });
@@ -229,10 +242,11 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
     (deleted.length ? `; ${req.dryRun ? 'would delete' : 'deleted'} ${deleted.length} old archive(s)` : '') +
     (removedStrays.length ? `; removed ${removedStrays.length} temp file(s) of an interrupted run` : '') +
     (notes.length ? `; ${notes.join('; ')}` : '');
-  return outcome('ok', msg, rotated, {
+  return outcome(failed > 0 ? 'partial' : 'ok', msg, rotated, {
     counts: { rotated, archivesDeleted: deleted.length, bytesCompressed: bytesIn },
     files,
     removed: [...removed, ...deleted],
+    incomplete: failed > 0,
   });
 }
 

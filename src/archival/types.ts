@@ -32,6 +32,8 @@ export interface RetentionOutcome {
   readonly removed: readonly string[];
   /** Rows left where they were because their key collides with different rows on the other side (exit 8). */
   readonly conflicts?: readonly string[];
+  /** Part of it failed (an I/O error on one of its files), the rest was done: exit 6. */
+  readonly incomplete?: boolean;
 }
 
 export interface RetentionResult extends MaintenanceResult {
@@ -45,7 +47,7 @@ export function outcome(
   status: ResultStatus,
   message: string,
   count: number,
-  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed' | 'conflicts'>> = {},
+  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed' | 'conflicts' | 'incomplete'>> = {},
 ): RetentionOutcome {
   return {
     status,
@@ -55,6 +57,7 @@ export function outcome(
     files: extra.files ?? [],
     removed: extra.removed ?? [],
     ...(extra.conflicts?.length ? { conflicts: extra.conflicts } : {}),
+    ...(extra.incomplete ? { incomplete: true } : {}),
   };
 }
 

@@ -78,7 +78,11 @@ export function formatAssessment(a: Assessment): string {
   }
   out.push('');
   if (a.tasks.length === 0) {
-    out.push('TASKS: none, the brain is healthy');
+    out.push(
+      a.problems.length === 0
+        ? 'TASKS: none, the brain is healthy'
+        : `TASKS: none in what could be assessed (${a.problems.length} ${a.problems.length === 1 ? 'problem' : 'problems'}, on stderr)`,
+    );
   } else {
     out.push(`TASKS (${a.tasks.length}, most urgent first)`);
     out.push(

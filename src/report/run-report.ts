@@ -8,7 +8,12 @@ export function formatRun(r: RunReport): string {
   const out: string[] = [];
   out.push(`db-maintenance ${r.dryRun ? 'dry run (nothing is changed)' : 'run'}: ${r.configPath}`);
   out.push('');
-  if (r.plan.length === 0) out.push('PLAN: nothing to do, the brain is healthy');
+  if (r.plan.length === 0)
+    out.push(
+      r.problems.length === 0
+        ? 'PLAN: nothing to do, the brain is healthy'
+        : `PLAN: nothing to do in what could be assessed (${r.problems.length} ${r.problems.length === 1 ? 'problem' : 'problems'}, on stderr)`,
+    );
   else if (r.dryRun) {
     out.push(`PLAN (${r.plan.length} tasks, in the order they run)`);
     r.plan.forEach((s, i) => {

@@ -45,7 +45,7 @@ export async function runRetention(
     try {
       out = await w.run();
       code =
-        out.status === 'failed'
+        out.status === 'failed' || out.incomplete
           ? EXIT.taskFailed
           : out.status === 'refused'
             ? EXIT.refused
