@@ -542,6 +542,15 @@ export const CASES = [
     ),
   },
   {
+    name: '--metrics-file a log of the application',
+    setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'logs', 'app.log')],
+  },
+  cfgCase('backupDir beside the databases', (c) => (c.maintenance = { backupDir: 'tier1' }), [
+    '--vacuum',
+    '--db',
+    'tier1',
+  ]),
+  {
     name: '--metrics-file the events file',
     setup: (dir) => ['--assess', '--metrics-file', path.join(dir, 'events.jsonl')],
   },

@@ -116,6 +116,15 @@ export function checkPaths(p: PathsInput): void {
         `point ${key} at a directory (it is created when missing)`,
       );
   }
+  // Backups (and their pruning by name) live apart from the databases they copy.
+  const backups = canonical(p.backupDir);
+  for (const d of p.databases) {
+    if (path.dirname(canonical(d.path)) === backups)
+      fail(
+        `maintenance.backupDir is the directory of ${d.configKey} (${path.dirname(d.path)})`,
+        'give the backups a directory of their own (the default is <stateDir>/backups)',
+      );
+  }
   // Log rotation gzips and removes every file in logs.dir ending with logs.extension.
   const ext = p.config.logs.extension;
   if (/\.(gz|tmp)$/i.test(ext) || ext.endsWith('.gz'))
