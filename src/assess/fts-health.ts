@@ -152,7 +152,11 @@ function checkFtsUnguarded(
   if (full) {
     // The counts may come from another snapshot than the check (one statement); the check decides.
     const problem = fullIntegrityCheck(conn, table);
-    if (problem) return result(table.kind === 'external' ? 'drift' : 'corrupt', 'full', problem);
+    const rows =
+      indexedRows !== null && contentRows !== null && indexedRows !== contentRows
+        ? ` (the index holds ${indexedRows} rows, its content ${contentRows})`
+        : '';
+    if (problem) return result(table.kind === 'external' ? 'drift' : 'corrupt', 'full', problem + rows);
   } else if (indexedRows !== null && contentRows !== null && indexedRows !== contentRows) {
     const what = table.kind === 'external' ? `content table "${table.contentTable}"` : 'its content';
     return result(
