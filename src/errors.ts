@@ -91,9 +91,13 @@ export class DbmError extends Error {
 
 /** The one-line form used on stderr and in `--json` problem lists. */
 export function formatError(err: DbmError): string {
-  // Every line names its fix: a usage error without its own hint points at the flags.
+  return `error: ${withHint(err)}`;
+}
+
+/** The message and, in parentheses, how to fix it (every error names its fix: a usage error without its own hint points at the flags). */
+export function withHint(err: DbmError): string {
   const hint = err.hint ?? (err.code === 'USAGE' ? 'see db-maintenance --help' : undefined);
-  return hint ? `error: ${err.message} (${hint})` : `error: ${err.message}`;
+  return hint ? `${err.message} (${hint})` : err.message;
 }
 
 /** The most severe exit code of several problems (busy beats plain database errors). */

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { requireColumns, requireUniqueKey, type ChildTable } from '../assess/retention.js';
 import type { BrainDatabase } from '../config/load.js';
-import { listFtsTables, type FtsTable } from '../db/fts5.js';
+import { ftsCommandSql, listFtsTables, type FtsTable } from '../db/fts5.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
@@ -332,9 +332,7 @@ function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet
           ? 'its row count differs from its content'
           : null;
     if (!why) continue;
-    db.transaction(() =>
-      db.prepare(`INSERT INTO ${quoteIdent(f.name)}(${quoteIdent(f.name)}) VALUES ('rebuild')`).run(),
-    ).immediate();
+    db.transaction(() => db.prepare(ftsCommandSql(f.name, 'rebuild')).run()).immediate();
     notes.push(`rebuilt the ${side} FTS index "${f.name}" (${why})`);
   }
   return notes;

@@ -19,7 +19,7 @@
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { checkFtsTriggers } from '../db/fts-triggers.js';
-import type { FtsTable } from '../db/fts5.js';
+import { contentRowidExpr, ftsCommandSql, type FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
 import type { MoveNode, MoveSet, RefNode } from './move-set.js';
 
@@ -193,7 +193,7 @@ export function ensureArchiveSchema(
   if (dryRun || statements.length === 0) return { created, addedColumns };
   db.transaction(() => {
     for (const s of statements) db.exec(s);
-    for (const f of rebuild) db.prepare(`INSERT INTO ${quoteIdent(f)}(${quoteIdent(f)}) VALUES ('rebuild')`).run();
+    for (const f of rebuild) db.prepare(ftsCommandSql(f, 'rebuild')).run();
     if (backfill) copyReferenced(db, set, 'src', 'all');
   })();
   return { created, addedColumns };
@@ -516,7 +516,7 @@ function ftsOver(set: MoveSet, fts: readonly FtsTable[]): Array<{ fts: FtsTable;
 
 function ftsColumns(f: FtsTable): { rid: string; cols: string } {
   return {
-    rid: f.contentRowid === 'rowid' ? 'rowid' : quoteIdent(f.contentRowid),
+    rid: contentRowidExpr(f),
     cols: f.allColumns.map(quoteIdent).join(', '),
   };
 }

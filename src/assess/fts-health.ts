@@ -54,10 +54,8 @@ export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOpti
   try {
     const indexBytes = safe(() => ftsIndexBytes(db, table.name)) ?? null;
     const full = opts.deep || (indexBytes !== null && indexBytes <= opts.fullCheckMaxBytes);
-    const run = (fully: boolean): FtsHealth => ({
-      ...checkFtsUnguarded(conn, table, opts, fully, indexBytes, triggers),
-      vacuumRenumbers,
-    });
+    const known = { indexBytes, triggers, vacuumRenumbers };
+    const run = (fully: boolean): FtsHealth => checkFtsUnguarded(conn, table, opts, fully, known);
     if (db.inTransaction) return run(full);
     if (!full) return db.transaction(() => run(false))();
     try {
@@ -101,11 +99,10 @@ function checkFtsUnguarded(
   table: FtsTable,
   opts: FtsCheckOptions,
   full: boolean,
-  indexBytes: number | null,
-  triggers: FtsTriggerCheck | null,
-): Omit<FtsHealth, 'vacuumRenumbers'> {
+  known: Pick<FtsHealth, 'indexBytes' | 'triggers' | 'vacuumRenumbers'>,
+): FtsHealth {
   const db = conn.db;
-  const base = { table: table.name, kind: table.kind, contentTable: table.contentTable ?? null } as const;
+  const base = { table: table.name, kind: table.kind, contentTable: table.contentTable ?? null, ...known } as const;
   if (table.kind === 'external' && !tableExists(db, table.contentTable!)) {
     return {
       ...base,
@@ -115,8 +112,6 @@ function checkFtsUnguarded(
       indexedRows: null,
       contentRows: null,
       segments: null,
-      indexBytes,
-      triggers,
     };
   }
   const segments = safe(() => ftsSegmentCount(db, table.name)) ?? null;
@@ -132,11 +127,7 @@ function checkFtsUnguarded(
         ? (safe(() => ftsAveragesRowCount(db, table.name)) ?? null)
         : null;
 
-  const result = (
-    status: FtsHealth['status'],
-    checked: FtsHealth['checked'],
-    detail: string,
-  ): Omit<FtsHealth, 'vacuumRenumbers'> => ({
+  const result = (status: FtsHealth['status'], checked: FtsHealth['checked'], detail: string): FtsHealth => ({
     ...base,
     status,
     checked,
@@ -144,8 +135,6 @@ function checkFtsUnguarded(
     indexedRows,
     contentRows,
     segments,
-    indexBytes,
-    triggers,
   });
 
   let ran = '';

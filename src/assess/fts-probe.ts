@@ -19,7 +19,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { WriteCapable } from '../db/open.js';
-import { ftsAverages, readVarints, type FtsTable } from '../db/fts5.js';
+import { contentRowidExpr, ftsAverages, readVarints, type FtsTable } from '../db/fts5.js';
 import { quoteIdent, quoteString } from '../db/sql.js';
 
 /** The totals check runs on indexes of up to this many rows by default (about 0.2 s). */
@@ -158,13 +158,9 @@ class Tokenizer {
 
 const phrase = (term: string): string => `"${term.replace(/"/g, '""')}"`;
 
-function rowidExpr(t: FtsTable): string {
-  return t.contentRowid === 'rowid' ? 'rowid' : quoteIdent(t.contentRowid);
-}
-
 /** The smallest and largest rowid of the content table (null when empty or not integers). */
 function rowidRange(db: Database.Database, t: FtsTable): { lo: bigint; hi: bigint } | null {
-  const rid = rowidExpr(t);
+  const rid = contentRowidExpr(t);
   const r = db
     .prepare(`SELECT min(${rid}) AS lo, max(${rid}) AS hi FROM ${quoteIdent(t.contentTable!)}`)
     .safeIntegers(true)
@@ -196,7 +192,7 @@ function rowsToIndex(
   samples: number,
 ): { probed: number; problem: string | null; words: string[] } {
   const content = quoteIdent(t.contentTable!);
-  const rid = rowidExpr(t);
+  const rid = contentRowidExpr(t);
   const fts = quoteIdent(t.name);
   const range = rowidRange(db, t);
   const words: string[] = [];
@@ -258,7 +254,7 @@ function indexToRows(
 ): { probed: number; problem: string | null } {
   if (words.length === 0) return { probed: 0, problem: null };
   const content = quoteIdent(t.contentTable!);
-  const rid = rowidExpr(t);
+  const rid = contentRowidExpr(t);
   const fts = quoteIdent(t.name);
   const range = rowidRange(db, t);
   const cols = t.allColumns.map((c) => quoteIdent(c)).join(', ');

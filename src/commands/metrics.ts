@@ -1,7 +1,7 @@
 /** `--metrics-file PATH`, after any action: Prometheus textfile metrics (src/metrics/prometheus.ts). */
 import fs from 'node:fs';
 import path from 'node:path';
-import { hasSqliteHeader } from '../db/open.js';
+import { isSqliteHead, readHead } from '../db/open.js';
 import { DbmError } from '../errors.js';
 import { writeMetricsFile } from '../metrics/prometheus.js';
 import { commandContext, type CliIo, type CliOptions } from './context.js';
@@ -43,31 +43,22 @@ export function checkMetricsTarget(opts: CliOptions, io: CliIo): void {
   if (st) {
     if (st.isSymbolicLink()) refuse('is a symlink: writing it would replace the link by a file');
     if (!st.isFile()) refuse(`is ${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'}, not a regular file`);
-    if (hasSqliteHeader(file)) refuse('is an SQLite database: writing it would replace the database');
+    const head = readHead(file, 256);
+    if (isSqliteHead(head)) refuse('is an SQLite database: writing it would replace the database');
     if (/\.jsonl?$/i.test(file) || /\.(db|sqlite3?)$/i.test(file))
       refuse('looks like a data file (.json, .jsonl, .db): writing it would replace it');
     // Only ever replace a metrics file (ours, or another Prometheus textfile), or an empty file.
-    if (st.size > 0 && !looksLikeMetrics(file))
+    if (st.size > 0 && !looksLikeMetrics(head))
       refuse('holds something other than Prometheus metrics: writing it would replace that');
   }
   // A directory that is missing or not writable only fails the write itself (exit 3, after the action).
 }
 
-/** Whether the file starts like a Prometheus textfile (# HELP / # TYPE, or a sample line). */
-function looksLikeMetrics(file: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const head = Buffer.alloc(256);
-    const n = fs.readSync(fd, head, 0, 256, 0);
-    const first = head.subarray(0, n).toString('utf8').split('\n')[0] ?? '';
-    return (
-      /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* /.test(first) ||
-      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+]+/.test(first)
-    );
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
+/** Whether a file's first bytes look like a Prometheus textfile (# HELP / # TYPE, or a sample line). */
+function looksLikeMetrics(head: Buffer | null): boolean {
+  const first = head?.toString('utf8').split('\n')[0] ?? '';
+  return (
+    /^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* /.test(first) ||
+    /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+]+/.test(first)
+  );
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { DbmError } from '../errors.js';
 import { checkPaths } from './paths.js';
-import { DEFAULT_ARCHIVE_FILE } from './archive-files.js';
+import { archiveFile, DEFAULT_ARCHIVE_FILE } from './archive-files.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'maintenance.config.json';
@@ -248,11 +248,10 @@ export function resolveConfig(config: Config, configPath: string): Brain {
       config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
     logFile: config.logging.file === undefined ? undefined : at(config.logging.file),
   };
-  // The archives' defaults as config/select.ts's archivePathFor computes them: beside the live database.
+  // The archives as config/select.ts's archivePathFor finds them (a rule on a fleet key names no one file).
   const archive = (configured: string | undefined, dbName: string, fallback: string): string | undefined => {
-    if (configured) return at(configured);
     const live = databases.find((d) => d.name === dbName);
-    return live ? path.join(path.dirname(live.path), fallback) : undefined;
+    return configured || live ? archiveFile(baseDir, configured, live?.path ?? '', fallback) : undefined;
   };
   checkPaths({
     ...brain,

@@ -49,6 +49,13 @@ const SQLITE_SUFFIXES = ['', '-wal', '-shm', '-journal'];
 
 /** Throws CONFIG_INVALID when two configured places are one file, or rotation would take a database. */
 export function checkPaths(p: PathsInput): void {
+  // Each file is resolved once: the same ones are compared against several rules below.
+  const resolved = new Map<string, string>();
+  const canon = (file: string): string => {
+    let c = resolved.get(file);
+    if (c === undefined) resolved.set(file, (c = canonical(file)));
+    return c;
+  };
   const fail = (message: string, hint: string): never => {
     throw new DbmError('CONFIG_INVALID', `config ${p.configPath}: ${message}`, { hint });
   };
@@ -69,7 +76,7 @@ export function checkPaths(p: PathsInput): void {
     for (const suffix of place.role === 'database' || place.role === 'archive' || place.role === 'state'
       ? SQLITE_SUFFIXES
       : ['']) {
-      const c = canonical(place.file + suffix);
+      const c = canon(place.file + suffix);
       const other = seen.get(c);
       if (other && !(other.role === 'database' && place.role === 'database')) {
         fail(
@@ -117,9 +124,9 @@ export function checkPaths(p: PathsInput): void {
       );
   }
   // Backups (and their pruning by name) live apart from the databases they copy.
-  const backups = canonical(p.backupDir);
+  const backups = canon(p.backupDir);
   for (const d of p.databases) {
-    if (path.dirname(canonical(d.path)) === backups)
+    if (path.dirname(canon(d.path)) === backups)
       fail(
         `maintenance.backupDir is the directory of ${d.configKey} (${path.dirname(d.path)})`,
         'give the backups a directory of their own (the default is <stateDir>/backups)',
@@ -127,21 +134,21 @@ export function checkPaths(p: PathsInput): void {
   }
   // Log rotation gzips and removes every file in logs.dir ending with logs.extension.
   const ext = p.config.logs.extension;
-  if (/\.(gz|tmp)$/i.test(ext) || ext.endsWith('.gz'))
+  if (/\.(gz|tmp)$/i.test(ext))
     fail(
       `logs.extension "${ext}" would match the tool's own archives (.gz): every run would compress them again`,
       'use the extension of the application logs, e.g. ".log"',
     );
-  if (/^\.?(db|sqlite3?|db3|s3db|sl3)$/i.test(ext.replace(/^\./, '')) || /-(wal|shm|journal)$/i.test(ext))
+  if (/^\.?(db|sqlite3?|db3|s3db|sl3)$/i.test(ext) || /-(wal|shm|journal)$/i.test(ext))
     fail(
       `logs.extension "${ext}" is a database extension: rotation would gzip and remove databases`,
       'use the extension of the application logs, e.g. ".log"',
     );
-  const logsDir = canonical(p.logsDir);
+  const logsDir = canon(p.logsDir);
   for (const place of places) {
     if (place.role === 'log') continue;
     for (const suffix of place.role === 'events' ? [''] : SQLITE_SUFFIXES) {
-      const f = canonical(place.file + suffix);
+      const f = canon(place.file + suffix);
       if (path.dirname(f) === logsDir && path.basename(f).endsWith(ext) && !path.basename(f).startsWith('.'))
         fail(
           `logs.dir with logs.extension "${ext}" takes ${place.key} (${place.file + suffix}): --rotate-logs would gzip and remove it`,

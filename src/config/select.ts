@@ -3,8 +3,8 @@
  * Kept apart from the loader (load.ts, which needs zod) so that what only looks things up
  * stays light to import.
  */
-import path from 'node:path';
 import { DbmError } from '../errors.js';
+import { archiveFile } from './archive-files.js';
 import type { BrainDatabase, Brain } from './load.js';
 
 /**
@@ -49,7 +49,7 @@ export function archivePathFor(
   live: BrainDatabase,
   fallback: string,
 ): string {
-  return configured ? path.resolve(brain.baseDir, configured) : path.join(path.dirname(live.path), fallback);
+  return archiveFile(brain.baseDir, configured, live.path, fallback);
 }
 
 /** The database holding the conversations (`conversations.database`). */

@@ -122,6 +122,17 @@ export function listFtsTables(db: Database.Database): FtsTable[] {
   return out;
 }
 
+/** An FTS5 special command (`'rebuild'`, `'optimize'`) as the INSERT that runs it. */
+export function ftsCommandSql(name: string, command: 'rebuild' | 'optimize'): string {
+  const q = quoteIdent(name);
+  return `INSERT INTO ${q}(${q}) VALUES ('${command}')`;
+}
+
+/** The content table's expression for the rowid an external-content index is keyed by. */
+export function contentRowidExpr(t: FtsTable): string {
+  return t.contentRowid === 'rowid' ? 'rowid' : quoteIdent(t.contentRowid);
+}
+
 /** The shadow tables FTS5 keeps for `name`; they are ordinary tables and are counted like others. */
 export function ftsShadowNames(name: string): string[] {
   return ['data', 'idx', 'content', 'docsize', 'config'].map((s) => `${name}_${s}`);

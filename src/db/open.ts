@@ -36,18 +36,28 @@ export function sqliteUnavailable(): DbmError | null {
   }
 }
 
-/** Whether `file` starts with SQLite's header, whatever its name (an unreadable file is not taken for one). */
-export function hasSqliteHeader(file: string): boolean {
+/** The first `bytes` bytes of a file (fewer when it is shorter), or null when it cannot be read; never blocks on a FIFO. */
+export function readHead(file: string, bytes: number): Buffer | null {
   let fd: number | undefined;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const head = Buffer.alloc(16);
-    return fs.readSync(fd, head, 0, 16, 0) === 16 && head.equals(MAGIC);
+    const head = Buffer.alloc(bytes);
+    return head.subarray(0, fs.readSync(fd, head, 0, bytes, 0));
   } catch {
-    return false;
+    return null;
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Whether a file's first bytes are SQLite's header. */
+export function isSqliteHead(head: Buffer | null): boolean {
+  return head !== null && head.length >= 16 && head.subarray(0, 16).equals(MAGIC);
+}
+
+/** Whether `file` starts with SQLite's header, whatever its name (an unreadable file is not taken for one). */
+export function hasSqliteHeader(file: string): boolean {
+  return isSqliteHead(readHead(file, 16));
 }
 
 /** Checks that `target` is a readable, plausible SQLite file; throws a DbmError naming the config key otherwise. */

@@ -10,8 +10,8 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { loadConfig, type Brain } from '../config/load.js';
-import { inspectDatabaseFile, ReadConnection, sqliteUnavailable } from '../db/open.js';
-import { DbmError, EXIT, formatError, type ExitCode } from '../errors.js';
+import { inspectDatabaseFile, ReadConnection, sqliteUnavailable, type FileFacts } from '../db/open.js';
+import { DbmError, EXIT, withHint, type ExitCode } from '../errors.js';
 import { namedHolder } from '../maintenance/lock.js';
 import { statfsProbe } from '../maintenance/preflight.js';
 import { StateDb } from '../state/state-db.js';
@@ -71,7 +71,7 @@ function runtimeChecks(): DoctorCheck[] {
     out.push(
       fail(
         'sqlite',
-        formatError(sqliteUnavailable() ?? new DbmError('FILE_ERROR', (err as Error).message)).replace(/^error: /, ''),
+        withHint(sqliteUnavailable() ?? new DbmError('FILE_ERROR', (err as Error).message)),
         EXIT.database,
       ),
     );
@@ -88,11 +88,16 @@ function lstatOrNull(p: string): fs.Stats | null {
 }
 
 /** quick_check of a database up to `maxBytes` through a read-only connection, or null when it passes (or is too large). */
-function quickCheckProblem(d: Brain['databases'][number], maxBytes: number, timeoutMs: number): string | null {
-  if (fs.statSync(d.path).size > maxBytes) return null;
+function quickCheckProblem(
+  d: Brain['databases'][number],
+  facts: FileFacts,
+  maxBytes: number,
+  timeoutMs: number,
+): string | null {
+  if (facts.fileBytes > maxBytes) return null;
   let conn: ReadConnection | undefined;
   try {
-    conn = new ReadConnection(d, inspectDatabaseFile(d), timeoutMs);
+    conn = new ReadConnection(d, facts, timeoutMs);
     const r = String(conn.db.pragma('quick_check(1)', { simple: true }));
     return r === 'ok'
       ? null
@@ -100,7 +105,7 @@ function quickCheckProblem(d: Brain['databases'][number], maxBytes: number, time
   } catch (err) {
     const code = String((err as { code?: unknown }).code ?? '');
     if (code.startsWith('SQLITE_BUSY')) return null; // in use: the assessment's business
-    if (err instanceof DbmError) return `${err.message}${err.hint ? ` (${err.hint})` : ''}`;
+    if (err instanceof DbmError) return withHint(err);
     return `${d.path}: quick_check: ${(err as Error).message} (restore it from a backup; --assess --deep lists the damage)`;
   } finally {
     conn?.close();
@@ -112,9 +117,14 @@ function pathChecks(brain: Brain): DoctorCheck[] {
   for (const d of brain.databases) {
     const name = `database ${d.name}`;
     try {
-      inspectDatabaseFile(d);
+      const facts = inspectDatabaseFile(d);
       // A valid header says nothing of the pages behind it: quick_check where the assessment would run it.
-      const problem = quickCheckProblem(d, brain.config.assess.quickCheckMaxBytes, brain.config.assess.busyTimeoutMs);
+      const problem = quickCheckProblem(
+        d,
+        facts,
+        brain.config.assess.quickCheckMaxBytes,
+        brain.config.assess.busyTimeoutMs,
+      );
       if (problem) {
         out.push(fail(name, problem, EXIT.database));
         continue;
@@ -238,7 +248,7 @@ function lastRunCheck(brain: Brain): DoctorCheck {
   } catch (err) {
     // A broken, foreign or newer state database: every run would fail on it, --scheduled would do no lane.
     const e = err as DbmError;
-    return fail('state database', `${e.message}${e.hint ? ` (${e.hint})` : ''}`, e.exitCode ?? EXIT.database);
+    return fail('state database', withHint(e), e.exitCode ?? EXIT.database);
   }
   if (!state) return warn('last run', 'none recorded yet');
   try {
@@ -265,13 +275,13 @@ export function runDoctor(configPath: string): DoctorReport {
     checks.push(
       fail(
         'config',
-        err instanceof DbmError ? `${err.message}${err.hint ? ` (${err.hint})` : ''}` : String(err),
+        err instanceof DbmError ? withHint(err) : String(err),
         err instanceof DbmError ? err.exitCode : EXIT.usage,
       ),
     );
   }
   // Without SQLite every other check would only repeat that (and blame the files).
-  if (brain && !sqliteUnavailable())
+  if (brain && !checks.some((c) => c.check === 'sqlite' && c.status === 'fail'))
     checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
   return { version: 1, command: 'doctor', configPath, checks };
 }

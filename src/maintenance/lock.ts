@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
+import { stateDirError } from '../state/state-dir.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { fdLikeOrigin, narrowToDir, originOf } from '../util/ownership.js';
 import { processAlive } from '../util/process.js';
@@ -39,13 +40,7 @@ export class RunLock {
     try {
       fs.mkdirSync(stateDir, { recursive: true });
     } catch (err) {
-      throw new DbmError(
-        'STATE_DB',
-        `stateDir ${stateDir} cannot be created: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-        {
-          hint: 'run db-maintenance as the user that owns the brain, or set stateDir to a directory this user may write',
-        },
-      );
+      throw stateDirError(stateDir, err);
     }
     return RunLock.acquireFile(path.join(stateDir, 'run.lock'), command, now, {
       narrow: (f) => narrowToDir(f, stateDir),

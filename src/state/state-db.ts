@@ -9,6 +9,8 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { narrowToDir } from '../util/ownership.js';
+import { brokenState, openExistingReadOnly, quickCheck } from './state-file.js';
+import { stateDirError } from './state-dir.js';
 import { loadMigrations, migrate, SCHEMA_VERSION } from './migrations.js';
 import type { DatabaseHealth } from '../assess/types.js';
 import type { MaintenanceResult, ProbeResult, ProbeTiming } from '../maintenance/types.js';
@@ -39,18 +41,16 @@ export class StateDb {
       try {
         fs.mkdirSync(stateDir, { recursive: true });
       } catch (err) {
-        throw new Error(
-          `stateDir cannot be created (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        );
+        throw stateDirError(stateDir, err);
       }
       const created = !fs.existsSync(file);
       db = new Database(file, { timeout: 5000 });
       if (created) narrowToDir(file, stateDir);
       // Rollback journal, not WAL: a read-only reader (--run --dry-run, --history) then creates no file.
       db.pragma('journal_mode = DELETE');
-      const check = String(db.pragma('quick_check(1)', { simple: true }));
-      if (check !== 'ok') throw new Error(`quick_check: ${check.split('\n').join('; ')}`);
+      quickCheck(db);
     } catch (err) {
+      if (err instanceof DbmError) throw err;
       throw brokenState(file, (err as Error).message);
     }
     try {
@@ -71,39 +71,8 @@ export class StateDb {
    */
   static openReadOnly(stateDir: string): StateDb | null {
     const file = path.join(stateDir, STATE_DB_FILE);
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
-        if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw brokenState(file, 'stateDir is not a directory');
-        return null;
-      }
-      throw brokenState(file, (err as NodeJS.ErrnoException).code ?? (err as Error).message);
-    }
-    if (!st.isFile()) throw brokenState(file, 'it is not a regular file');
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
-      db.prepare('SELECT count(*) FROM sqlite_schema').get();
-      const check = String(db.pragma('quick_check(1)', { simple: true }));
-      if (check !== 'ok') throw new Error(`quick_check: ${check.split('\n').join('; ')}`);
-    } catch (err) {
-      db?.close();
-      const code = String((err as { code?: unknown }).code ?? '');
-      if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_READONLY')) return null;
-      throw brokenState(file, (err as Error).message);
-    }
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version > loadMigrations().length) {
-      db.close();
-      throw new DbmError(
-        'STATE_DB',
-        `state database ${file} has schema version ${version}, newer than this db-maintenance knows (${loadMigrations().length})`,
-        { hint: 'upgrade db-maintenance, or point stateDir elsewhere' },
-      );
-    }
-    return new StateDb(db, file);
+    const db = openExistingReadOnly(file);
+    return db ? new StateDb(db, file) : null;
   }
 
   schemaVersion(): number {
@@ -397,11 +366,4 @@ export interface HistoryRun {
 
 export function lastRunKey(database: string, type: string): string {
   return `${database}\u0000${type}`;
-}
-
-/** The one error of a state database that cannot be used, with the way out. */
-function brokenState(file: string, why: string): DbmError {
-  return new DbmError('STATE_DB', `the state database ${file} cannot be used: ${why}`, {
-    hint: `check stateDir and its permissions; if the file is damaged, move it aside (mv ${file} ${file}.broken): the next run starts a new history`,
-  });
 }

@@ -8,11 +8,10 @@
 import type Database from 'better-sqlite3';
 import type { FtsHealth } from '../../assess/types.js';
 import { checkFtsTriggers } from '../../db/fts-triggers.js';
-import { listFtsTables } from '../../db/fts5.js';
-import { quoteIdent } from '../../db/sql.js';
+import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
 import type { Operation, OpOutcome } from './types.js';
 
-const rebuild = (name: string): string => `INSERT INTO ${quoteIdent(name)}(${quoteIdent(name)}) VALUES ('rebuild')`;
+const rebuild = (name: string): string => ftsCommandSql(name, 'rebuild');
 const broken = (f: FtsHealth): boolean => (f.status === 'drift' || f.status === 'corrupt') && f.kind !== 'contentless';
 
 export const repairFtsTriggers: Operation = {

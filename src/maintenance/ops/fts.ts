@@ -4,7 +4,7 @@
  * index has no content to rebuild from and is left alone.
  */
 import type { FtsHealth } from '../../assess/types.js';
-import { quoteIdent } from '../../db/sql.js';
+import { ftsCommandSql } from '../../db/fts5.js';
 import { wrongTriggersNote } from './fts-triggers.js';
 import type { OpContext, Operation, OpOutcome } from './types.js';
 
@@ -22,8 +22,7 @@ function actionFor(t: FtsHealth, ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE
 }
 
 function statement(t: FtsHealth, action: Exclude<Action, null>): string {
-  const q = quoteIdent(t.table);
-  return `INSERT INTO ${q}(${q}) VALUES ('${action}')`;
+  return ftsCommandSql(t.table, action);
 }
 
 function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {

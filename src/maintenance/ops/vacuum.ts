@@ -1,9 +1,8 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
-import { listFtsTables } from '../../db/fts5.js';
-import { quoteIdent } from '../../db/sql.js';
+import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
 import type { Operation } from './types.js';
 
-const rebuild = (name: string): string => `INSERT INTO ${quoteIdent(name)}(${quoteIdent(name)}) VALUES ('rebuild')`;
+const rebuild = (name: string): string => ftsCommandSql(name, 'rebuild');
 
 /**
  * VACUUM, then a TRUNCATE checkpoint: in WAL mode the rebuilt pages sit in the WAL until a
