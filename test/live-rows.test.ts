@@ -204,7 +204,7 @@ describe('a restore keeps what it rolls back', () => {
     for (let i = 0; i < 50; i++) ins.run(`before ${i}`);
     const target = { name: 'app', path: file, configKey: 'databases.app' };
     const ours = new Database(file, { timeout: 5000 });
-    const backup = createBackup(ours, target, path.join(dir, 'backups'), NOW, 5000);
+    const backup = await createBackup(ours, target, path.join(dir, 'backups'), NOW);
     // the application commits after the backup: ids 51..80, then deletes its newest rows (80, 79)
     const committed = Array.from({ length: 30 }, (_, i) => Number(ins.run(`after ${i}`).lastInsertRowid));
     app.prepare('DELETE FROM notes WHERE id > 78').run();

@@ -28,6 +28,7 @@ export function checkDatabase(
   const pageCount = Number(db.pragma('page_count', { simple: true }));
   const freelistCount = Number(db.pragma('freelist_count', { simple: true }));
   const journalMode = String(db.pragma('journal_mode', { simple: true }));
+  const autoVacuum = AUTO_VACUUM_MODES[Number(db.pragma('auto_vacuum', { simple: true }))] ?? 'none';
   const totalBytes = pageCount * pageSize;
   const freelistRatio = pageCount === 0 ? 0 : freelistCount / pageCount;
 
@@ -70,6 +71,7 @@ export function checkDatabase(
     fileBytes: facts.fileBytes,
     walBytes: facts.walBytes,
     journalMode,
+    autoVacuum,
     pageSize,
     pageCount,
     freelistCount,
@@ -82,6 +84,9 @@ export function checkDatabase(
     quickCheck,
   };
 }
+
+/** PRAGMA auto_vacuum's values. */
+const AUTO_VACUUM_MODES = ['none', 'full', 'incremental'] as const;
 
 function measurePageWaste(db: Database.Database, totalBytes: number): PageWaste {
   let rows: Array<{ name: string; pages: number; unused: number }>;

@@ -15,6 +15,8 @@ export interface PlanHistory {
   lastRun(database: string, type: TaskType): string | null;
   /** Measured throughput in the unit of the registry's heuristicRate, or null without history. */
   throughput(database: string, type: TaskType): number | null;
+  /** Bytes per millisecond of the longest write-lock hold of recent full runs, or null. */
+  holdRate?(database: string, type: TaskType): number | null;
 }
 
 export const NO_HISTORY: PlanHistory = { lastRun: () => null, throughput: () => null };
@@ -45,14 +47,19 @@ export function makeTask(
   const measured = history.throughput(database, type);
   const rate = measured ?? TASKS[type].heuristicRate;
   const { priority, ...rest } = extra;
+  const estimatedSeconds = Math.max(0.1, Math.round((workUnits / rate) * 10) / 10);
+  // The longest hold of the write lock: from the holds recent full runs measured, else the whole task's estimate (an upper bound).
+  const holdRate = history.holdRate?.(database, type) ?? null;
   return {
     id: `${database}:${type}`,
     type,
     database,
     priority: priority ?? TASKS[type].priority,
     reason,
-    estimatedSeconds: Math.max(0.1, Math.round((workUnits / rate) * 10) / 10),
+    estimatedSeconds,
     estimateSource: measured === null ? 'heuristic' : 'history',
+    estimatedHoldMs: holdRate === null ? Math.round(estimatedSeconds * 1000) : Math.max(1, Math.round(workUnits / holdRate)),
+    holdEstimateSource: holdRate === null ? (measured === null ? 'heuristic' : 'history') : 'history',
     lastRun: history.lastRun(database, type),
     ...rest,
   };
@@ -65,6 +72,7 @@ export function planHistoryFrom(state: StateDb | null): PlanHistory {
   return {
     lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
     throughput: (d, t) => state.throughput(d, t),
+    holdRate: (d, t) => state.holdRate(d, t),
   };
 }
 

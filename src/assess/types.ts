@@ -12,6 +12,9 @@ export interface MaintenanceTask {
   readonly estimatedSeconds: number;
   /** Whether the estimate comes from recorded history or from a size heuristic. */
   readonly estimateSource: 'history' | 'heuristic';
+  /** How long it would hold the database's write lock at once, in ms (the writer-wait budget is checked against it). */
+  readonly estimatedHoldMs: number;
+  readonly holdEstimateSource: 'history' | 'heuristic';
   /** ISO time of the last successful run of this task type on this target, or null. */
   readonly lastRun: string | null;
   /** What it would reclaim, when that can be estimated. */
@@ -76,6 +79,12 @@ export interface DatabaseHealth {
   /** Change of the WAL size since the previous assessment's snapshot (none without history). */
   readonly walGrowth?: { readonly since: string; readonly bytes: number };
   readonly journalMode?: string;
+  /**
+   * PRAGMA auto_vacuum: 'none' (free pages come back only by a full VACUUM, which blocks writers
+   * while it runs), 'incremental' (returned in bounded incremental_vacuum batches), 'full'
+   * (returned at every commit by SQLite itself).
+   */
+  readonly autoVacuum?: 'none' | 'full' | 'incremental';
   readonly pageSize?: number;
   readonly pageCount?: number;
   readonly freelistCount?: number;

@@ -200,6 +200,21 @@ export const MaintenanceSchema = z.strictObject({
     .describe(
       "Unattended runs (--run, --scheduled) replace an external-content FTS5 index's wrong sync triggers by FTS5's documented form, then rebuild the index (as --repair-fts-triggers does).",
     ),
+  maxWriterWaitMs: z
+    .number()
+    .int()
+    .min(50, 'must be at least 50 (ms)')
+    .max(3_600_000)
+    .default(1000)
+    .describe(
+      "Unattended runs (--run, --scheduled): no single hold of a database's write lock may exceed this; longer work runs in a bounded form (incremental_vacuum batches, FTS5 'merge' steps, ANALYZE with analysis_limit) or is deferred with the command that runs it.",
+    ),
+  autoVacuum: z
+    .enum(['keep', 'incremental'])
+    .default('keep')
+    .describe(
+      "'incremental': the next full VACUUM (--vacuum, or a lane with allowBlocking) switches a database in auto_vacuum=NONE to INCREMENTAL, after which free pages are returned in bounded batches; 'keep' leaves the mode as it is.",
+    ),
   workers: workers.describe(
     'Worker threads that maintain a fleet (16 databases or more with work) in parallel, one database per thread at a time; within free disk space.',
   ),
@@ -254,6 +269,12 @@ export const ProbeSchema = z.strictObject({
 });
 
 const enabled = (what: string) => z.boolean().default(true).describe(`Run the ${what} lane in --scheduled.`);
+const allowBlocking = z
+  .boolean()
+  .default(false)
+  .describe(
+    "Let this lane's runs hold the write lock past maintenance.maxWriterWaitMs (a full VACUUM, FTS rebuild, REINDEX): the application's writers wait meanwhile. For a window in which the application is quiet, from startHour.",
+  );
 const startHour = z
   .number()
   .int()
@@ -273,12 +294,15 @@ export const ScheduleSchema = z
       .describe(
         'IANA time zone whose calendar days, ISO weeks and months are the windows of the lanes (e.g. Europe/Berlin).',
       ),
-    daily: z.strictObject({ enabled: enabled('daily (ANALYZE where stale, compress events)'), startHour }).prefault({}),
+    daily: z
+      .strictObject({ enabled: enabled('daily (ANALYZE where stale, compress events)'), startHour, allowBlocking })
+      .prefault({}),
     weekly: z
       .strictObject({
         enabled: enabled('weekly (VACUUM where fragmented, archive conversations, rotate logs)'),
         startDay: z.enum(WEEKDAYS).default('monday').describe('Day on which its weekly windows start.'),
         startHour,
+        allowBlocking,
       })
       .prefault({}),
     monthly: z
@@ -292,12 +316,14 @@ export const ScheduleSchema = z
           .default(1)
           .describe('Day of the month (1-28) on which its windows start.'),
         startHour,
+        allowBlocking,
       })
       .prefault({}),
     compaction: z
       .strictObject({
         enabled: enabled('compaction (watermark-bounded compaction of the configured log tables, daily)'),
         startHour,
+        allowBlocking,
       })
       .prefault({}),
   })

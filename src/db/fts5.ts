@@ -123,8 +123,11 @@ export function listFtsTables(db: Database.Database): FtsTable[] {
 }
 
 /** An FTS5 special command (`'rebuild'`, `'optimize'`) as the INSERT that runs it. */
-export function ftsCommandSql(name: string, command: 'rebuild' | 'optimize'): string {
+export function ftsCommandSql(name: string, command: 'rebuild' | 'optimize'): string;
+export function ftsCommandSql(name: string, command: 'merge', pages: number): string;
+export function ftsCommandSql(name: string, command: 'rebuild' | 'optimize' | 'merge', pages?: number): string {
   const q = quoteIdent(name);
+  if (command === 'merge') return `INSERT INTO ${q}(${q}, rank) VALUES ('merge', ${Math.trunc(pages ?? 0)})`;
   return `INSERT INTO ${q}(${q}) VALUES ('${command}')`;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Backups are consistent snapshots taken through SQLite, never file copies of a live database:
- * VACUUM INTO a temp file, which is made a self-contained rollback-journal database, checked
- * (row counts equal to the snapshot), fsynced and renamed into place. Restore goes back through SQLite the same way,
+ * the online backup API copies one read snapshot into a temp file, which is made a
+ * self-contained rollback-journal database, checked (row counts equal to those of the same
+ * snapshot), fsynced and renamed into place. Restore goes back through SQLite the same way,
  * into the open database, so a -wal next to it can never be replayed over restored pages.
  */
 import fs from 'node:fs';
@@ -13,9 +14,12 @@ import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
 import { fdLikeOrigin, mkdirLike, originOf } from '../util/ownership.js';
 import { fileStamp } from '../util/time.js';
+import type { LockMeter } from './lock-meter.js';
 import { tableCounts } from './verify.js';
 
 const ALL_PAGES = 0x7fffffff;
+/** Pages per step of a backup: between steps the event loop runs (the snapshot stays the same). */
+const BACKUP_STEP_PAGES = 4096;
 
 export interface Backup {
   /** The verified copy: the temp file until commitBackup() renames it into place. */
@@ -39,19 +43,24 @@ export function backupDirFor(root: string, db: BrainDatabase): string {
 }
 
 /**
- * Snapshot the live database into a temp file next to `<dir>/<name>-<time>.db` with VACUUM INTO (a compact,
- * consistent copy of the live pages only). `db` holds the write lock meanwhile, so the row
- * counts it takes describe exactly the state a second connection's VACUUM INTO copies; the
- * application's writers wait on their busy timeout for that long (VACUUM itself blocks them
- * longer). Readers are never blocked.
+ * Copy the live database, as one read snapshot, into a temp file next to `<dir>/<name>-<time>.db`
+ * through SQLite's online backup API, and count every table in that same snapshot: `db` opens a
+ * read transaction, counts, and the backup reads its pages through that transaction, so the
+ * counts describe exactly the copy. A WAL reader never blocks writers: the application goes on
+ * committing meanwhile (its commits are simply not in the copy). In rollback-journal mode a
+ * reader's SHARED lock keeps writers from committing until the copy is done: `meter` counts it
+ * as a hold of the write lock then.
+ *
+ * The copy holds every page of the snapshot, free pages included (VACUUM INTO would compact it,
+ * but cannot run inside a transaction, so its counts could not be of its own snapshot).
  */
-export function createBackup(
+export async function createBackup(
   db: Database.Database,
   target: BrainDatabase,
   dir: string,
   now: Date,
-  timeoutMs: number,
-): Backup {
+  meter?: LockMeter,
+): Promise<Backup> {
   // Never more readable than the database: the directory 0700 (or as loose as the database's), the file its mode.
   mkdirLike(dir, originOf(path.dirname(target.path)), { owner: false });
   let final = path.join(dir, `${fileSafe(target.name)}-${fileStamp(now, 'compact')}.db`);
@@ -60,27 +69,25 @@ export function createBackup(
   const tmp = tempPathFor(final);
   let counts: Map<string, number>;
   let dataVersion: number;
-  // VACUUM INTO fills an empty file as it finds it: made first, with the database's permissions.
+  // The backup API fills the file as it finds it: made first, with the database's permissions.
   emptyFileLike(tmp, target.path);
-  const reader = new Database(target.path, { fileMustExist: true, timeout: timeoutMs });
-  // The copy is fsynced by us below, off the main thread, so SQLite need not sync it too.
-  reader.pragma('synchronous = OFF');
+  const blocksWriters = String(db.pragma('journal_mode', { simple: true })).toLowerCase() !== 'wal';
+  const done = blocksWriters ? meter?.start() : undefined;
   try {
-    db.exec('BEGIN IMMEDIATE');
+    db.exec('BEGIN');
     try {
-      counts = tableCounts(db);
+      counts = tableCounts(db); // the first read fixes the snapshot
       dataVersion = Number(db.pragma('data_version', { simple: true }));
-      reader.prepare('VACUUM INTO ?').run(tmp);
+      await db.backup(tmp, { progress: () => BACKUP_STEP_PAGES });
     } finally {
-      db.exec('COMMIT');
+      if (db.inTransaction) db.exec('COMMIT');
+      done?.();
     }
   } catch (err) {
     removeWithSidecars(tmp);
     throw new DbmError('DB_ERROR', `backup of ${target.name} failed: ${(err as Error).message}`, {
       hint: 'check free space and permissions of the backup directory',
     });
-  } finally {
-    reader.close();
   }
   try {
     const copy = new Database(tmp, { fileMustExist: true });
@@ -226,7 +233,12 @@ export interface Discarded {
  * database cannot always be VACUUMed INTO a copy) by a second connection while `db` holds the
  * write lock, so no commit of another connection is missing from it.
  */
-export async function keepDiscarded(db: Database.Database, target: BrainDatabase, backup: Backup): Promise<Discarded> {
+export async function keepDiscarded(
+  db: Database.Database,
+  target: BrainDatabase,
+  backup: Backup,
+  meter?: LockMeter,
+): Promise<Discarded> {
   const base = backup.finalPath.replace(/\.db$/, '');
   let file = `${base}-discarded.db`;
   for (let i = 1; fs.existsSync(file); i++) file = `${base}-discarded-${i}.db`;
@@ -234,6 +246,7 @@ export async function keepDiscarded(db: Database.Database, target: BrainDatabase
   emptyFileLike(tmp, target.path);
   let othersCommitted = false;
   try {
+    const end = meter?.start();
     db.exec('BEGIN IMMEDIATE');
     try {
       othersCommitted = Number(db.pragma('data_version', { simple: true })) !== backup.dataVersion;
@@ -245,6 +258,7 @@ export async function keepDiscarded(db: Database.Database, target: BrainDatabase
       }
     } finally {
       if (db.inTransaction) db.exec('COMMIT');
+      end?.();
     }
     const fd = fs.openSync(tmp, 'r+');
     try {

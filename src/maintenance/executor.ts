@@ -20,7 +20,7 @@ import { backupDirFor, removeStrayTempFiles } from './backup.js';
 import type { OpContext, Operation } from './ops/types.js';
 import { spaceNeeds, type SpaceNeed } from './preflight.js';
 import { runProbes } from './probes.js';
-import { acquireRunLock, NOT_BY_RUN, recordRun, runTasks, skipped } from './safety-net.js';
+import { acquireRunLock, boundedFormFor, NOT_BY_RUN, recordRun, runTasks, skipped, writerWaitBudget } from './safety-net.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult, RunRequest } from './types.js';
 
 export async function runMaintenance(req: RunRequest): Promise<RunReport> {
@@ -49,7 +49,8 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       }
       return contexts.get(dbName) ?? null;
     };
-    const plan = tasks.map((t) => planStep(t, contextFor(t.database)));
+    const budget = writerWaitBudget(req);
+    const plan = tasks.map((t) => planStep(t, contextFor(t.database), budget));
     if (req.dryRun) return report(req, started, plan, [], assessment.problems);
 
     const timeProbes = req.probes !== false && brain.config.probes.length > 0;
@@ -173,21 +174,27 @@ function report(
 
 function buildContext(a: Assessment, dbName: string, requested: boolean): OpContext | null {
   const h = a.databases.find((d) => d.name === dbName);
-  return h && h.status === 'ok' ? { fts: h.fts ?? [], requested } : null;
+  return h && h.status === 'ok' ? { fts: h.fts ?? [], requested, autoVacuum: h.autoVacuum ?? 'none' } : null;
 }
 
-function planStep(t: MaintenanceTask, ctx: OpContext | null): PlannedStep {
+function planStep(t: MaintenanceTask, ctx: OpContext | null, budgetMs: number | null): PlannedStep {
   const op = operationOf(t.type);
+  const form = op && ctx ? boundedFormFor(t, op, ctx, budgetMs) : null;
+  const writerWait: PlannedStep['writerWait'] =
+    form === 'defer' ? 'deferred' : form ? 'bounded' : budgetMs === null ? 'may-block' : 'within-budget';
   return {
     taskId: t.id,
     type: t.type,
     database: t.database,
     priority: t.priority,
     reason: t.reason,
-    sql: op && ctx ? op.sql(ctx) : [],
+    sql: op && ctx && form !== 'defer' ? op.sql(ctx, form !== null) : [],
     reclaimableBytes: t.reclaimableBytes ?? null,
     estimatedSeconds: t.estimatedSeconds,
     estimateSource: t.estimateSource,
+    estimatedHoldMs: t.estimatedHoldMs,
+    writerWait,
+    boundedForm: form && form !== 'defer' ? form.describe : null,
     notRunBecause: op ? null : NOT_BY_RUN,
   };
 }

@@ -21,7 +21,7 @@ import { onDiskBytes, type WriteCapable } from '../db/open.js';
 import { DbmError } from '../errors.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { recordRunIn, type RunRecord } from '../state/state-db.js';
-import { operationOf } from '../tasks.js';
+import { operationOf, TASKS } from '../tasks.js';
 import {
   backupDirFor,
   commitBackup,
@@ -35,7 +35,8 @@ import {
 } from './backup.js';
 import { failAt, injectFaultAfter } from './inject.js';
 import { RunLock } from './lock.js';
-import type { OpContext, Operation, OpOutcome } from './ops/types.js';
+import { LockMeter } from './lock-meter.js';
+import type { BoundedForm, OpContext, OpEnv, Operation, OpOutcome } from './ops/types.js';
 import { checkFreeSpace, spaceNeeds, statfsProbe } from './preflight.js';
 import { taskResult, type MaintenanceResult, type Measured, type ProbeResult, type RunRequest } from './types.js';
 import {
@@ -142,11 +143,7 @@ async function executeTask(run: TaskRun): Promise<MaintenanceResult> {
   const t0 = Date.now();
   const startedAt = new Date().toISOString();
   const sizeBefore = onDiskBytes(target.path);
-  const result = (
-    status: MaintenanceResult['status'],
-    message: string,
-    extra: Pick<Measured, 'restored' | 'rowsAffected'> = {},
-  ): MaintenanceResult =>
+  const result = (status: MaintenanceResult['status'], message: string, extra: Measured = {}): MaintenanceResult =>
     taskResult(task, startedAt, status, message, {
       ...extra,
       durationMs: Date.now() - t0,
@@ -175,11 +172,7 @@ async function executeLocked(
   run: TaskRun,
   at: {
     readonly t0: number;
-    readonly result: (
-      status: MaintenanceResult['status'],
-      message: string,
-      extra?: Pick<Measured, 'restored' | 'rowsAffected'>,
-    ) => MaintenanceResult;
+    readonly result: (status: MaintenanceResult['status'], message: string, extra?: Measured) => MaintenanceResult;
   },
 ): Promise<MaintenanceResult> {
   const { req, task, op, ctx, target, backups } = run;
@@ -191,11 +184,14 @@ async function executeLocked(
     tPhase = now;
   };
   let backup: Backup | null = backups.get(target.name) ?? null;
-  const result = (
-    status: MaintenanceResult['status'],
-    message: string,
-    extra: Pick<Measured, 'restored' | 'rowsAffected'> = {},
-  ): MaintenanceResult => ({ ...at.result(status, message, extra), backup: backup?.path ?? null });
+  const meter = new LockMeter();
+  const budgetMs = writerWaitBudget(req);
+  const form = boundedFormFor(task, op, ctx, budgetMs);
+  const result = (status: MaintenanceResult['status'], message: string, extra: Measured = {}): MaintenanceResult => ({
+    ...at.result(status, message, { writeLock: meter.summary(), bounded: form !== null && form !== 'defer', ...extra }),
+    backup: backup?.path ?? null,
+  });
+  if (form === 'defer') return deferredResult(req, task, budgetMs!, at.result);
   let db: Database.Database;
   try {
     db = new Database(target.path, { fileMustExist: true, timeout: cfg.maintenance.busyTimeoutMs });
@@ -203,10 +199,21 @@ async function executeLocked(
   } catch (err) {
     return result('failed', `cannot open ${target.name}: ${(err as Error).message}; nothing was changed`);
   }
-  const conn: WriteCapable = { db, withWriteTransactionAllowed: (fn) => fn(db), withTempWrites: (fn) => fn(db) };
+  // FTS5's integrity-check takes the write lock (outside a transaction of ours): timed too.
+  const conn: WriteCapable = {
+    db,
+    withWriteTransactionAllowed: (fn) => (db.inTransaction ? fn(db) : meter.hold(() => fn(db))),
+    withTempWrites: (fn) => fn(db),
+  };
+  const env: OpEnv = {
+    meter,
+    boundedMs: form === null ? null : budgetMs,
+    toIncremental: cfg.maintenance.autoVacuum === 'incremental',
+  };
+  const bounded = form === null ? '' : ` (${form.describe}, within maintenance.maxWriterWaitMs = ${budgetMs} ms)`;
   try {
     if (!op.guarded) {
-      const out = op.run(db, ctx);
+      const out = await op.run(db, ctx, env);
       return result(out.status, out.message, { rowsAffected: out.rowsAffected });
     }
 
@@ -216,7 +223,7 @@ async function executeLocked(
       backupDir: backupDirFor(req.brain.backupDir, target),
       databaseDir: path.dirname(target.path),
       needsBackup: !backup,
-      rewrites: op.rewritesDatabase,
+      rewrites: op.rewritesDatabase && form === null,
       env: req.env,
     });
     try {
@@ -226,23 +233,18 @@ async function executeLocked(
       throw err;
     }
 
-    // 3. backup, verified before anything changes
+    // 3. backup from a read snapshot, verified before anything changes
     const createdNow = !backup;
     if (!backup) {
       try {
-        backup = createBackup(
-          db,
-          target,
-          backupDirFor(req.brain.backupDir, target),
-          req.now,
-          cfg.maintenance.busyTimeoutMs,
-        );
+        backup = await createBackup(db, target, backupDirFor(req.brain.backupDir, target), req.now, meter);
       } catch (err) {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
       backups.set(target.name, backup);
       phase('backup');
     }
+    const saved: Backup = backup;
 
     // 4. the operation, 5. verification
     const vopts: VerifyOptions = {
@@ -252,22 +254,25 @@ async function executeLocked(
       ftsFullCheckMaxBytes: cfg.assess.ftsFullCheckMaxBytes,
       fullQuickCheck: req.deep,
       busyTimeoutMs: cfg.maintenance.busyTimeoutMs,
+      budgetMs,
+      ftsIndexBytes: new Map(ctx.fts.map((f) => [f.table, f.indexBytes ?? 0])),
     };
     const ftsBefore = new Map(ctx.fts.map((f) => [f.table, f.status]));
     let outcome: OpOutcome | null = null;
     let opError: Error | null = null;
     let problems: string[] = [];
     let counted: string;
-    let structureCounts: ReadonlyMap<string, number> = backup.counts;
-    if (op.transactional) {
+    let structureCounts: ReadonlyMap<string, number> = saved.counts;
+    if (op.transactional && verifyInOwnTransaction(form, budgetMs, task, target.path)) {
       // Verified before COMMIT, in the operation's own transaction; a problem is a ROLLBACK.
+      const end = meter.start();
       db.exec('BEGIN IMMEDIATE');
       let inTx: ReturnType<typeof verifyInTransaction> | null = null;
       try {
         const before = tableCounts(db);
         structureCounts = before;
         phase('snapshot');
-        outcome = op.run(db, ctx);
+        outcome = await op.run(db, ctx, env);
         injectFaultAfter(db, req.env, task);
         phase('operation');
         inTx = verifyInTransaction(conn, before, ftsBefore, withFts(vopts, outcome));
@@ -276,7 +281,8 @@ async function executeLocked(
       }
       if (opError || !inTx || inTx.problems.length > 0) {
         if (db.inTransaction) db.exec('ROLLBACK');
-        await keepBackup(backup);
+        end();
+        await keepBackup(saved);
         const why = opError
           ? `${task.type} failed: ${opError.message}`
           : `verification failed after ${task.type}: ${inTx!.problems.join('; ')}`;
@@ -286,20 +292,22 @@ async function executeLocked(
         );
       }
       db.exec('COMMIT');
+      end();
       counted = describeCounts(inTx.counts, 'in-transaction');
       problems = await structureProblems(db, target.path, structureCounts, vopts);
     } else {
-      const before = countsBefore(db, createdNow ? backup : undefined);
+      // Counted in read snapshots before and after; within a budget the "before" blocks nobody.
+      const before = countsBefore(db, createdNow ? saved : undefined, budgetMs === null ? meter : undefined);
       structureCounts = before.counts;
       phase('snapshot');
       try {
-        outcome = op.run(db, ctx);
+        outcome = await runOutsideVerification(db, op, ctx, env, form);
         injectFaultAfter(db, req.env, task);
       } catch (err) {
         opError = err as Error;
       }
       const afterCounts = countsInSnapshot(db);
-      const settled = outcome && !opError ? op.settle?.(db) : '';
+      const settled = outcome && !opError ? op.settle?.(db, env) : '';
       if (outcome && settled) outcome = { ...outcome, message: `${outcome.message}; ${settled}` };
       phase('operation');
       const after = await verifyAfter(conn, target.path, before, afterCounts, ftsBefore, withFts(vopts, outcome));
@@ -322,7 +330,7 @@ async function executeLocked(
       // Only now does the backup get its final name, and older ones make room for it.
       try {
         failAt(req.env, 'backup-commit');
-        await commitBackup(backup);
+        await commitBackup(saved);
       } catch (err) {
         // The operation ran and verified; only the backup is missing: say so, not "could not run".
         const what =
@@ -339,7 +347,9 @@ async function executeLocked(
       }
       pruneBackups(backupDirFor(req.brain.backupDir, target), target.name, cfg.maintenance.keepBackups);
       if (outcome && !opError)
-        return result(outcome.status, `${outcome.message}; verified${noted}`, { rowsAffected: outcome.rowsAffected });
+        return result(outcome.status, `${outcome.message}${bounded}; verified${noted}`, {
+          rowsAffected: outcome.rowsAffected,
+        });
       // SQLite rolled the failed statement back; verification shows the database as it was.
       return result(
         'failed',
@@ -353,24 +363,29 @@ async function executeLocked(
       : `verification failed after ${task.type}: ${problems.join('; ')}`;
     let discarded: Discarded;
     try {
-      await commitBackup(backup);
-      discarded = await keepDiscarded(db, target, backup);
+      await commitBackup(saved);
+      discarded = await keepDiscarded(db, target, saved, meter);
     } catch (err) {
       return result(
         'failed',
-        `${why}; NOT RESTORED: the state a restore would roll back could not be kept (${(err as Error).message}); the database is as the operation left it, the verified backup is ${backup.path}`,
+        `${why}; NOT RESTORED: the state a restore would roll back could not be kept (${(err as Error).message}); the database is as the operation left it, the verified backup is ${saved.path}`,
       );
     }
     try {
-      await restoreBackup(backup, target, cfg.maintenance.busyTimeoutMs);
+      const end = meter.start();
+      try {
+        await restoreBackup(saved, target, cfg.maintenance.busyTimeoutMs);
+      } finally {
+        end();
+      }
     } catch (err) {
       return result(
         'failed',
-        `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${backup.path}, the state before the restore ${discarded.path}`,
+        `${why}; RESTORE FAILED: ${(err as Error).message}; the verified backup is ${saved.path}, the state before the restore ${discarded.path}`,
       );
     }
-    const raised = keepSequences(db, discarded.sequences);
-    const restoredState = verifyRestore(db, backup);
+    const raised = meter.hold(() => keepSequences(db, discarded.sequences));
+    const restoredState = verifyRestore(db, saved);
     return result(
       'failed',
       `${why}; restored from the backup (${restoredState}); ${describeDiscarded(discarded, raised)}`,
@@ -383,6 +398,85 @@ async function executeLocked(
   } finally {
     db.close();
   }
+}
+
+/** The budget of this run: given by the caller, else the configured one for a run of planned tasks, none for requested operations. */
+export function writerWaitBudget(req: RunRequest): number | null {
+  if (req.writerWaitBudgetMs !== undefined) return req.writerWaitBudgetMs;
+  return req.requested.length === 0 ? req.brain.config.maintenance.maxWriterWaitMs : null;
+}
+
+/**
+ * Within a budget, a task whose estimated hold exceeds it runs in its bounded form, or is
+ * deferred when it has none; null: the full form (it fits, or the run may block).
+ */
+export function boundedFormFor(
+  task: MaintenanceTask,
+  op: Operation,
+  ctx: OpContext,
+  budgetMs: number | null,
+): BoundedForm | 'defer' | null {
+  if (budgetMs === null || !op.guarded || task.estimatedHoldMs <= budgetMs) return null;
+  return op.bounded?.(ctx) ?? 'defer';
+}
+
+/** What counting every table costs, about (0.4-0.9 s for the 1 GB benchmark database). */
+const COUNT_MS_PER_MIB = 0.8;
+
+/**
+ * A transactional operation is verified inside its own transaction (exact, and a problem is a
+ * ROLLBACK) unless that would hold the write lock past the budget: counting every table twice
+ * and checking its FTS indexes under the lock on a large database takes seconds. It then runs
+ * in one short transaction and is verified from read snapshots, as VACUUM is.
+ */
+function verifyInOwnTransaction(
+  form: BoundedForm | null,
+  budgetMs: number | null,
+  task: MaintenanceTask,
+  file: string,
+): boolean {
+  if (form?.batches) return false;
+  if (budgetMs === null) return true;
+  const countMs = (onDiskBytes(file) / (1024 * 1024)) * COUNT_MS_PER_MIB;
+  const opMs = form === null ? task.estimatedHoldMs : 0;
+  return opMs + 3 * countMs <= budgetMs;
+}
+
+/** The operation outside the safety net's own verification transaction: its batches, or its one transaction, or VACUUM. */
+async function runOutsideVerification(
+  db: Database.Database,
+  op: Operation,
+  ctx: OpContext,
+  env: OpEnv,
+  form: BoundedForm | null,
+): Promise<OpOutcome> {
+  if (!op.transactional || form?.batches) return op.run(db, ctx, env);
+  const end = env.meter.start();
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = await op.run(db, ctx, env);
+    db.exec('COMMIT');
+    return out;
+  } finally {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    end();
+  }
+}
+
+function deferredResult(
+  req: RunRequest,
+  task: MaintenanceTask,
+  budgetMs: number,
+  make: (status: MaintenanceResult['status'], message: string, extra?: Measured) => MaintenanceResult,
+): MaintenanceResult {
+  const flag = TASKS[task.type].flag ?? '--rebuild-fts';
+  const command = `db-maintenance --config ${req.brain.configPath} ${flag} --db ${task.database}`;
+  const est = task.estimatedHoldMs;
+  return make(
+    'skipped',
+    `deferred: ${task.type} would hold the write lock about ${(est / 1000).toFixed(1)} s (${task.holdEstimateSource === 'history' ? 'from recorded runs' : 'size heuristic'}), over maintenance.maxWriterWaitMs = ${budgetMs} ms, and has no bounded form here; run it with \`${command}\` (the application's writers wait while it runs) or in a lane window with allowBlocking`,
+    { deferred: { estimatedHoldMs: est, estimateSource: task.holdEstimateSource, budgetMs, command } },
+  );
 }
 
 function withFts(opts: VerifyOptions, outcome: OpOutcome | null): VerifyOptions {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Brain } from '../config/load.js';
 import type { TaskType } from '../task-types.js';
+import { NO_HOLDS, type WriteLockHolds } from './lock-meter.js';
 import type { FreeSpaceProbe } from './preflight.js';
 
 /**
@@ -30,11 +31,37 @@ export interface MaintenanceResult {
   readonly rowsAffected: number;
   readonly message: string;
   readonly backup: string | null;
+  /** How long the task held the database's write lock (the application's writers waited at most that long). */
+  readonly writeLock: WriteLockHolds;
+  /** Ran in a bounded form to keep within maintenance.maxWriterWaitMs (ANALYZE with analysis_limit, FTS5 'merge' steps, incremental_vacuum batches). */
+  readonly bounded: boolean;
+  /** Not run because its lock hold would exceed the writer-wait budget (status 'skipped'); null otherwise. */
+  readonly deferred: Deferral | null;
+}
+
+/** Why a task was put off: its estimated hold of the write lock against the budget, and how to run it. */
+export interface Deferral {
+  readonly estimatedHoldMs: number;
+  readonly estimateSource: 'history' | 'heuristic';
+  readonly budgetMs: number;
+  /** The command that runs it anyway (an explicit operation may block writers). */
+  readonly command: string;
 }
 
 /** What a result measured besides its status and message (all zero / none when a task did not run). */
 export type Measured = Partial<
-  Pick<MaintenanceResult, 'restored' | 'durationMs' | 'sizeBefore' | 'sizeAfter' | 'rowsAffected' | 'backup'>
+  Pick<
+    MaintenanceResult,
+    | 'restored'
+    | 'durationMs'
+    | 'sizeBefore'
+    | 'sizeAfter'
+    | 'rowsAffected'
+    | 'backup'
+    | 'writeLock'
+    | 'bounded'
+    | 'deferred'
+  >
 >;
 
 /** The one builder of a task's result, for maintenance and retention alike. */
@@ -58,6 +85,9 @@ export function taskResult(
     rowsAffected: measured.rowsAffected ?? 0,
     message,
     backup: measured.backup ?? null,
+    writeLock: measured.writeLock ?? NO_HOLDS,
+    bounded: measured.bounded ?? false,
+    deferred: measured.deferred ?? null,
   };
 }
 
@@ -72,6 +102,15 @@ export interface PlannedStep {
   readonly reclaimableBytes: number | null;
   readonly estimatedSeconds: number;
   readonly estimateSource: 'history' | 'heuristic';
+  /** How long it would hold the write lock at once (ms). */
+  readonly estimatedHoldMs: number;
+  /**
+   * Against the writer-wait budget: within it, run in a bounded form, deferred (no bounded form),
+   * or may-block (no budget: an explicit operation, a lane with allowBlocking).
+   */
+  readonly writerWait: 'within-budget' | 'bounded' | 'deferred' | 'may-block';
+  /** The bounded form it runs in (writerWait 'bounded'), else null. */
+  readonly boundedForm: string | null;
   /** Why --run would not execute it (retention tasks belong to their own commands). */
   readonly notRunBecause: string | null;
 }
@@ -123,4 +162,11 @@ export interface RunRequest {
   readonly record?: boolean;
   /** Time the configured probes before and after (default); --scheduled times its own. */
   readonly probes?: boolean;
+  /**
+   * The writer-wait budget (ms) every hold of a write lock must keep within, or null when the
+   * run may block writers (an explicit operation, a lane with allowBlocking). Default: the
+   * configured maintenance.maxWriterWaitMs for a run of the planned tasks (--run), null for
+   * requested operations.
+   */
+  readonly writerWaitBudgetMs?: number | null;
 }

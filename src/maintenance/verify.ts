@@ -20,6 +20,7 @@ import { listFtsTables, ftsShadowNames } from '../db/fts5.js';
 import type { WriteCapable } from '../db/open.js';
 import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
+import type { LockMeter } from './lock-meter.js';
 
 const requireFromHere = createRequire(import.meta.url);
 
@@ -58,13 +59,18 @@ export function countsInSnapshot(db: Database.Database): CountsAt {
  * Counts right before an operation that runs outside a transaction (VACUUM). `earlier` (counts
  * this connection took a moment ago, e.g. for the backup) is reused when no other connection
  * committed since: counting every table of a large brain is not free.
+ *
+ * `meter` given (a run that may block writers): counted under the write lock, so that a writer
+ * that meanwhile waits on its busy timeout is asleep in its back-off when the operation starts
+ * right after, and no commit lands between the two. Without it (within a writer-wait budget):
+ * in a read snapshot, which blocks nobody; a table another connection writes before the
+ * operation starts is then named as not compared.
  */
-export function countsBefore(db: Database.Database, earlier?: CountsAt): CountsAt {
+export function countsBefore(db: Database.Database, earlier?: CountsAt, meter?: LockMeter): CountsAt {
   const dataVersion = Number(db.pragma('data_version', { simple: true }));
   if (earlier && earlier.dataVersion === dataVersion) return earlier;
-  // Under the write lock: a writer that meanwhile waits on its busy timeout is asleep in its
-  // back-off when the operation starts right after, so no commit lands between the two.
-  return db.transaction(() => countsInSnapshot(db)).immediate();
+  if (!meter) return countsInSnapshot(db);
+  return meter.hold(() => db.transaction(() => countsInSnapshot(db)).immediate());
 }
 
 export interface CountComparison {
@@ -124,7 +130,19 @@ export interface VerifyOptions {
   /** PRAGMA quick_check of the whole database (--deep) instead of table by table. */
   readonly fullQuickCheck: boolean;
   readonly busyTimeoutMs: number;
+  /**
+   * The writer-wait budget, or null. FTS5's integrity-check is an INSERT and holds the write
+   * lock while it reads the whole index (about 40 ms per MiB): within a budget it runs only on
+   * indexes it can check in that time, the others get the bounded read-only check.
+   */
+  readonly budgetMs: number | null;
+  /** Each FTS5 index's size as the assessment read it (fts[].indexBytes). */
+  readonly ftsIndexBytes: ReadonlyMap<string, number>;
 }
+
+/** What FTS5's integrity-check costs, as measured on the benchmark brain (15-36 ms per MB). */
+const FTS_CHECK_MS_PER_MIB = 40;
+const MIB = 1024 * 1024;
 
 /**
  * quick_check, whole-database form (--deep, and after a restore). By default verification
@@ -220,16 +238,21 @@ export async function structureProblems(
 export function ftsProblems(
   conn: WriteCapable,
   ftsBefore: ReadonlyMap<string, FtsHealth['status']>,
-  opts: Pick<VerifyOptions, 'rebuiltFts' | 'touchedFts' | 'ftsSampleRows' | 'ftsFullCheckMaxBytes'>,
+  opts: Pick<
+    VerifyOptions,
+    'rebuiltFts' | 'touchedFts' | 'ftsSampleRows' | 'ftsFullCheckMaxBytes' | 'budgetMs' | 'ftsIndexBytes'
+  >,
 ): string[] {
   const problems: string[] = [];
+  const fitsBytes = opts.budgetMs === null ? Infinity : (opts.budgetMs / FTS_CHECK_MS_PER_MIB) * MIB;
   for (const t of listFtsTables(conn.db)) {
-    const full = opts.rebuiltFts.has(t.name) || opts.touchedFts.has(t.name);
+    const full =
+      (opts.rebuiltFts.has(t.name) || opts.touchedFts.has(t.name)) && (opts.ftsIndexBytes.get(t.name) ?? 0) <= fitsBytes;
     const h = checkFts(conn, t, {
       deep: full,
       sampleRows: opts.ftsSampleRows,
       maxSegments: Number.MAX_SAFE_INTEGER,
-      fullCheckMaxBytes: opts.ftsFullCheckMaxBytes,
+      fullCheckMaxBytes: Math.min(opts.ftsFullCheckMaxBytes, fitsBytes),
     });
     const was = ftsBefore.get(t.name);
     const bad = h.status === 'drift' || h.status === 'corrupt';

@@ -3,6 +3,13 @@ import type { DatabaseHealth } from '../assess/types.js';
 import type { Assessment } from './json.js';
 import { bytes, percent, seconds, table } from '../util/format.js';
 
+/** What each auto_vacuum mode means for getting free pages back to the file system. */
+const AUTO_VACUUM_MEANS = {
+  none: 'auto_vacuum=NONE: free pages come back only by a full VACUUM, which blocks writers while it runs (maintenance.autoVacuum "incremental" switches the mode at the next one)',
+  incremental: 'auto_vacuum=INCREMENTAL: free pages come back in incremental_vacuum batches within the writer-wait budget',
+  full: 'auto_vacuum=FULL: SQLite returns free pages at every commit',
+} as const;
+
 const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;
 
 export function formatAssessment(a: Assessment): string {
@@ -30,6 +37,7 @@ export function formatAssessment(a: Assessment): string {
     }
     if (d.quickCheck?.status === 'failed')
       out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
+    if (d.status === 'ok' && d.autoVacuum) out.push(`  ${d.name}: ${AUTO_VACUUM_MEANS[d.autoVacuum]}`);
   }
   if (a.events || a.logs) {
     out.push('');

@@ -119,6 +119,8 @@ export async function runScheduled(sr: ScheduledRequest): Promise<{ report: Sche
           lockHeld: true,
           record: false,
           probes: false,
+          // Unattended: within the writer-wait budget, unless this lane's window allows blocking.
+          writerWaitBudgetMs: schedule[d.lane].allowBlocking ? null : brain.config.maintenance.maxWriterWaitMs,
         });
       let maintenance: RunReport | null = null;
       let vacuums: CompactionVacuum[] = [];

@@ -19,6 +19,8 @@ export const SCHEMA_VERSION = {
   probes: 3,
   /** 004_compaction_vacuum: compaction_vacuums. */
   compactionVacuums: 4,
+  /** 005_write_lock: task_runs.lock_longest_ms, lock_total_ms, bounded. */
+  writeLock: 5,
 } as const;
 
 /** migrations/ of the installed package (dist/state/ -> ../../migrations). */

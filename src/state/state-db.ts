@@ -106,6 +106,24 @@ export class StateDb {
     return sorted[Math.floor(sorted.length / 2)]!;
   }
 
+  /**
+   * Median bytes (of size_before) per millisecond of the longest write-lock hold, over the last
+   * successful runs of the full form (not a bounded one), or null: what a full run's hold is
+   * estimated from.
+   */
+  holdRate(database: string, type: TaskType): number | null {
+    if (this.schemaVersion() < SCHEMA_VERSION.writeLock) return null;
+    const rows = this.db
+      .prepare(
+        "SELECT size_before * 1.0 / lock_longest_ms FROM task_runs WHERE status = 'ok' AND bounded = 0 AND database_name = ? AND task_type = ? AND size_before > 0 AND lock_longest_ms > 0 ORDER BY started_at DESC LIMIT 5",
+      )
+      .pluck()
+      .all(database, type) as number[];
+    if (rows.length === 0) return null;
+    const sorted = [...rows].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
+  }
+
   recordSnapshot(takenAt: string, health: readonly DatabaseHealth[]): void {
     const ins = this.db.prepare(
       'INSERT INTO stats_snapshots(taken_at, database_name, file_bytes, wal_bytes, page_size, page_count, freelist_count, page_waste_ratio, stale_tables, fts_problems) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -256,7 +274,7 @@ export class StateDb {
             .run(run.command, run.startedAt, run.finishedAt, run.exitCode, os.hostname(), process.pid).lastInsertRowid,
         );
         const ins = this.db.prepare(
-          'INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, restored, backup_path, started_at, duration_ms, size_before, size_after, rows_affected, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, restored, backup_path, started_at, duration_ms, size_before, size_after, rows_affected, message, lock_longest_ms, lock_total_ms, bounded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         );
         for (const r of results) {
           ins.run(
@@ -273,6 +291,9 @@ export class StateDb {
             r.sizeAfter,
             r.rowsAffected,
             r.message,
+            r.writeLock.longestMs,
+            r.writeLock.totalMs,
+            r.bounded ? 1 : 0,
           );
         }
         return id;
@@ -288,18 +309,27 @@ export class StateDb {
         'SELECT id, command, started_at AS startedAt, finished_at AS finishedAt, exit_code AS exitCode, host, pid FROM runs ORDER BY id DESC LIMIT ?',
       )
       .all(limit) as Array<Omit<HistoryRun, 'tasks'>>;
+    const lock =
+      this.schemaVersion() >= SCHEMA_VERSION.writeLock
+        ? 'lock_longest_ms AS lockLongestMs, lock_total_ms AS lockTotalMs, bounded'
+        : 'NULL AS lockLongestMs, NULL AS lockTotalMs, 0 AS bounded';
     const tasks = this.db.prepare(
       `SELECT task_id AS taskId, task_type AS type, database_name AS database, status, restored, backup_path AS backup, started_at AS startedAt,
-              duration_ms AS durationMs, size_before AS sizeBefore, size_after AS sizeAfter, rows_affected AS rowsAffected, message
+              duration_ms AS durationMs, size_before AS sizeBefore, size_after AS sizeAfter, rows_affected AS rowsAffected, message, ${lock}
        FROM task_runs WHERE run_id = ? AND (? IS NULL OR database_name = ?) ORDER BY id`,
     );
     return runs
       .map((r) => ({
         ...r,
-        tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map((t) => ({
-          ...t,
-          restored: t['restored'] === 1,
-        })) as unknown as HistoryRun['tasks'],
+        tasks: (tasks.all(r.id, database ?? null, database ?? null) as Array<Record<string, unknown>>).map(
+          ({ lockLongestMs, lockTotalMs, ...t }) => ({
+            ...t,
+            restored: t['restored'] === 1,
+            bounded: t['bounded'] === 1,
+            // null: recorded before the holds were (schema version 5)
+            writeLock: lockLongestMs === null ? null : { longestMs: lockLongestMs, totalMs: lockTotalMs, holds: null },
+          }),
+        ) as unknown as HistoryRun['tasks'],
         probes: this.probesOf(r.id),
       }))
       .filter((r) => database === undefined || r.tasks.length > 0);
@@ -359,7 +389,12 @@ export interface HistoryRun {
   readonly exitCode: number | null;
   readonly host: string;
   readonly pid: number;
-  readonly tasks: ReadonlyArray<MaintenanceResult & { readonly startedAt: string }>;
+  readonly tasks: ReadonlyArray<
+    Omit<MaintenanceResult, 'writeLock' | 'deferred'> & {
+      /** null for a run recorded before the holds were (state schema version 5). */
+      readonly writeLock: { readonly longestMs: number; readonly totalMs: number; readonly holds: null } | null;
+    }
+  >;
   /** The performance probes of the run (timings without the row counts). */
   readonly probes: ReadonlyArray<ProbeResult<ProbeTiming>>;
 }

@@ -11,7 +11,7 @@ export const checkpoint: Operation = {
   transactional: false,
   rewritesDatabase: false,
   sql: () => ['PRAGMA wal_checkpoint(TRUNCATE)'],
-  run(db) {
+  run(db, _ctx, env) {
     if (String(db.pragma('journal_mode', { simple: true })) !== 'wal') {
       return {
         status: 'skipped',
@@ -20,7 +20,12 @@ export const checkpoint: Operation = {
         ...nothingRebuilt,
       };
     }
-    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number; log: number; checkpointed: number }>;
+    // Writers wait while it runs (it waits for readers, then copies and truncates holding the WAL's write lock).
+    const [r] = env.meter.hold(() => db.pragma('wal_checkpoint(TRUNCATE)')) as Array<{
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }>;
     if (!r || r.busy) {
       return {
         status: 'partial',

@@ -5,7 +5,9 @@
  */
 import type { FtsHealth } from '../../assess/types.js';
 import { ftsCommandSql } from '../../db/fts5.js';
+import { MERGE_PAGES_FIRST } from './fts-merge.js';
 import { wrongTriggersNote } from './fts-triggers.js';
+import { mergeInSteps } from './fts-merge.js';
 import type { OpContext, Operation, OpOutcome } from './types.js';
 
 type Action = 'rebuild' | 'optimize' | null;
@@ -31,12 +33,46 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
     guarded: true,
     transactional: true,
     rewritesDatabase: false,
-    sql: (ctx) =>
+    sql: (ctx, bounded) =>
       ctx.fts.flatMap((t) => {
         const a = actionFor(t, ctx, type);
-        return a ? [statement(t, a)] : [];
+        if (!a) return [];
+        return [bounded ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing` : statement(t, a)];
       }),
-    run(db, ctx): OpOutcome {
+    // Merging is done in bounded steps ('merge' with a negative page count ends where 'optimize' does); a rebuild is one statement.
+    bounded: (ctx) =>
+      ctx.fts.some((t) => actionFor(t, ctx, type) === 'rebuild')
+        ? null
+        : { describe: "FTS5 'merge' steps instead of 'optimize'", batches: true },
+    run(db, ctx, env): OpOutcome | Promise<OpOutcome> {
+      if (env.boundedMs !== null) return mergeAll(db, ctx, type, env.boundedMs, env);
+      return runFull(db, ctx, type);
+    },
+  };
+}
+
+async function mergeAll(
+  db: Parameters<Operation['run']>[0],
+  ctx: OpContext,
+  type: 'REBUILD_FTS' | 'OPTIMIZE_FTS',
+  budgetMs: number,
+  env: Parameters<Operation['run']>[2],
+): Promise<OpOutcome> {
+  const touched: string[] = [];
+  const notes: string[] = [];
+  for (const t of ctx.fts) {
+    if (actionFor(t, ctx, type) !== 'optimize') continue;
+    const r = await mergeInSteps(db, t.table, { budgetMs, meter: env.meter, indexBytes: t.indexBytes ?? 0 });
+    touched.push(t.table);
+    notes.push(`${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ' (stopped before the end: the application kept adding segments)'}`);
+  }
+  if (touched.length === 0)
+    return { status: 'skipped', rowsAffected: 0, message: 'no FTS5 index needs it', rebuiltFts: [], touchedFts: [] };
+  return { status: 'ok', rowsAffected: touched.length, message: notes.join('; '), rebuiltFts: [], touchedFts: touched };
+}
+
+function runFull(db: Parameters<Operation['run']>[0], ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): OpOutcome {
+  {
       const rebuilt: string[] = [];
       const touched: string[] = [];
       const skipped: string[] = [];
@@ -72,8 +108,7 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
         rebuiltFts: rebuilt,
         touchedFts: touched,
       };
-    },
-  };
+  }
 }
 
 export const rebuildFts = make('REBUILD_FTS');

@@ -1,12 +1,38 @@
 import type Database from 'better-sqlite3';
 import type { FtsHealth } from '../../assess/types.js';
 import type { TaskType } from '../../task-types.js';
+import type { LockMeter } from '../lock-meter.js';
 
 export interface OpContext {
   /** The database's FTS5 indexes as the assessment found them (name, kind, status). */
   readonly fts: readonly FtsHealth[];
   /** Requested whatever the assessment says (an operation flag, the monthly lane) rather than planned from it. */
   readonly requested: boolean;
+  /** PRAGMA auto_vacuum as the assessment found it. */
+  readonly autoVacuum: AutoVacuumMode;
+}
+
+export type AutoVacuumMode = 'none' | 'full' | 'incremental';
+
+/** How one run of an operation goes. */
+export interface OpEnv {
+  /** Every hold of the write lock is timed through it. */
+  readonly meter: LockMeter;
+  /**
+   * Run the bounded form with this writer-wait budget (ms) for each lock hold; null: the full
+   * form (it fits the budget, or the run may block: an explicit operation, an allowed window).
+   */
+  readonly boundedMs: number | null;
+  /** Convert the database to auto_vacuum=INCREMENTAL at its next full VACUUM (maintenance.autoVacuum). */
+  readonly toIncremental: boolean;
+}
+
+/** The form an operation takes to keep each hold of the write lock within a budget. */
+export interface BoundedForm {
+  /** What it does instead, for the plan and the result ("ANALYZE with analysis_limit=1000"). */
+  readonly describe: string;
+  /** Runs as many short transactions (outside the safety net's one transaction). */
+  readonly batches: boolean;
 }
 
 export interface OpOutcome {
@@ -29,13 +55,15 @@ export interface Operation {
   readonly transactional: boolean;
   /** Needs VACUUM's extra space (2x next to the database, 1x in the temp directory). */
   readonly rewritesDatabase: boolean;
-  sql(ctx: OpContext): string[];
-  run(db: Database.Database, ctx: OpContext): OpOutcome;
+  sql(ctx: OpContext, bounded?: boolean): string[];
+  run(db: Database.Database, ctx: OpContext, env: OpEnv): OpOutcome | Promise<OpOutcome>;
+  /** Its bounded form for this database, or null when it has none (it is then deferred if it would not fit). */
+  bounded?(ctx: OpContext): BoundedForm | null;
   /**
    * What follows `run` once verification has read the state right after it (VACUUM's
    * checkpoint): a note for the result's message, or ''.
    */
-  settle?(db: Database.Database): string;
+  settle?(db: Database.Database, env: OpEnv): string;
 }
 
 export const nothingRebuilt = { rebuiltFts: [], touchedFts: [] } as const;

@@ -1,0 +1,71 @@
+/**
+ * FTS5's 'optimize' in bounded steps: `INSERT INTO fts(fts, rank) VALUES ('merge', -N)` merges
+ * every segment towards one (a negative N puts them all on one level first, as 'optimize'
+ * does), writing about N pages, and goes on from where the last step stopped. Each step is its
+ * own short write transaction, sized so that it holds the lock a fraction of the budget, with
+ * a pause after it in which the application's waiting writers get the lock. A step that changes
+ * fewer than two rows (sqlite3_total_changes) merged nothing: the index is as 'optimize' leaves it.
+ */
+import type Database from 'better-sqlite3';
+import { ftsCommandSql } from '../../db/fts5.js';
+import type { LockMeter } from '../lock-meter.js';
+
+/** Pages the first step merges; later steps are sized from the time the last one took. */
+export const MERGE_PAGES_FIRST = 64;
+
+export interface MergeResult {
+  readonly steps: number;
+  readonly longestMs: number;
+  /** The last step merged nothing (false: stopped at the work cap while the index kept growing). */
+  readonly finished: boolean;
+}
+
+export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Batch size for the next step of a loop that wants each step to take about `targetMs`. */
+export function nextBatch(current: number, tookMs: number, targetMs: number, min: number, max: number): number {
+  const scaled = tookMs <= 0.5 ? current * 4 : (current * targetMs) / tookMs;
+  // At most 4x larger, at least 4x smaller per step: one odd timing does not swing it wildly.
+  return Math.round(Math.min(max, Math.max(min, Math.min(current * 4, Math.max(current / 4, scaled)))));
+}
+
+/** Each step's target: a quarter of the budget, at most 250 ms. */
+export function stepTargetMs(budgetMs: number): number {
+  return Math.max(5, Math.min(250, budgetMs / 4));
+}
+
+export async function mergeInSteps(
+  db: Database.Database,
+  table: string,
+  opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
+): Promise<MergeResult> {
+  const target = stepTargetMs(opts.budgetMs);
+  const changes = db.prepare('SELECT total_changes()').pluck();
+  // A cap on the work (three times the index's pages) so that an index the application keeps growing cannot keep us here.
+  const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
+  let pages = MERGE_PAGES_FIRST;
+  let written = 0;
+  let steps = 0;
+  let longest = 0;
+  for (;;) {
+    const t0 = performance.now();
+    let delta = 0;
+    opts.meter.hold(() =>
+      db
+        .transaction(() => {
+          const before = Number(changes.get());
+          db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
+          delta = Number(changes.get()) - before;
+        })
+        .immediate(),
+    );
+    const took = performance.now() - t0;
+    steps++;
+    longest = Math.max(longest, took);
+    written += pages;
+    if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
+    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
+    pages = nextBatch(pages, took, target, 8, 1 << 20);
+    await pause(Math.max(20, took / 2));
+  }
+}
