@@ -15,6 +15,7 @@ import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { fdLikeOrigin, originOf } from '../util/ownership.js';
 import { RunLock } from '../maintenance/lock.js';
+import { LockMeter, nextBatch, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
@@ -93,6 +94,7 @@ export function withDatabaseLock<T>(db: BrainDatabase, req: RetentionRequest, fn
 }
 
 function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: number): RetentionOutcome {
+  const meter = new LockMeter();
   const src = openChecked(job.source, timeoutMs);
   try {
     requireColumns(src, job.label, job.table, job.columns);
@@ -150,29 +152,41 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
       src.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_skip"(k)`);
       src.exec(`DELETE FROM temp."_dbm_skip"`);
       const skip = src.prepare(`INSERT INTO temp."_dbm_skip"(k) VALUES (?)`);
-      const nextKeys = src
-        .prepare(
-          `${keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize)}`,
-        )
-        .pluck()
-        .safeIntegers(true);
+      // Batches sized by time: the configured size first, then as many rows as take a fraction of the writer-wait budget.
+      const targetMs = stepTargetMs(req.brain.config.maintenance.maxWriterWaitMs);
+      let size = Math.max(1, job.batchSize);
+      const nextKeys = (n: number) =>
+        src
+          .prepare(
+            `${keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${n}`,
+          )
+          .pluck()
+          .safeIntegers(true);
       for (;;) {
+        const end = meter.start();
+        const tb = performance.now();
         src.exec('BEGIN IMMEDIATE');
         try {
-          const keys = nextKeys.all(job.params);
+          const keys = nextKeys(size).all(job.params);
           if (keys.length === 0) {
             src.exec('ROLLBACK');
+            end();
             break;
           }
           const r = moveOrIsolate(src, arc, set, keys, opts);
           for (const k of [...r.conflicts, ...r.blocked]) skip.run(k as bigint | string | number);
           src.exec('COMMIT');
+          end();
+          const took = performance.now() - tb;
+          size = nextBatch(size, took, targetMs, 1, 1 << 20);
+          sleepSync(yieldMs(took));
           for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
           conflicts.push(...r.conflicts);
           blocked += r.blocked.length;
           batches++;
         } catch (err) {
           if (src.inTransaction) src.exec('ROLLBACK');
+          end();
           throw err;
         }
       }
@@ -210,6 +224,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
           counts: countsRecord(job.label, set, moved),
           files: [job.archivePath],
           conflicts: conflicts.map(String),
+          writeLock: meter.summary(),
         },
       );
     } finally {

@@ -16,6 +16,7 @@ import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { RunLock } from '../maintenance/lock.js';
+import { LockMeter, nextBatch, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
 import { openForMove, attach } from './mover.js';
 import { outcome, type RetentionOutcome } from './types.js';
 import type { z } from 'zod';
@@ -69,6 +70,7 @@ export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean, no
 }
 
 function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target: BrainDatabase): RetentionOutcome {
+  const meter = new LockMeter();
   const timeoutMs = brain.config.maintenance.busyTimeoutMs;
   let db: Database.Database;
   if (dryRun) {
@@ -119,27 +121,34 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
     let deleted = 0;
     let batches = 0;
     let highestUsed: number | null = null;
+    // Batches sized by time: the configured rows first, then as many as take a fraction of the writer-wait budget.
+    const targetMs = stepTargetMs(brain.config.maintenance.maxWriterWaitMs);
+    let rows = job.batchRows;
     for (;;) {
+      const t0 = performance.now();
       // The watermarks are read inside the batch's write transaction (BEGIN IMMEDIATE holds the
       // write lock of every attached database too): a consumer that registers or falls back
       // while the delete waits for the lock is seen before anything it still needs is deleted.
-      const step = db
-        .transaction((): { refusal: string } | { n: number } => {
-          const now = bound();
-          if ('refusal' in now) return now;
-          limit = Math.min(limit, now.value);
-          return { n: del.run(limit, job.batchRows).changes };
-        })
-        .immediate();
+      const batch = db.transaction((): { refusal: string } | { n: number } => {
+        const now = bound();
+        if ('refusal' in now) return now;
+        limit = Math.min(limit, now.value);
+        return { n: del.run(limit, rows).changes };
+      });
+      const step = meter.hold(() => batch.immediate());
+      const took = performance.now() - t0;
       if ('refusal' in step) {
         return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${step.refusal}`, deleted, {
           counts: { deleted, total },
+          writeLock: meter.summary(),
         });
       }
       if (step.n === 0) break;
       highestUsed ??= limit;
       deleted += step.n;
       batches++;
+      rows = nextBatch(rows, took, targetMs, 1, 1 << 24);
+      sleepSync(yieldMs(took));
     }
     const bounds =
       highestUsed === null || highestUsed === limit
@@ -151,6 +160,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       deleted,
       {
         counts: { deleted, total },
+        writeLock: meter.summary(),
       },
     );
   } finally {

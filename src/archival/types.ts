@@ -1,4 +1,5 @@
 /** What retention is asked and what each item reports (the `items` of `--enforce-retention --json`, docs/json-output.md). */
+import type { WriteLockHolds } from '../maintenance/lock-meter.js';
 import type { Logger } from 'pino';
 import type { Brain } from '../config/load.js';
 import type { MaintenanceResult, ResultStatus } from '../maintenance/types.js';
@@ -34,6 +35,8 @@ export interface RetentionOutcome {
   readonly conflicts?: readonly string[];
   /** Part of it failed (an I/O error on one of its files), the rest was done: exit 6. */
   readonly incomplete?: boolean;
+  /** How long it held a database's write lock (its batches); none for work on files only. */
+  readonly writeLock?: WriteLockHolds;
 }
 
 export interface RetentionResult extends MaintenanceResult {
@@ -47,7 +50,9 @@ export function outcome(
   status: ResultStatus,
   message: string,
   count: number,
-  extra: Partial<Pick<RetentionOutcome, 'counts' | 'files' | 'removed' | 'conflicts' | 'incomplete'>> = {},
+  extra: Partial<
+    Pick<RetentionOutcome, 'counts' | 'files' | 'removed' | 'conflicts' | 'incomplete' | 'writeLock'>
+  > = {},
 ): RetentionOutcome {
   return {
     status,
@@ -58,6 +63,7 @@ export function outcome(
     removed: extra.removed ?? [],
     ...(extra.conflicts?.length ? { conflicts: extra.conflicts } : {}),
     ...(extra.incomplete ? { incomplete: true } : {}),
+    ...(extra.writeLock ? { writeLock: extra.writeLock } : {}),
   };
 }
 

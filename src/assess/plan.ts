@@ -58,7 +58,8 @@ export function makeTask(
     reason,
     estimatedSeconds,
     estimateSource: measured === null ? 'heuristic' : 'history',
-    estimatedHoldMs: holdRate === null ? Math.round(estimatedSeconds * 1000) : Math.max(1, Math.round(workUnits / holdRate)),
+    estimatedHoldMs:
+      holdRate === null ? Math.round(estimatedSeconds * 1000) : Math.max(1, Math.round(workUnits / holdRate)),
     holdEstimateSource: holdRate === null ? (measured === null ? 'heuristic' : 'history') : 'history',
     lastRun: history.lastRun(database, type),
     ...rest,

@@ -53,3 +53,30 @@ export class LockMeter {
     return { longestMs: Math.round(this.longest), totalMs: Math.round(this.total), holds: this.count };
   }
 }
+
+/** Batch size for the next step of a loop that wants each step to take about `targetMs`. */
+export function nextBatch(current: number, tookMs: number, targetMs: number, min: number, max: number): number {
+  const scaled = tookMs <= 0.5 ? current * 4 : (current * targetMs) / tookMs;
+  // At most 4x larger, at least 4x smaller per step: one odd timing does not swing it wildly.
+  return Math.round(Math.min(max, Math.max(min, Math.min(current * 4, Math.max(current / 4, scaled)))));
+}
+
+/** Each bounded step's target hold: a quarter of the budget, at most 250 ms. */
+export function stepTargetMs(budgetMs: number): number {
+  return Math.max(5, Math.min(250, budgetMs / 4));
+}
+
+/**
+ * How long to leave the lock free after a hold of `tookMs`: long enough for a writer asleep in
+ * SQLite's busy back-off (it sleeps up to 100 ms between tries) to wake and take it.
+ */
+export function yieldMs(tookMs: number): number {
+  return Math.min(100, Math.max(20, tookMs / 2));
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/** Sleeps this thread (a loop that must stay synchronous, between two of its transactions). */
+export function sleepSync(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}

@@ -247,7 +247,8 @@ export function ftsProblems(
   const fitsBytes = opts.budgetMs === null ? Infinity : (opts.budgetMs / FTS_CHECK_MS_PER_MIB) * MIB;
   for (const t of listFtsTables(conn.db)) {
     const full =
-      (opts.rebuiltFts.has(t.name) || opts.touchedFts.has(t.name)) && (opts.ftsIndexBytes.get(t.name) ?? 0) <= fitsBytes;
+      (opts.rebuiltFts.has(t.name) || opts.touchedFts.has(t.name)) &&
+      (opts.ftsIndexBytes.get(t.name) ?? 0) <= fitsBytes;
     const h = checkFts(conn, t, {
       deep: full,
       sampleRows: opts.ftsSampleRows,

@@ -85,6 +85,14 @@ export function collectMetrics(brain: Brain, now: Date): Family[] {
     'dbm_task_last_status',
     'The status of the last run of the task (the sample with value 1).',
   );
+  const lockLongest = family(
+    'dbm_task_last_write_lock_longest_seconds',
+    "The longest single hold of the database's write lock by the last run of the task (the application's writers waited at most that long).",
+  );
+  const lockTotal = family(
+    'dbm_task_last_write_lock_seconds',
+    "All holds of the database's write lock by the last run of the task, added up.",
+  );
   const runTime = family('dbm_last_run_timestamp_seconds', 'When the newest recorded run started (unix seconds).');
   const runExit = family('dbm_last_run_exit_code', 'Exit code of the newest recorded run.');
   const moved = family(
@@ -111,6 +119,8 @@ export function collectMetrics(brain: Brain, now: Date): Family[] {
         if (t.lastSuccessAt) lastSuccess.samples.push({ labels, value: seconds(t.lastSuccessAt) });
         lastDuration.samples.push({ labels, value: t.lastDurationMs / 1000 });
         lastStatus.samples.push({ labels: { ...labels, status: t.lastStatus }, value: 1 });
+        if (t.lastLockLongestMs !== null) lockLongest.samples.push({ labels, value: t.lastLockLongestMs / 1000 });
+        if (t.lastLockTotalMs !== null) lockTotal.samples.push({ labels, value: t.lastLockTotalMs / 1000 });
       }
       const newest = state.history(1)[0];
       if (newest) {
@@ -155,6 +165,8 @@ export function collectMetrics(brain: Brain, now: Date): Family[] {
     lastSuccess,
     lastDuration,
     lastStatus,
+    lockLongest,
+    lockTotal,
     runTime,
     runExit,
     moved,

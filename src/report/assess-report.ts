@@ -6,7 +6,8 @@ import { bytes, percent, seconds, table } from '../util/format.js';
 /** What each auto_vacuum mode means for getting free pages back to the file system. */
 const AUTO_VACUUM_MEANS = {
   none: 'auto_vacuum=NONE: free pages come back only by a full VACUUM, which blocks writers while it runs (maintenance.autoVacuum "incremental" switches the mode at the next one)',
-  incremental: 'auto_vacuum=INCREMENTAL: free pages come back in incremental_vacuum batches within the writer-wait budget',
+  incremental:
+    'auto_vacuum=INCREMENTAL: free pages come back in incremental_vacuum batches within the writer-wait budget',
   full: 'auto_vacuum=FULL: SQLite returns free pages at every commit',
 } as const;
 

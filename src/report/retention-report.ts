@@ -1,6 +1,7 @@
 /** Human form of a retention run (`--archive`, `--compress-events`, ..., `--enforce-retention`). */
 import type { RetentionReport } from './json.js';
 import { seconds, table } from '../util/format.js';
+import { lockWords } from './run-report.js';
 
 export function formatRetention(r: RetentionReport): string {
   const out: string[] = [];
@@ -8,7 +9,7 @@ export function formatRetention(r: RetentionReport): string {
   out.push('');
   out.push(
     table(
-      ['#', 'status', 'item', 'target', 'count', 'took', 'message'],
+      ['#', 'status', 'item', 'target', 'count', 'took', 'write lock', 'message'],
       r.items.map((x, i) => [
         String(i + 1),
         x.status,
@@ -16,6 +17,7 @@ export function formatRetention(r: RetentionReport): string {
         x.database,
         String(x.rowsAffected),
         seconds(x.durationMs / 1000),
+        lockWords(x.writeLock),
         x.message,
       ]),
     ),

@@ -1,5 +1,6 @@
 /** Human forms of a maintenance run and of the run history. */
-import type { ProbeResult, ProbeTiming } from '../maintenance/types.js';
+import type { WriteLockHolds } from '../maintenance/lock-meter.js';
+import type { PlannedStep, ProbeResult, ProbeTiming } from '../maintenance/types.js';
 import type { HistoryRun } from '../state/state-db.js';
 import type { RunReport } from './json.js';
 import { bytes, seconds, table } from '../util/format.js';
@@ -20,7 +21,7 @@ export function formatRun(r: RunReport): string {
       const reclaim = s.reclaimableBytes ? `, reclaims about ${bytes(s.reclaimableBytes)}` : '';
       out.push(`${i + 1}. ${s.type} on ${s.database}: ${s.reason}`);
       out.push(
-        `   estimated ${seconds(s.estimatedSeconds)}${reclaim}${s.notRunBecause ? `; not run: ${s.notRunBecause}` : ''}`,
+        `   estimated ${seconds(s.estimatedSeconds)}${reclaim}${s.notRunBecause ? `; not run: ${s.notRunBecause}` : `; ${writerWaitWords(s)}`}`,
       );
       for (const sql of s.sql) out.push(`   SQL: ${sql}`);
     });
@@ -29,13 +30,14 @@ export function formatRun(r: RunReport): string {
     out.push('RESULTS');
     out.push(
       table(
-        ['#', 'status', 'type', 'database', 'took', 'size before', 'size after', 'rows', 'message'],
+        ['#', 'status', 'type', 'database', 'took', 'write lock', 'size before', 'size after', 'rows', 'message'],
         r.results.map((x, i) => [
           String(i + 1),
           x.restored ? `${x.status} (restored)` : x.status,
           x.type,
           x.database,
           seconds(x.durationMs / 1000),
+          lockWords(x.writeLock),
           bytes(x.sizeBefore),
           bytes(x.sizeAfter),
           String(x.rowsAffected),
@@ -46,6 +48,21 @@ export function formatRun(r: RunReport): string {
   }
   out.push(...formatProbes(r.probes));
   return `${out.join('\n')}\n`;
+}
+
+/** "1.2 s longest, 3.4 s in 5 holds": how long writers may have waited on this task. */
+export function lockWords(w: WriteLockHolds): string {
+  if (w.holds === 0) return '-';
+  const f = (n: number): string => (n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(1)} s`);
+  return w.holds === 1 ? f(w.longestMs) : `${f(w.longestMs)} longest, ${f(w.totalMs)} in ${w.holds}`;
+}
+
+function writerWaitWords(s: PlannedStep): string {
+  const hold = `holds the write lock about ${seconds(s.estimatedHoldMs / 1000)}`;
+  if (s.writerWait === 'deferred') return `deferred: ${hold}, over maintenance.maxWriterWaitMs, no bounded form`;
+  if (s.writerWait === 'bounded') return `bounded: ${s.boundedForm} (${hold} as one)`;
+  if (s.writerWait === 'may-block') return `${hold} (an explicit operation: writers wait meanwhile)`;
+  return `${hold}, within maintenance.maxWriterWaitMs`;
 }
 
 const ms = (t: ProbeTiming | null): string => (t ? `p50 ${t.p50Ms} ms, p95 ${t.p95Ms} ms` : 'n/a');
@@ -73,7 +90,7 @@ export function formatHistory(runs: readonly HistoryRun[]): string {
       out.push(`  probe ${p.name} (${p.database}): ${ms(p.before)} -> ${ms(p.after)}${p.error ? ` (${p.error})` : ''}`);
     for (const t of run.tasks) {
       out.push(
-        `  ${t.status}${t.restored ? ' (restored)' : ''}  ${t.type} ${t.database}  ${seconds(t.durationMs / 1000)}  ${bytes(t.sizeBefore)} -> ${bytes(t.sizeAfter)}  ${t.message}`,
+        `  ${t.status}${t.restored ? ' (restored)' : ''}  ${t.type} ${t.database}  ${seconds(t.durationMs / 1000)}  ${bytes(t.sizeBefore)} -> ${bytes(t.sizeAfter)}${t.writeLock ? `  write lock ${t.writeLock.longestMs} ms longest, ${t.writeLock.totalMs} ms total` : ''}  ${t.message}`,
       );
     }
   }

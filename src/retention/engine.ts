@@ -63,6 +63,7 @@ export async function runRetention(
         sizeBefore,
         sizeAfter: req.dryRun ? sizeBefore : size(),
         rowsAffected: out.count,
+        ...(out.writeLock ? { writeLock: out.writeLock } : {}),
       }),
       counts: out.counts,
       files: out.files,

@@ -251,9 +251,13 @@ export class StateDb {
   /** Per (database, task type): the last result of any status, and the time of the last success. */
   taskSummaries(): TaskSummary[] {
     if (this.schemaVersion() < SCHEMA_VERSION.history) return [];
+    const lock =
+      this.schemaVersion() >= SCHEMA_VERSION.writeLock
+        ? 't.lock_longest_ms AS lastLockLongestMs, t.lock_total_ms AS lastLockTotalMs'
+        : 'NULL AS lastLockLongestMs, NULL AS lastLockTotalMs';
     return this.db
       .prepare(
-        `SELECT t.database_name AS database, t.task_type AS type, t.status AS lastStatus, t.duration_ms AS lastDurationMs, t.started_at AS lastStartedAt,
+        `SELECT t.database_name AS database, t.task_type AS type, t.status AS lastStatus, t.duration_ms AS lastDurationMs, t.started_at AS lastStartedAt, ${lock},
                 (SELECT max(started_at) FROM task_runs s WHERE s.database_name = t.database_name AND s.task_type = t.task_type AND s.status = 'ok') AS lastSuccessAt
          FROM task_runs t
          WHERE t.id = (SELECT max(id) FROM task_runs u WHERE u.database_name = t.database_name AND u.task_type = t.task_type)
@@ -377,6 +381,9 @@ export interface TaskSummary {
   readonly type: string;
   readonly lastStatus: string;
   readonly lastDurationMs: number;
+  /** The last run's longest and total hold of the write lock (null: recorded before schema version 5). */
+  readonly lastLockLongestMs: number | null;
+  readonly lastLockTotalMs: number | null;
   readonly lastStartedAt: string;
   readonly lastSuccessAt: string | null;
 }

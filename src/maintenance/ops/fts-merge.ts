@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql } from '../../db/fts5.js';
-import type { LockMeter } from '../lock-meter.js';
+import { nextBatch, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
 
 /** Pages the first step merges; later steps are sized from the time the last one took. */
 export const MERGE_PAGES_FIRST = 64;
@@ -21,18 +21,6 @@ export interface MergeResult {
 }
 
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Batch size for the next step of a loop that wants each step to take about `targetMs`. */
-export function nextBatch(current: number, tookMs: number, targetMs: number, min: number, max: number): number {
-  const scaled = tookMs <= 0.5 ? current * 4 : (current * targetMs) / tookMs;
-  // At most 4x larger, at least 4x smaller per step: one odd timing does not swing it wildly.
-  return Math.round(Math.min(max, Math.max(min, Math.min(current * 4, Math.max(current / 4, scaled)))));
-}
-
-/** Each step's target: a quarter of the budget, at most 250 ms. */
-export function stepTargetMs(budgetMs: number): number {
-  return Math.max(5, Math.min(250, budgetMs / 4));
-}
 
 export async function mergeInSteps(
   db: Database.Database,
@@ -66,6 +54,6 @@ export async function mergeInSteps(
     if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
     if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
     pages = nextBatch(pages, took, target, 8, 1 << 20);
-    await pause(Math.max(20, took / 2));
+    await pause(yieldMs(took));
   }
 }

@@ -37,7 +37,11 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
       ctx.fts.flatMap((t) => {
         const a = actionFor(t, ctx, type);
         if (!a) return [];
-        return [bounded ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing` : statement(t, a)];
+        return [
+          bounded
+            ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing`
+            : statement(t, a),
+        ];
       }),
     // Merging is done in bounded steps ('merge' with a negative page count ends where 'optimize' does); a rebuild is one statement.
     bounded: (ctx) =>
@@ -64,7 +68,9 @@ async function mergeAll(
     if (actionFor(t, ctx, type) !== 'optimize') continue;
     const r = await mergeInSteps(db, t.table, { budgetMs, meter: env.meter, indexBytes: t.indexBytes ?? 0 });
     touched.push(t.table);
-    notes.push(`${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ' (stopped before the end: the application kept adding segments)'}`);
+    notes.push(
+      `${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ' (stopped before the end: the application kept adding segments)'}`,
+    );
   }
   if (touched.length === 0)
     return { status: 'skipped', rowsAffected: 0, message: 'no FTS5 index needs it', rebuiltFts: [], touchedFts: [] };
@@ -73,41 +79,41 @@ async function mergeAll(
 
 function runFull(db: Parameters<Operation['run']>[0], ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): OpOutcome {
   {
-      const rebuilt: string[] = [];
-      const touched: string[] = [];
-      const skipped: string[] = [];
-      for (const t of ctx.fts) {
-        const a = actionFor(t, ctx, type);
-        if (!a) {
-          if (isBroken(t)) skipped.push(t.table);
-          continue;
-        }
-        db.prepare(statement(t, a)).run();
-        (a === 'rebuild' ? rebuilt : touched).push(t.table);
+    const rebuilt: string[] = [];
+    const touched: string[] = [];
+    const skipped: string[] = [];
+    for (const t of ctx.fts) {
+      const a = actionFor(t, ctx, type);
+      if (!a) {
+        if (isBroken(t)) skipped.push(t.table);
+        continue;
       }
-      if (rebuilt.length + touched.length === 0) {
-        return {
-          status: 'skipped',
-          rowsAffected: 0,
-          message: skipped.length
-            ? `contentless index ${skipped.join(', ')} cannot be rebuilt`
-            : 'no FTS5 index needs it',
-          rebuiltFts: [],
-          touchedFts: [],
-        };
-      }
-      const parts = [
-        rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
-        touched.length ? `optimized ${touched.join(', ')}` : '',
-        wrongTriggersNote(db, rebuilt),
-      ].filter(Boolean);
+      db.prepare(statement(t, a)).run();
+      (a === 'rebuild' ? rebuilt : touched).push(t.table);
+    }
+    if (rebuilt.length + touched.length === 0) {
       return {
-        status: 'ok',
-        rowsAffected: rebuilt.length + touched.length,
-        message: parts.join('; '),
-        rebuiltFts: rebuilt,
-        touchedFts: touched,
+        status: 'skipped',
+        rowsAffected: 0,
+        message: skipped.length
+          ? `contentless index ${skipped.join(', ')} cannot be rebuilt`
+          : 'no FTS5 index needs it',
+        rebuiltFts: [],
+        touchedFts: [],
       };
+    }
+    const parts = [
+      rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
+      touched.length ? `optimized ${touched.join(', ')}` : '',
+      wrongTriggersNote(db, rebuilt),
+    ].filter(Boolean);
+    return {
+      status: 'ok',
+      rowsAffected: rebuilt.length + touched.length,
+      message: parts.join('; '),
+      rebuiltFts: rebuilt,
+      touchedFts: touched,
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
 import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
-import { nextBatch, pause, stepTargetMs } from './fts-merge.js';
+import { nextBatch, stepTargetMs, yieldMs } from '../lock-meter.js';
+import { pause } from './fts-merge.js';
 import type { OpEnv, Operation, OpOutcome } from './types.js';
 
 const rebuild = (name: string): string => ftsCommandSql(name, 'rebuild');
@@ -37,9 +38,15 @@ export const vacuum: Operation = {
           `PRAGMA incremental_vacuum(${INCREMENTAL_PAGES_FIRST}) -- repeated, each in its own transaction, until no page is free`,
           'PRAGMA wal_checkpoint(PASSIVE)',
         ]
-      : ['VACUUM', ...ctx.fts.filter((f) => f.vacuumRenumbers).map((f) => rebuild(f.table)), 'PRAGMA wal_checkpoint(TRUNCATE)'],
+      : [
+          'VACUUM',
+          ...ctx.fts.filter((f) => f.vacuumRenumbers).map((f) => rebuild(f.table)),
+          'PRAGMA wal_checkpoint(TRUNCATE)',
+        ],
   bounded: (ctx) =>
-    ctx.autoVacuum === 'incremental' ? { describe: 'incremental_vacuum batches instead of VACUUM', batches: true } : null,
+    ctx.autoVacuum === 'incremental'
+      ? { describe: 'incremental_vacuum batches instead of VACUUM', batches: true }
+      : null,
   run(db, ctx, env) {
     if (env.boundedMs !== null) return incrementalVacuum(db, env.boundedMs, env);
     const renumbered = listFtsTables(db)
@@ -95,7 +102,7 @@ async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<
   let batches = 0;
   let longest = 0;
   // Bounded by the free pages there were: pages the application frees meanwhile wait for the next run.
-  for (let left = freeBefore; left > 0 && Number(free.get()) > 0; ) {
+  for (let left = freeBefore; left > 0 && Number(free.get()) > 0;) {
     const n = Math.min(pages, left);
     const t0 = performance.now();
     env.meter.hold(() => db.transaction(() => db.pragma(`incremental_vacuum(${n})`)).immediate());
@@ -105,7 +112,7 @@ async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<
     longest = Math.max(longest, took);
     if (wal) db.pragma('wal_checkpoint(PASSIVE)');
     pages = nextBatch(pages, took, target, 16, 1 << 20);
-    await pause(Math.max(20, took / 2));
+    await pause(yieldMs(took));
   }
   const freeAfter = Number(free.get());
   return {
