@@ -22,6 +22,7 @@ describe('state database', () => {
       { version: 2, name: 'schedule' },
       { version: 3, name: 'probes' },
       { version: 4, name: 'compaction_vacuum' },
+      { version: 5, name: 'write_lock' },
     ]);
     s2.close();
   });
@@ -33,10 +34,18 @@ describe('state database', () => {
     old
       .prepare(`INSERT INTO runs(command, started_at, host, pid) VALUES ('--run', '2026-11-01T00:00:00Z', 'h', 1)`)
       .run();
+    old
+      .prepare(
+        `INSERT INTO task_runs(run_id, task_id, task_type, database_name, status, started_at, duration_ms, size_before) VALUES (1, 'tier1:VACUUM', 'VACUUM', 'tier1', 'ok', '2026-11-01T00:00:00Z', 900, 1000000)`,
+      )
+      .run();
     old.close();
     const s = StateDb.open(dir);
-    expect(s.schemaVersion()).toBe(4);
+    expect(s.schemaVersion()).toBe(5);
     expect(s.history(10).map((r) => r.command)).toEqual(['--run']);
+    // A task recorded before the holds were: no hold, and no hold rate to estimate from.
+    expect(s.history(10)[0]!.tasks[0]!.writeLock).toBeNull();
+    expect(s.holdRate('tier1', 'VACUUM')).toBeNull();
     expect(s.laneSucceeded('daily', '2026-11-20')).toBe(false);
     s.recordLane('daily', '2026-11-20', null, '2026-11-20T00:00:00Z', true);
     expect(s.laneSucceeded('daily', '2026-11-20')).toBe(true);

@@ -152,7 +152,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
       src.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_skip"(k)`);
       src.exec(`DELETE FROM temp."_dbm_skip"`);
       const skip = src.prepare(`INSERT INTO temp."_dbm_skip"(k) VALUES (?)`);
-      // Batches sized by time: the configured size first, then as many rows as take a fraction of the writer-wait budget.
+      // Batches sized by time: at most the configured size, fewer when a batch holds the lock past a fraction of the writer-wait budget.
       const targetMs = stepTargetMs(req.brain.config.maintenance.maxWriterWaitMs);
       let size = Math.max(1, job.batchSize);
       const nextKeys = (n: number) =>
@@ -178,7 +178,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
           src.exec('COMMIT');
           end();
           const took = performance.now() - tb;
-          size = nextBatch(size, took, targetMs, 1, 1 << 20);
+          size = nextBatch(size, took, targetMs, 1, Math.max(1, job.batchSize));
           sleepSync(yieldMs(took));
           for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
           conflicts.push(...r.conflicts);

@@ -121,7 +121,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
     let deleted = 0;
     let batches = 0;
     let highestUsed: number | null = null;
-    // Batches sized by time: the configured rows first, then as many as take a fraction of the writer-wait budget.
+    // Batches sized by time: at most the configured rows, fewer when a batch holds the lock past a fraction of the writer-wait budget.
     const targetMs = stepTargetMs(brain.config.maintenance.maxWriterWaitMs);
     let rows = job.batchRows;
     for (;;) {
@@ -147,7 +147,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       highestUsed ??= limit;
       deleted += step.n;
       batches++;
-      rows = nextBatch(rows, took, targetMs, 1, 1 << 24);
+      rows = nextBatch(rows, took, targetMs, 1, job.batchRows);
       sleepSync(yieldMs(took));
     }
     const bounds =

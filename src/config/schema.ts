@@ -241,7 +241,9 @@ export const CompactionJobSchema = z.strictObject({
     .int()
     .min(1)
     .default(5000)
-    .describe('Rows deleted per transaction (the application keeps writing in between).'),
+    .describe(
+      'Rows deleted per transaction at most (the application keeps writing in between); fewer when a batch holds the write lock longer than a quarter of maintenance.maxWriterWaitMs.',
+    ),
   vacuumEvery: z
     .enum(['never', 'daily', 'weekly', 'monthly'])
     .default('never')

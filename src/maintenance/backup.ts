@@ -60,6 +60,8 @@ export async function createBackup(
   dir: string,
   now: Date,
   meter?: LockMeter,
+  /** Called inside the snapshot once it is copied (the tests' pause point). */
+  inSnapshot?: () => void,
 ): Promise<Backup> {
   // Never more readable than the database: the directory 0700 (or as loose as the database's), the file its mode.
   mkdirLike(dir, originOf(path.dirname(target.path)), { owner: false });
@@ -79,6 +81,7 @@ export async function createBackup(
       counts = tableCounts(db); // the first read fixes the snapshot
       dataVersion = Number(db.pragma('data_version', { simple: true }));
       await db.backup(tmp, { progress: () => BACKUP_STEP_PAGES });
+      inSnapshot?.();
     } finally {
       if (db.inTransaction) db.exec('COMMIT');
       done?.();

@@ -7,12 +7,17 @@
  *   fail-at:POINT           throws an I/O error (as ENOSPC would) at a named point (backup-commit)
  *   kill-at:POINT           SIGKILLs this process at a named point of a protocol (e.g.
  *                           inplace-journal, inplace-collapsed, swap-renamed), for crash tests
+ *   pause-at:POINT          at a named point (backup-snapshot: inside the backup's read
+ *                           snapshot), creates the file DB_MAINTENANCE_PAUSE_FILE names and waits
+ *                           until the test removes it (30 s at most), so a test can act there
  *
  * Unset (always, outside the tests), every hook does nothing.
  */
+import fs from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { MaintenanceTask } from '../assess/types.js';
 import { quoteIdent } from '../db/sql.js';
+import { sleepSync } from './lock-meter.js';
 import { tableCounts } from './verify.js';
 
 export const INJECT_ENV = 'DB_MAINTENANCE_INJECT';
@@ -49,4 +54,12 @@ export function killAt(env: NodeJS.ProcessEnv, point: string): void {
 export function failAt(env: NodeJS.ProcessEnv, point: string): void {
   if (env[INJECT_ENV] === `fail-at:${point}`)
     throw Object.assign(new Error('ENOSPC: no space left on device, fsync (injected)'), { code: 'ENOSPC' });
+}
+
+/** `pause-at:POINT`: announces this point by a file and waits here until the file is gone. */
+export function pauseAt(env: NodeJS.ProcessEnv, point: string): void {
+  const file = env['DB_MAINTENANCE_PAUSE_FILE'];
+  if (env[INJECT_ENV] !== `pause-at:${point}` || !file) return;
+  fs.writeFileSync(file, point);
+  for (const deadline = Date.now() + 30_000; fs.existsSync(file) && Date.now() < deadline;) sleepSync(10);
 }

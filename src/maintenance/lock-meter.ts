@@ -67,11 +67,12 @@ export function stepTargetMs(budgetMs: number): number {
 }
 
 /**
- * How long to leave the lock free after a hold of `tookMs`: long enough for a writer asleep in
- * SQLite's busy back-off (it sleeps up to 100 ms between tries) to wake and take it.
+ * How long to leave the lock free after a hold of `tookMs`: about as long as the hold, so that a
+ * writer asleep in SQLite's busy back-off (its sleeps grow with its wait, up to 100 ms) wakes
+ * while the lock is free.
  */
 export function yieldMs(tookMs: number): number {
-  return Math.min(100, Math.max(20, tookMs / 2));
+  return Math.min(100, Math.max(2, tookMs));
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

@@ -33,7 +33,7 @@ import {
   type Backup,
   type Discarded,
 } from './backup.js';
-import { failAt, injectFaultAfter } from './inject.js';
+import { failAt, injectFaultAfter, pauseAt } from './inject.js';
 import { RunLock } from './lock.js';
 import { LockMeter } from './lock-meter.js';
 import type { BoundedForm, OpContext, OpEnv, Operation, OpOutcome } from './ops/types.js';
@@ -237,7 +237,9 @@ async function executeLocked(
     const createdNow = !backup;
     if (!backup) {
       try {
-        backup = await createBackup(db, target, backupDirFor(req.brain.backupDir, target), req.now, meter);
+        backup = await createBackup(db, target, backupDirFor(req.brain.backupDir, target), req.now, meter, () =>
+          pauseAt(req.env, 'backup-snapshot'),
+        );
       } catch (err) {
         return result('failed', `${(err as Error).message}; nothing was changed`);
       }
