@@ -20,7 +20,7 @@ import { arg } from './lib.mjs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const bin = path.join(root, 'bin', 'db-maintenance.js');
 const scale = arg('--scale', 240);
-const ops = arg('--ops', 'vacuum,analyze,reindex,rebuild-fts,checkpoint,scheduled').split(',');
+const ops = arg('--ops', 'bare-vacuum,vacuum,analyze,reindex,rebuild-fts,checkpoint,scheduled,incremental').split(',');
 const source = path.join(root, 'bench', '.data', `brain-${scale}`);
 const work = path.join(root, 'bench', '.data', 'writer-wait');
 const driver = createRequire(import.meta.url).resolve('better-sqlite3');
@@ -64,7 +64,43 @@ const quantile = (xs, q) => {
 
 function flagsOf(op) {
   if (op === 'scheduled') return ['--scheduled'];
+  if (op === 'incremental') return ['--run', '--db', 'tier1'];
   return [`--${op}`, '--db', 'tier1'];
+}
+
+// The peer: VACUUM and its TRUNCATE checkpoint through better-sqlite3, nothing else.
+const BARE = `
+const Database = require(${JSON.stringify(driver)});
+const db = new Database(process.argv[1], { timeout: 5000 });
+const t0 = Date.now();
+db.exec('VACUUM');
+db.pragma('wal_checkpoint(TRUNCATE)');
+db.close();
+process.stdout.write(JSON.stringify({ results: [{ type: 'VACUUM', status: 'ok', durationMs: Date.now() - t0 }] }));
+`;
+
+/**
+ * incremental: tier1 switched to auto_vacuum=INCREMENTAL (a VACUUM), then 30% of its messages
+ * deleted by id range through its FTS triggers, as the application would: whole pages free.
+ */
+function prepareIncremental(tier1, config) {
+  const cfg = JSON.parse(fs.readFileSync(config, 'utf8'));
+  cfg.maintenance = { ...(cfg.maintenance ?? {}), autoVacuum: 'incremental' };
+  fs.writeFileSync(config, JSON.stringify(cfg));
+  const Database = createRequire(import.meta.url)('better-sqlite3');
+  const db = new Database(tier1);
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.exec('VACUUM');
+  const max = Number(db.prepare('SELECT max(id) FROM messages').pluck().get());
+  db.prepare('DELETE FROM messages WHERE id <= ?').run(Math.floor(max * 0.3));
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  const facts = {
+    pages: Number(db.pragma('page_count', { simple: true })),
+    free: Number(db.pragma('freelist_count', { simple: true })),
+    pageSize: Number(db.pragma('page_size', { simple: true })),
+  };
+  db.close();
+  return facts;
 }
 
 const rows = [];
@@ -73,17 +109,50 @@ for (const op of ops) {
   spawnSync('cp', ['-a', source, work]);
   fs.rmSync(path.join(work, '.db-maintenance'), { recursive: true, force: true });
   const tier1 = path.join(work, 'tier1', 'conversations.db');
+  const config = path.join(work, 'maintenance.config.json');
+  const incremental = op === 'incremental' ? prepareIncremental(tier1, config) : null;
   const writes = path.join(work, 'writes.json');
   const writer = spawn(process.execPath, ['-e', WRITER, tier1, writes], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => writer.stdout.once('data', resolve));
   await new Promise((r) => setTimeout(r, 1000)); // a second of writes before: the baseline
   const started = Date.now();
-  const tool = spawnSync(
-    process.execPath,
-    [bin, '--config', path.join(work, 'maintenance.config.json'), ...flagsOf(op), '--verbose', '--json'],
-    { encoding: 'utf8', maxBuffer: 256 << 20 },
-  );
+  const args =
+    op === 'bare-vacuum' ? ['-e', BARE, tier1] : [bin, '--config', config, ...flagsOf(op), '--verbose', '--json'];
+  const tool = spawnSync('/usr/bin/time', ['-f', 'RSS %M', process.execPath, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
   const ended = Date.now();
+  const rssMb = Number(/RSS (\d+)\s*$/.exec(tool.stderr)?.[1] ?? 0) / 1024;
+  // The tool's own account: each result's longest and total hold of the write lock.
+  let holds = '';
+  let bareMs = null;
+  try {
+    const out = JSON.parse(tool.stdout);
+    const results =
+      out.results ??
+      out.lanes?.flatMap((l) => [...(l.retention?.items ?? []), ...(l.maintenance?.results ?? [])]) ??
+      [];
+    holds = results
+      .filter((r) => r.writeLock?.holds > 0 || r.deferred)
+      .map((r) =>
+        r.deferred
+          ? `${r.type} ${r.database} deferred (est. ${r.deferred.estimatedHoldMs} ms)`
+          : `${r.type} ${r.database}${r.bounded ? ' (bounded)' : ''} ${r.writeLock.longestMs}/${r.writeLock.totalMs} ms in ${r.writeLock.holds}`,
+      )
+      .join('; ');
+    if (op === 'bare-vacuum') bareMs = results[0].durationMs;
+  } catch {
+    holds = '(no JSON)';
+  }
+  if (incremental) {
+    const Database = createRequire(import.meta.url)('better-sqlite3');
+    const db = new Database(tier1, { readonly: true });
+    const pages = Number(db.pragma('page_count', { simple: true }));
+    db.close();
+    const expected = incremental.pages - incremental.free;
+    holds += `; pages ${incremental.pages} (${incremental.free} free) -> ${pages}, a VACUUM's freelist reclaim would leave ${expected} (${(((pages - expected) / expected) * 100).toFixed(2)}% more)`;
+  }
   await new Promise((r) => setTimeout(r, 1000));
   writer.kill('SIGTERM');
   await new Promise((resolve) => writer.once('exit', resolve));
@@ -124,14 +193,35 @@ for (const op of ops) {
     const xs = during.filter((s) => s[0] >= p.from && s[0] < p.to);
     if (xs.length) rows.push(report(p.name, xs));
   }
-  rows.push({ ...report('whole run', during), exit: tool.status, seconds: ((ended - started) / 1000).toFixed(1) });
-  console.error(`${op}: exit ${tool.status}, ${((ended - started) / 1000).toFixed(1)} s, ${during.length} writes`);
+  rows.push({
+    ...report('whole run', during),
+    exit: tool.status,
+    seconds: ((ended - started) / 1000).toFixed(1),
+    rssMb: rssMb.toFixed(0),
+    holds,
+    bareMs,
+  });
+  console.error(
+    `${op}: exit ${tool.status}, ${((ended - started) / 1000).toFixed(1)} s, ${during.length} writes, RSS ${rssMb.toFixed(0)} MB; ${holds}`,
+  );
 }
 fs.rmSync(work, { recursive: true, force: true });
 
 console.log('| operation | phase | writes | longest wait (ms) | p99 (ms) | failed |');
 console.log('|---|---|---|---|---|---|');
 for (const r of rows) {
-  const extra = r.exit === undefined ? '' : ` (exit ${r.exit}, ${r.seconds} s)`;
+  const extra = r.exit === undefined ? '' : ` (exit ${r.exit}, ${r.seconds} s, peak RSS ${r.rssMb} MB)`;
   console.log(`| ${r.op} | ${r.phase}${extra} | ${r.writes} | ${r.longest} | ${r.p99} | ${r.failed} |`);
+}
+console.log('');
+console.log('Write-lock holds as the tool reports them (longest/total ms in N holds):');
+for (const r of rows.filter((x) => x.holds !== undefined)) console.log(`- ${r.op}: ${r.holds || '-'}`);
+const bare = rows.find((r) => r.op === 'bare-vacuum' && r.bareMs !== null && r.exit !== undefined);
+const safe = rows.find((r) => r.op === 'vacuum' && r.exit !== undefined);
+if (bare && safe) {
+  const wait = rows.find((r) => r.op === 'bare-vacuum' && r.exit !== undefined).longest;
+  console.log('');
+  console.log(
+    `Explicit --vacuum: longest writer wait ${safe.longest} ms against ${wait} ms during a bare VACUUM (${(safe.longest / Math.max(1, wait)).toFixed(2)}x); end to end ${safe.seconds} s against the bare VACUUM's ${(bare.bareMs / 1000).toFixed(1)} s (${(Number(safe.seconds) / (bare.bareMs / 1000)).toFixed(2)}x)`,
+  );
 }

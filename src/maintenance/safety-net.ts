@@ -418,7 +418,9 @@ export function boundedFormFor(
   ctx: OpContext,
   budgetMs: number | null,
 ): BoundedForm | 'defer' | null {
-  if (budgetMs === null || !op.guarded || task.estimatedHoldMs <= budgetMs) return null;
+  if (budgetMs === null || !op.guarded) return null;
+  if (op.prefersBounded?.(ctx)) return op.bounded?.(ctx) ?? null;
+  if (task.estimatedHoldMs <= budgetMs) return null;
   return op.bounded?.(ctx) ?? 'defer';
 }
 
