@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { BatchSizer } from '../src/maintenance/lock-meter.js';
 import { cli, tempDir, writeConfig } from './helpers.js';
 import { dumpUserRows } from './maintenance-helpers.js';
 
@@ -302,4 +303,22 @@ describe('the holds are reported', () => {
       `dbm_task_last_write_lock_seconds{database="app",task="VACUUM"} ${r!.writeLock.totalMs / 1000}`,
     );
   }, 60_000);
+});
+
+describe('batches sized by time', () => {
+  it('a batch whose time is proportional to its size converges on the target', () => {
+    const s = new BatchSizer(1000, 50, 1, 100_000);
+    for (let i = 0; i < 10; i++) s.took(s.current * 0.01); // 10 us a row
+    expect(s.current).toBeGreaterThanOrEqual(4000);
+    expect(s.current).toBeLessThanOrEqual(6000);
+    for (let i = 0; i < 10; i++) s.took(s.current * 0.2); // the rows got slower: 200 us each
+    expect(s.current).toBe(250);
+  });
+
+  it('a batch whose time is mostly fixed is not shrunk further than helps (fewer, not more, long holds)', () => {
+    const s = new BatchSizer(200, 250, 1, 200);
+    const cost = (n: number): number => 300 + n * 0.05; // finding the rows costs 300 ms whatever the size
+    for (let i = 0; i < 10; i++) s.took(cost(s.current));
+    expect(s.current).toBe(200);
+  });
 });

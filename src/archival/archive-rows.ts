@@ -15,7 +15,7 @@ import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { fdLikeOrigin, originOf } from '../util/ownership.js';
 import { RunLock } from '../maintenance/lock.js';
-import { LockMeter, nextBatch, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
+import { BatchSizer, LockMeter, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
@@ -152,33 +152,56 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
       src.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_skip"(k)`);
       src.exec(`DELETE FROM temp."_dbm_skip"`);
       const skip = src.prepare(`INSERT INTO temp."_dbm_skip"(k) VALUES (?)`);
-      // Batches sized by time: at most the configured size, fewer when a batch holds the lock past a fraction of the writer-wait budget.
-      const targetMs = stepTargetMs(req.brain.config.maintenance.maxWriterWaitMs);
-      let size = Math.max(1, job.batchSize);
-      const nextKeys = (n: number) =>
-        src
-          .prepare(
-            `${keysSql} AND ${quoteIdent(job.key)} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${n}`,
-          )
-          .pluck()
-          .safeIntegers(true);
+      // Which rows are eligible is decided on a read snapshot, outside the write lock: on a large
+      // brain that query alone takes longer than the budget (every conversation's activity is
+      // looked at). Under the lock, each batch re-checks only its own candidates by key.
+      src.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_candidates"(k)`);
+      const candidate = src.prepare(`INSERT INTO temp."_dbm_candidates"(k) VALUES (?)`);
+      const k = quoteIdent(job.key);
+      const findCandidates = src
+        .prepare(
+          `${keysSql} AND ${k} NOT IN (SELECT k FROM temp."_dbm_skip") ORDER BY ${job.orderBy} LIMIT ${Math.max(1, job.batchSize) * 8}`,
+        )
+        .pluck()
+        .safeIntegers(true);
+      const stillEligible = src
+        .prepare(`${keysSql} AND ${k} IN (SELECT k FROM temp."_dbm_candidates") ORDER BY ${job.orderBy}`)
+        .pluck()
+        .safeIntegers(true);
+      // Batches sized by time: at most the configured size, fewer when one holds the lock past a
+      // quarter of the writer-wait budget; the first an eighth of it (200 conversations with
+      // their messages can take seconds).
+      const max = Math.max(1, job.batchSize);
+      const sizer = new BatchSizer(
+        Math.ceil(max / 8),
+        stepTargetMs(req.brain.config.maintenance.maxWriterWaitMs),
+        1,
+        max,
+      );
+      let pool: unknown[] = [];
       for (;;) {
+        if (pool.length === 0) pool = findCandidates.all(job.params);
+        if (pool.length === 0) break;
+        src.exec(`DELETE FROM temp."_dbm_candidates"`);
+        for (const key of pool.splice(0, sizer.current)) candidate.run(key as bigint | string | number);
+        src.exec('BEGIN IMMEDIATE'); // waiting for the application's lock is not a hold of ours
         const end = meter.start();
         const tb = performance.now();
-        src.exec('BEGIN IMMEDIATE');
         try {
-          const keys = nextKeys(size).all(job.params);
+          // Moved only if still eligible now that nobody else can write (a new message since the snapshot keeps it live).
+          const keys = stillEligible.all(job.params);
           if (keys.length === 0) {
             src.exec('ROLLBACK');
             end();
-            break;
+            continue;
           }
           const r = moveOrIsolate(src, arc, set, keys, opts);
-          for (const k of [...r.conflicts, ...r.blocked]) skip.run(k as bigint | string | number);
+          for (const key of [...r.conflicts, ...r.blocked]) skip.run(key as bigint | string | number);
           src.exec('COMMIT');
           end();
           const took = performance.now() - tb;
-          size = nextBatch(size, took, targetMs, 1, Math.max(1, job.batchSize));
+          req.logger.trace({ rows: keys.length, ms: Math.round(took) }, 'batch moved');
+          sizer.took(took, keys.length);
           sleepSync(yieldMs(took));
           for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
           conflicts.push(...r.conflicts);

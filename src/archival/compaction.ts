@@ -16,7 +16,7 @@ import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { RunLock } from '../maintenance/lock.js';
-import { LockMeter, nextBatch, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
+import { BatchSizer, LockMeter, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
 import { openForMove, attach } from './mover.js';
 import { outcome, type RetentionOutcome } from './types.js';
 import type { z } from 'zod';
@@ -122,8 +122,12 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
     let batches = 0;
     let highestUsed: number | null = null;
     // Batches sized by time: at most the configured rows, fewer when a batch holds the lock past a fraction of the writer-wait budget.
-    const targetMs = stepTargetMs(brain.config.maintenance.maxWriterWaitMs);
-    let rows = job.batchRows;
+    const sizer = new BatchSizer(
+      job.batchRows,
+      stepTargetMs(brain.config.maintenance.maxWriterWaitMs),
+      1,
+      job.batchRows,
+    );
     for (;;) {
       const t0 = performance.now();
       // The watermarks are read inside the batch's write transaction (BEGIN IMMEDIATE holds the
@@ -133,7 +137,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
         const now = bound();
         if ('refusal' in now) return now;
         limit = Math.min(limit, now.value);
-        return { n: del.run(limit, rows).changes };
+        return { n: del.run(limit, sizer.current).changes };
       });
       const step = meter.hold(() => batch.immediate());
       const took = performance.now() - t0;
@@ -147,7 +151,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       highestUsed ??= limit;
       deleted += step.n;
       batches++;
-      rows = nextBatch(rows, took, targetMs, 1, job.batchRows);
+      sizer.took(took, Math.max(1, step.n));
       sleepSync(yieldMs(took));
     }
     const bounds =

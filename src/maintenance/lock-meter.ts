@@ -54,11 +54,52 @@ export class LockMeter {
   }
 }
 
-/** Batch size for the next step of a loop that wants each step to take about `targetMs`. */
-export function nextBatch(current: number, tookMs: number, targetMs: number, min: number, max: number): number {
-  const scaled = tookMs <= 0.5 ? current * 4 : (current * targetMs) / tookMs;
-  // At most 4x larger, at least 4x smaller per step: one odd timing does not swing it wildly.
-  return Math.round(Math.min(max, Math.max(min, Math.min(current * 4, Math.max(current / 4, scaled)))));
+/**
+ * Sizes the batches of a loop so that each holds the lock about `targetMs`: it grows a batch
+ * that was quick (at most 4x per step, up to `max`) and shrinks one that was slow, in proportion,
+ * but only while shrinking helps. A batch's time is a fixed part (finding its rows, say) plus a
+ * part per row; when a smaller batch took nearly as long as the larger one before it, the fixed
+ * part dominates, and going smaller would only multiply the batches (and their fixed cost)
+ * without shortening any hold: the sizer then stays at the smallest size that still helped.
+ */
+export class BatchSizer {
+  private floor: number;
+  /** The batch the last shrinks are measured against. */
+  private last: { readonly size: number; readonly ms: number } | null = null;
+
+  constructor(
+    private size: number,
+    private readonly targetMs: number,
+    readonly min: number,
+    private readonly max: number,
+  ) {
+    this.floor = min;
+    this.size = Math.max(min, Math.min(max, size));
+  }
+
+  get current(): number {
+    return this.size;
+  }
+
+  /** Records that a batch of `rows` (default: the current size) took `tookMs`; returns the next size. */
+  took(tookMs: number, rows: number = this.size): number {
+    const ref = this.last;
+    if (ref && rows <= ref.size * 0.75) {
+      // Shrunk by a quarter or more since the reference, and gained less than half of what a
+      // time proportional to the size would have: the time is mostly fixed. Back to the
+      // reference size, and no lower.
+      if (tookMs > 0.5 * ref.ms + 0.5 * ref.ms * (rows / ref.size)) {
+        this.floor = Math.max(this.floor, Math.min(this.max, ref.size));
+        this.size = this.floor;
+        return this.size;
+      }
+      this.last = { size: rows, ms: tookMs };
+    } else if (!ref || rows >= ref.size) this.last = { size: rows, ms: tookMs };
+    const scaled = tookMs <= 0.5 ? rows * 4 : (rows * this.targetMs) / tookMs;
+    const next = Math.min(this.size * 4, Math.max(this.size / 4, scaled));
+    this.size = Math.round(Math.min(this.max, Math.max(this.floor, next)));
+    return this.size;
+  }
 }
 
 /** Each bounded step's target hold: a quarter of the budget, at most 250 ms. */

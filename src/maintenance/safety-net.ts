@@ -267,8 +267,8 @@ async function executeLocked(
     let structureCounts: ReadonlyMap<string, number> = saved.counts;
     if (op.transactional && verifyInOwnTransaction(form, budgetMs, task, target.path)) {
       // Verified before COMMIT, in the operation's own transaction; a problem is a ROLLBACK.
-      const end = meter.start();
       db.exec('BEGIN IMMEDIATE');
+      const end = meter.start();
       let inTx: ReturnType<typeof verifyInTransaction> | null = null;
       try {
         const before = tableCounts(db);
@@ -455,8 +455,8 @@ async function runOutsideVerification(
   form: BoundedForm | null,
 ): Promise<OpOutcome> {
   if (!op.transactional || form?.batches) return op.run(db, ctx, env);
-  const end = env.meter.start();
   db.exec('BEGIN IMMEDIATE');
+  const end = env.meter.start();
   try {
     const out = await op.run(db, ctx, env);
     db.exec('COMMIT');

@@ -95,15 +95,7 @@ export class StateDb {
   /** Median throughput (bytes per second of size_before) of the last successful runs, or null. */
   throughput(database: string, type: TaskType): number | null {
     if (this.schemaVersion() < SCHEMA_VERSION.history) return null;
-    const rows = this.db
-      .prepare(
-        "SELECT size_before * 1000.0 / max(duration_ms, 1) AS bps FROM task_runs WHERE status = 'ok' AND database_name = ? AND task_type = ? AND size_before > 0 ORDER BY started_at DESC LIMIT 5",
-      )
-      .pluck()
-      .all(database, type) as number[];
-    if (rows.length === 0) return null;
-    const sorted = [...rows].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)]!;
+    return this.medianOfRecent('size_before * 1000.0 / max(duration_ms, 1)', 'size_before > 0', database, type);
   }
 
   /**
@@ -113,9 +105,15 @@ export class StateDb {
    */
   holdRate(database: string, type: TaskType): number | null {
     if (this.schemaVersion() < SCHEMA_VERSION.writeLock) return null;
+    const where = 'bounded = 0 AND size_before > 0 AND lock_longest_ms > 0';
+    return this.medianOfRecent('size_before * 1.0 / lock_longest_ms', where, database, type);
+  }
+
+  /** The median of `expr` over the last five successful runs of `type` on `database` that match `where` (fixed SQL of ours). */
+  private medianOfRecent(expr: string, where: string, database: string, type: TaskType): number | null {
     const rows = this.db
       .prepare(
-        "SELECT size_before * 1.0 / lock_longest_ms FROM task_runs WHERE status = 'ok' AND bounded = 0 AND database_name = ? AND task_type = ? AND size_before > 0 AND lock_longest_ms > 0 ORDER BY started_at DESC LIMIT 5",
+        `SELECT ${expr} FROM task_runs WHERE status = 'ok' AND database_name = ? AND task_type = ? AND ${where} ORDER BY started_at DESC LIMIT 5`,
       )
       .pluck()
       .all(database, type) as number[];

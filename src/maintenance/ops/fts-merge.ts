@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql } from '../../db/fts5.js';
-import { nextBatch, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
+import { BatchSizer, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
 
 /** Pages the first step merges; later steps are sized from the time the last one took. */
 export const MERGE_PAGES_FIRST = 64;
@@ -27,17 +27,17 @@ export async function mergeInSteps(
   table: string,
   opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
 ): Promise<MergeResult> {
-  const target = stepTargetMs(opts.budgetMs);
+  const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
   const changes = db.prepare('SELECT total_changes()').pluck();
   // A cap on the work (three times the index's pages) so that an index the application keeps growing cannot keep us here.
   const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
-  let pages = MERGE_PAGES_FIRST;
   let written = 0;
   let steps = 0;
   let longest = 0;
   for (;;) {
     const t0 = performance.now();
     let delta = 0;
+    const pages = sizer.current;
     opts.meter.hold(() =>
       db
         .transaction(() => {
@@ -53,7 +53,7 @@ export async function mergeInSteps(
     written += pages;
     if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
     if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
-    pages = nextBatch(pages, took, target, 8, 1 << 20);
+    sizer.took(took);
     await pause(yieldMs(took));
   }
 }

@@ -1,6 +1,6 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
 import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
-import { nextBatch, stepTargetMs, yieldMs } from '../lock-meter.js';
+import { BatchSizer, stepTargetMs, yieldMs } from '../lock-meter.js';
 import { pause } from './fts-merge.js';
 import type { OpEnv, Operation, OpOutcome } from './types.js';
 
@@ -94,16 +94,15 @@ export const vacuum: Operation = {
 };
 
 async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<OpOutcome> {
-  const target = stepTargetMs(budgetMs);
+  const sizer = new BatchSizer(INCREMENTAL_PAGES_FIRST, stepTargetMs(budgetMs), 16, 1 << 20);
   const free = db.prepare('PRAGMA freelist_count').pluck();
   const wal = String(db.pragma('journal_mode', { simple: true })) === 'wal';
   const freeBefore = Number(free.get());
-  let pages = INCREMENTAL_PAGES_FIRST;
   let batches = 0;
   let longest = 0;
   // Bounded by the free pages there were: pages the application frees meanwhile wait for the next run.
   for (let left = freeBefore; left > 0 && Number(free.get()) > 0;) {
-    const n = Math.min(pages, left);
+    const n = Math.min(sizer.current, left);
     const t0 = performance.now();
     env.meter.hold(() => db.transaction(() => db.pragma(`incremental_vacuum(${n})`)).immediate());
     const took = performance.now() - t0;
@@ -111,7 +110,7 @@ async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<
     left -= n;
     longest = Math.max(longest, took);
     if (wal) db.pragma('wal_checkpoint(PASSIVE)');
-    pages = nextBatch(pages, took, target, 16, 1 << 20);
+    sizer.took(took, n);
     await pause(yieldMs(took));
   }
   const freeAfter = Number(free.get());
