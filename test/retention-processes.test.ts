@@ -265,6 +265,10 @@ describe('live processes', () => {
     const archived = new Set(ids(path.join(dir, 'conversation_archive.db'), 'conversations'));
     expect(written.filter((e) => archived.has(e.conv!))).toEqual([]);
     expect(JSON.parse(run.stdout).summary.conversations_archived).toBeGreaterThanOrEqual(600);
+    // The index stayed right through the application's own triggers: no rebuild of the live index
+    // (counting its rows and its content's in two snapshots while the writer commits used to differ
+    // and rebuild it, holding the write lock for as long as a rebuild takes).
+    expect(JSON.parse(run.stdout).items[0].message).not.toContain('rebuilt the live FTS index');
   });
 
   it('an appender keeps appending to events.jsonl during --compress-events: lines written = lines found, none twice', async () => {

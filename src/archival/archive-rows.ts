@@ -15,7 +15,14 @@ import { quoteIdent } from '../db/sql.js';
 import { DbmError } from '../errors.js';
 import { fdLikeOrigin, originOf } from '../util/ownership.js';
 import { RunLock } from '../maintenance/lock.js';
-import { BatchSizer, LockMeter, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
+import {
+  BatchSizer,
+  checkpointBetweenBatches,
+  LockMeter,
+  sleepSync,
+  stepTargetMs,
+  yieldMs,
+} from '../maintenance/lock-meter.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
 import {
   attach,
@@ -202,6 +209,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
           const took = performance.now() - tb;
           req.logger.trace({ rows: keys.length, ms: Math.round(took) }, 'batch moved');
           sizer.took(took, keys.length);
+          checkpointBetweenBatches(src);
           sleepSync(yieldMs(took));
           for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
           conflicts.push(...r.conflicts);
@@ -220,7 +228,10 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
           `${existed ? 'created' : 'created the archive with'} ${schema.created.map((t) => `"${t}"`).join(', ')}`,
         );
       if (schema.addedColumns.length) notes.push(`added column(s) ${schema.addedColumns.join(', ')} to the archive`);
-      notes.push(...repairFts(src, fts, set, 'live'), ...repairFts(arc, listFtsTables(arc), set, 'archive'));
+      notes.push(
+        ...repairFts(src, fts, set, 'live', meter),
+        ...repairFts(arc, listFtsTables(arc), set, 'archive', meter),
+      );
       req.logger.debug({ ms: Date.now() - t0 }, 'FTS indexes checked');
       const count = moved.get(set.root) ?? 0;
       const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);
@@ -358,7 +369,13 @@ function planArchive(job: RowArchiveJob, timeoutMs: number): RetentionOutcome {
  * (A sampled MATCH probe, as assess does, reads whole doclists full of delete markers right
  * after a big move: seconds, where this costs two counts.)
  */
-function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet, side: 'live' | 'archive'): string[] {
+function repairFts(
+  db: Database.Database,
+  fts: readonly FtsTable[],
+  set: MoveSet,
+  side: 'live' | 'archive',
+  meter: LockMeter,
+): string[] {
   const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
   const notes: string[] = [];
   for (const f of fts) {
@@ -366,23 +383,30 @@ function repairFts(db: Database.Database, fts: readonly FtsTable[], set: MoveSet
     const why =
       side === 'live' && !hasFtsDeleteTrigger(db, f)
         ? `no delete trigger of ${f.contentTable} issues its 'delete' command`
-        : f.hasDocsize && countOf(db, `${f.name}_docsize`) !== countOf(db, f.contentTable!)
+        : f.hasDocsize && countsDiffer(db, `${f.name}_docsize`, f.contentTable!)
           ? 'its row count differs from its content'
           : null;
     if (!why) continue;
-    db.transaction(() => db.prepare(ftsCommandSql(f.name, 'rebuild')).run()).immediate();
+    meter.hold(() => db.transaction(() => db.prepare(ftsCommandSql(f.name, 'rebuild')).run()).immediate());
     notes.push(`rebuilt the ${side} FTS index "${f.name}" (${why})`);
   }
   return notes;
 }
 
-function countOf(db: Database.Database, table: string): number {
-  return Number(
-    db
-      .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
-      .pluck()
-      .get(),
-  );
+/**
+ * Whether two tables hold different numbers of rows, both counted in one read snapshot: the
+ * application keeps committing (its triggers write a row and its index entry in one
+ * transaction), and two counts in two snapshots would differ by its last commit.
+ */
+function countsDiffer(db: Database.Database, a: string, b: string): boolean {
+  const count = (t: string): number =>
+    Number(
+      db
+        .prepare(`SELECT count(*) FROM ${quoteIdent(t)}`)
+        .pluck()
+        .get(),
+    );
+  return db.transaction(() => count(a) !== count(b))();
 }
 
 export interface RestoreJob {

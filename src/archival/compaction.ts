@@ -16,7 +16,14 @@ import { databaseNamed, ruleDatabase } from '../config/select.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
 import { quoteIdent } from '../db/sql.js';
 import { RunLock } from '../maintenance/lock.js';
-import { BatchSizer, LockMeter, sleepSync, stepTargetMs, yieldMs } from '../maintenance/lock-meter.js';
+import {
+  BatchSizer,
+  checkpointBetweenBatches,
+  LockMeter,
+  sleepSync,
+  stepTargetMs,
+  yieldMs,
+} from '../maintenance/lock-meter.js';
 import { openForMove, attach } from './mover.js';
 import { outcome, type RetentionOutcome } from './types.js';
 import type { z } from 'zod';
@@ -152,6 +159,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       deleted += step.n;
       batches++;
       sizer.took(took, Math.max(1, step.n));
+      checkpointBetweenBatches(db);
       sleepSync(yieldMs(took));
     }
     const bounds =

@@ -3,8 +3,9 @@
  * may have waited on their busy timeout: every section that holds it (a write transaction of
  * ours, VACUUM, a checkpoint that blocks writers, a restore) is timed through a meter, and each
  * task's result carries the longest hold and their total (`writeLock` in --json, the history,
- * the metrics).
+ * the metrics). And the helpers of the loops that work in short batches.
  */
+import type Database from 'better-sqlite3';
 
 export interface WriteLockHolds {
   /** The longest single hold, in milliseconds. */
@@ -114,6 +115,15 @@ export function stepTargetMs(budgetMs: number): number {
  */
 export function yieldMs(tookMs: number): number {
   return Math.min(100, Math.max(2, tookMs));
+}
+
+/**
+ * Between two batches in WAL mode: a PASSIVE checkpoint of what the batch wrote (it never blocks
+ * writers). Otherwise the application's next commit finds the WAL past wal_autocheckpoint and
+ * copies our pages back itself, inside its own write: seconds after a large merge.
+ */
+export function checkpointBetweenBatches(db: Database.Database): void {
+  if (String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal') db.pragma('wal_checkpoint(PASSIVE)');
 }
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));

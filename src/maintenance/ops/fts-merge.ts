@@ -8,7 +8,7 @@
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql } from '../../db/fts5.js';
-import { BatchSizer, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
+import { BatchSizer, checkpointBetweenBatches, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
 
 /** Pages the first step merges; later steps are sized from the time the last one took. */
 export const MERGE_PAGES_FIRST = 64;
@@ -54,6 +54,7 @@ export async function mergeInSteps(
     if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
     if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
     sizer.took(took);
+    checkpointBetweenBatches(db);
     await pause(yieldMs(took));
   }
 }

@@ -1,6 +1,6 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
 import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
-import { BatchSizer, stepTargetMs, yieldMs } from '../lock-meter.js';
+import { BatchSizer, checkpointBetweenBatches, stepTargetMs, yieldMs } from '../lock-meter.js';
 import { pause } from './fts-merge.js';
 import type { OpEnv, Operation, OpOutcome } from './types.js';
 
@@ -96,7 +96,6 @@ export const vacuum: Operation = {
 async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<OpOutcome> {
   const sizer = new BatchSizer(INCREMENTAL_PAGES_FIRST, stepTargetMs(budgetMs), 16, 1 << 20);
   const free = db.prepare('PRAGMA freelist_count').pluck();
-  const wal = String(db.pragma('journal_mode', { simple: true })) === 'wal';
   const freeBefore = Number(free.get());
   let batches = 0;
   let longest = 0;
@@ -109,7 +108,7 @@ async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<
     batches++;
     left -= n;
     longest = Math.max(longest, took);
-    if (wal) db.pragma('wal_checkpoint(PASSIVE)');
+    checkpointBetweenBatches(db); // and the file shrinks as it goes
     sizer.took(took, n);
     await pause(yieldMs(took));
   }
