@@ -163,6 +163,11 @@ for (const op of ops) {
   writer.kill('SIGTERM');
   await new Promise((resolve) => writer.once('exit', resolve));
   const samples = JSON.parse(fs.readFileSync(writes, 'utf8'));
+  if (process.argv.includes('--keep')) {
+    // For a closer look: the tool's log and every write (start ms, wait ms, ok) beside each other.
+    fs.writeFileSync(path.join(root, 'bench', '.data', `writer-wait-${op}.log`), tool.stderr);
+    fs.writeFileSync(path.join(root, 'bench', '.data', `writer-wait-${op}.writes.json`), JSON.stringify(samples));
+  }
   // Phases from the log: each "phase done" line ends a phase that began where the last one ended.
   const phases = [];
   let from = started;

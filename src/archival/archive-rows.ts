@@ -176,7 +176,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
         .pluck()
         .safeIntegers(true);
       // Batches sized by time: at most the configured size, fewer when one holds the lock past a
-      // quarter of the writer-wait budget; the first an eighth of it (200 conversations with
+      // tenth of the writer-wait budget (at most 100 ms); the first an eighth of it (200 conversations with
       // their messages can take seconds).
       const max = Math.max(1, job.batchSize);
       const sizer = new BatchSizer(

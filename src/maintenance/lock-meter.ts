@@ -57,7 +57,7 @@ export class LockMeter {
 
 /**
  * Sizes the batches of a loop so that each holds the lock about `targetMs`: it grows a batch
- * that was quick (at most 4x per step, up to `max`) and shrinks one that was slow, in proportion,
+ * that was quick (at most 2x per step, up to `max`) and shrinks one that was slow, in proportion,
  * but only while shrinking helps. A batch's time is a fixed part (finding its rows, say) plus a
  * part per row; when a smaller batch took nearly as long as the larger one before it, the fixed
  * part dominates, and going smaller would only multiply the batches (and their fixed cost)
@@ -97,15 +97,19 @@ export class BatchSizer {
       this.last = { size: rows, ms: tookMs };
     } else if (!ref || rows >= ref.size) this.last = { size: rows, ms: tookMs };
     const scaled = tookMs <= 0.5 ? rows * 4 : (rows * this.targetMs) / tookMs;
-    const next = Math.min(this.size * 4, Math.max(this.size / 4, scaled));
+    // At most twice as large (a step's time varies, and overshooting is what the budget is about), at least 4x smaller.
+    const next = Math.min(this.size * 2, Math.max(this.size / 4, scaled));
     this.size = Math.round(Math.min(this.max, Math.max(this.floor, next)));
     return this.size;
   }
 }
 
-/** Each bounded step's target hold: a quarter of the budget, at most 250 ms. */
+/**
+ * Each bounded step's target hold: a tenth of the budget, at most 100 ms, so that the steps'
+ * spread (their sizes follow the last step's time) stays well inside the budget.
+ */
 export function stepTargetMs(budgetMs: number): number {
-  return Math.max(5, Math.min(250, budgetMs / 4));
+  return Math.max(5, Math.min(100, budgetMs / 10));
 }
 
 /**

@@ -1,10 +1,18 @@
 /**
- * FTS5's 'optimize' in bounded steps: `INSERT INTO fts(fts, rank) VALUES ('merge', -N)` merges
- * every segment towards one (a negative N puts them all on one level first, as 'optimize'
- * does), writing about N pages, and goes on from where the last step stopped. Each step is its
- * own short write transaction, sized so that it holds the lock a fraction of the budget, with
- * a pause after it in which the application's waiting writers get the lock. A step that changes
- * fewer than two rows (sqlite3_total_changes) merged nothing: the index is as 'optimize' leaves it.
+ * Merging an FTS5 index in bounded steps: `INSERT INTO fts(fts, rank) VALUES ('merge', N)`
+ * merges the segments of any level that holds `usermerge` of them (4 by default, the
+ * application's setting is left as it is), writing about N pages, and goes on from where the
+ * last step stopped. Each step is its own short write transaction, sized so that it holds the
+ * lock a fraction of the budget, with a PASSIVE checkpoint and a pause after it in which the
+ * application's waiting writers get the lock. A step that changes fewer than two rows
+ * (sqlite3_total_changes) merged nothing: no level has that many segments any more.
+ *
+ * Not a negative N (which would end where 'optimize' does): it first moves every segment onto
+ * one new level, and does so again at every step after the application added a segment, so
+ * under a live writer a large index's merge starts over at each step and never ends (seen on
+ * the benchmark brain: 82 steps, stopped at the work cap, the application's inserts slowed by
+ * the half-merged levels). A positive N leaves the application's new level-0 segments out of
+ * the levels being merged.
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql } from '../../db/fts5.js';
@@ -42,7 +50,7 @@ export async function mergeInSteps(
       db
         .transaction(() => {
           const before = Number(changes.get());
-          db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
+          db.prepare(ftsCommandSql(table, 'merge', pages)).run();
           delta = Number(changes.get()) - before;
         })
         .immediate(),

@@ -39,11 +39,11 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
         if (!a) return [];
         return [
           bounded
-            ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing`
+            ? `${ftsCommandSql(t.table, 'merge', MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing`
             : statement(t, a),
         ];
       }),
-    // Merging is done in bounded steps ('merge' with a negative page count ends where 'optimize' does); a rebuild is one statement.
+    // Merging is done in bounded steps (fts-merge.ts); a rebuild is one statement.
     bounded: (ctx) =>
       ctx.fts.some((t) => actionFor(t, ctx, type) === 'rebuild')
         ? null
