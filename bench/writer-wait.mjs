@@ -208,12 +208,12 @@ for (const op of ops) {
     ...report('whole run', during),
     exit: tool.status,
     seconds: ((ended - started) / 1000).toFixed(1),
-    rssMb: rssMb.toFixed(0),
+    rssMb: rssMb.toFixed(1),
     holds,
     bareMs,
   });
   console.error(
-    `${op}: exit ${tool.status}, ${((ended - started) / 1000).toFixed(1)} s, ${during.length} writes, RSS ${rssMb.toFixed(0)} MB; ${holds}`,
+    `${op}: exit ${tool.status}, ${((ended - started) / 1000).toFixed(1)} s, ${during.length} writes, RSS ${rssMb.toFixed(1)} MB; ${holds}`,
   );
 }
 fs.rmSync(work, { recursive: true, force: true });

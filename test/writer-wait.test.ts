@@ -310,13 +310,12 @@ describe('the holds are reported', () => {
 });
 
 describe('batches sized by time', () => {
-  it('a batch whose time is proportional to its size converges on the target', () => {
+  it('a batch whose time is proportional to its size converges on 60% of the target (headroom for the slow ones)', () => {
     const s = new BatchSizer(1000, 50, 1, 100_000);
     for (let i = 0; i < 12; i++) s.took(s.current * 0.01); // 10 us a row
-    expect(s.current).toBeGreaterThanOrEqual(4000);
-    expect(s.current).toBeLessThanOrEqual(6000);
+    expect(s.current).toBe(3000); // 30 ms
     for (let i = 0; i < 10; i++) s.took(s.current * 0.2); // the rows got slower: 200 us each
-    expect(s.current).toBe(250);
+    expect(s.current).toBe(150);
   });
 
   it('a batch whose time is mostly fixed is not shrunk further than helps (fewer, not more, long holds)', () => {

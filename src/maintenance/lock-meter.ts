@@ -96,7 +96,8 @@ export class BatchSizer {
       }
       this.last = { size: rows, ms: tookMs };
     } else if (!ref || rows >= ref.size) this.last = { size: rows, ms: tookMs };
-    const scaled = tookMs <= 0.5 ? rows * 4 : (rows * this.targetMs) / tookMs;
+    // Aimed at 60% of the target: batches of the same size vary, and the target is what the longest may take.
+    const scaled = tookMs <= 0.5 ? rows * 4 : (rows * this.targetMs * 0.6) / tookMs;
     // At most twice as large (a step's time varies, and overshooting is what the budget is about), at least 4x smaller.
     const next = Math.min(this.size * 2, Math.max(this.size / 4, scaled));
     this.size = Math.round(Math.min(this.max, Math.max(this.floor, next)));

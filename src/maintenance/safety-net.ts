@@ -35,7 +35,7 @@ import {
 } from './backup.js';
 import { failAt, injectFaultAfter, pauseAt } from './inject.js';
 import { RunLock } from './lock.js';
-import { LockMeter } from './lock-meter.js';
+import { checkpointBetweenBatches, LockMeter } from './lock-meter.js';
 import type { BoundedForm, OpContext, OpEnv, Operation, OpOutcome } from './ops/types.js';
 import { checkFreeSpace, spaceNeeds, statfsProbe } from './preflight.js';
 import { taskResult, type MaintenanceResult, type Measured, type ProbeResult, type RunRequest } from './types.js';
@@ -236,6 +236,9 @@ async function executeLocked(
     // 3. backup from a read snapshot, verified before anything changes
     const createdNow = !backup;
     if (!backup) {
+      // What earlier tasks left in the WAL is copied back first (PASSIVE: it blocks nobody), so
+      // that neither our snapshot nor the application's next commit has to carry it.
+      checkpointBetweenBatches(db);
       try {
         backup = await createBackup(db, target, backupDirFor(req.brain.backupDir, target), req.now, meter, () =>
           pauseAt(req.env, 'backup-snapshot'),
