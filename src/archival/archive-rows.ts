@@ -20,7 +20,7 @@ import {
   checkpointBetweenBatches,
   LockMeter,
   sleepSync,
-  stepTargetMs,
+  batchTargetMs,
   yieldMs,
 } from '../maintenance/lock-meter.js';
 import { checkFreeSpace, statfsProbe } from '../maintenance/preflight.js';
@@ -176,12 +176,12 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
         .pluck()
         .safeIntegers(true);
       // Batches sized by time: at most the configured size, fewer when one holds the lock past a
-      // tenth of the writer-wait budget (at most 100 ms); the first an eighth of it (200 conversations with
+      // quarter of the writer-wait budget (at most 250 ms); the first an eighth of it (200 conversations with
       // their messages can take seconds).
       const max = Math.max(1, job.batchSize);
       const sizer = new BatchSizer(
         Math.ceil(max / 8),
-        stepTargetMs(req.brain.config.maintenance.maxWriterWaitMs),
+        batchTargetMs(req.brain.config.maintenance.maxWriterWaitMs),
         1,
         max,
       );

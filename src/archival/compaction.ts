@@ -21,7 +21,7 @@ import {
   checkpointBetweenBatches,
   LockMeter,
   sleepSync,
-  stepTargetMs,
+  batchTargetMs,
   yieldMs,
 } from '../maintenance/lock-meter.js';
 import { openForMove, attach } from './mover.js';
@@ -131,7 +131,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
     // Batches sized by time: at most the configured rows, fewer when a batch holds the lock past a fraction of the writer-wait budget.
     const sizer = new BatchSizer(
       job.batchRows,
-      stepTargetMs(brain.config.maintenance.maxWriterWaitMs),
+      batchTargetMs(brain.config.maintenance.maxWriterWaitMs),
       1,
       job.batchRows,
     );

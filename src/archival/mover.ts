@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { DbmError } from '../errors.js';
 import { checkFtsTriggers } from '../db/fts-triggers.js';
 import { contentRowidExpr, ftsCommandSql, type FtsTable } from '../db/fts5.js';
+import { prepared } from '../db/statements.js';
 import { quoteIdent } from '../db/sql.js';
 import type { MoveNode, MoveSet, RefNode } from './move-set.js';
 
@@ -50,9 +51,10 @@ interface ColumnInfo {
 }
 
 function columnsOf(db: Database.Database, schema: string, table: string): ColumnInfo[] {
-  const rows = db
-    .prepare(`SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?, ?)`)
-    .all(table, schema) as Array<{
+  const rows = prepared(
+    db,
+    `SELECT name, type, "notnull" AS nn, dflt_value AS dflt, pk FROM pragma_table_info(?, ?)`,
+  ).all(table, schema) as Array<{
     name: string;
     type: string;
     nn: number;
@@ -63,8 +65,10 @@ function columnsOf(db: Database.Database, schema: string, table: string): Column
 }
 
 function tableSql(db: Database.Database, schema: string, table: string): string | undefined {
-  return db
-    .prepare(`SELECT sql FROM ${quoteIdent(schema)}.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`)
+  return prepared(
+    db,
+    `SELECT sql FROM ${quoteIdent(schema)}.sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE`,
+  )
     .pluck()
     .get(table) as string | undefined;
 }
@@ -137,7 +141,7 @@ export function ensureArchiveSchema(
   const rebuild: string[] = [];
   let backfill = false;
   const archived =
-    (db.prepare(`SELECT count(*) FROM "main".sqlite_schema WHERE type = 'table'`).pluck().get() as number) > 0;
+    (prepared(db, `SELECT count(*) FROM "main".sqlite_schema WHERE type = 'table'`).pluck().get() as number) > 0;
   for (const node of [...set.nodes, ...set.refs]) {
     const srcSql = tableSql(db, 'src', node.table);
     if (!srcSql) throw new DbmError('CONFIG_INVALID', `table "${node.table}" does not exist in the live database`);
@@ -147,10 +151,10 @@ export function ensureArchiveSchema(
       // A reference table new to an archive that already holds rows: what they refer to is copied once.
       if (archived && set.refs.includes(node as RefNode)) backfill = true;
       statements.push(srcSql);
-      const idx = db
-        .prepare(
-          `SELECT sql FROM "src".sqlite_schema WHERE type = 'index' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`,
-        )
+      const idx = prepared(
+        db,
+        `SELECT sql FROM "src".sqlite_schema WHERE type = 'index' AND tbl_name = ? COLLATE NOCASE AND sql IS NOT NULL`,
+      )
         .pluck()
         .all(node.table) as string[];
       statements.push(...idx);
@@ -177,12 +181,11 @@ export function ensureArchiveSchema(
   const moved = new Set(set.nodes.map((n) => n.table.toLowerCase()));
   for (const fts of sourceFts) {
     if (fts.kind !== 'external' || !moved.has(fts.contentTable!.toLowerCase())) continue;
-    const existing = db
-      .prepare(`SELECT sql FROM "main".sqlite_schema WHERE name = ? COLLATE NOCASE`)
+    const existing = prepared(db, `SELECT sql FROM "main".sqlite_schema WHERE name = ? COLLATE NOCASE`)
       .pluck()
       .get(fts.name) as string | undefined;
     if (!existing) {
-      const ddl = db.prepare(`SELECT sql FROM "src".sqlite_schema WHERE name = ?`).pluck().get(fts.name) as string;
+      const ddl = prepared(db, `SELECT sql FROM "src".sqlite_schema WHERE name = ?`).pluck().get(fts.name) as string;
       statements.push(ddl);
       created.push(fts.name);
       // Rows the archive already holds (the index was added to the live schema later) get indexed once.
@@ -193,7 +196,7 @@ export function ensureArchiveSchema(
   if (dryRun || statements.length === 0) return { created, addedColumns };
   db.transaction(() => {
     for (const s of statements) db.exec(s);
-    for (const f of rebuild) db.prepare(ftsCommandSql(f, 'rebuild')).run();
+    for (const f of rebuild) prepared(db, ftsCommandSql(f, 'rebuild')).run();
     if (backfill) copyReferenced(db, set, 'src', 'all');
   })();
   return { created, addedColumns };
@@ -204,7 +207,7 @@ export function setKeys(db: Database.Database, keys: readonly unknown[]): void {
   // Keys are exact: integers arrive as BigInt (safeIntegers) and are bound as such.
   db.exec(`CREATE TEMP TABLE IF NOT EXISTS "_dbm_keys"(k)`);
   db.exec(`DELETE FROM ${KEYS}`);
-  const ins = db.prepare(`INSERT INTO ${KEYS}(k) VALUES (?)`);
+  const ins = prepared(db, `INSERT INTO ${KEYS}(k) VALUES (?)`);
   for (const k of keys) ins.run(k as string | number | bigint | Buffer | null);
 }
 
@@ -218,10 +221,10 @@ export function countRows(
 ): Map<string, number> {
   const out = new Map<string, number>();
   for (const node of set.nodes) {
-    const n = db
-      .prepare(
-        `SELECT count(*) FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema, keysSql)}`,
-      )
+    const n = prepared(
+      db,
+      `SELECT count(*) FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema, keysSql)}`,
+    )
       .pluck()
       .get(params);
     out.set(node.table, Number(n));
@@ -239,9 +242,10 @@ export function deleteRows(
   const out = new Map<string, number>();
   for (const node of [...set.nodes].reverse()) {
     if (which === 'move' && node.kind !== 'move') continue;
-    const r = db
-      .prepare(`DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`)
-      .run();
+    const r = prepared(
+      db,
+      `DELETE FROM ${quoteIdent(schema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, schema)}`,
+    ).run();
     out.set(node.table, r.changes);
   }
   return out;
@@ -262,7 +266,7 @@ export function copyRows(
     const sql =
       `INSERT INTO ${quoteIdent(toSchema)}.${quoteIdent(node.table)} (${cols}) ` +
       `SELECT ${cols} FROM ${quoteIdent(fromSchema)}.${quoteIdent(node.table)} WHERE ${whereFor(set, node, fromSchema)}`;
-    out.set(node.table, db.prepare(sql).run().changes);
+    out.set(node.table, prepared(db, sql).run().changes);
   }
   return out;
 }
@@ -375,8 +379,7 @@ export function blockedKeys(db: Database.Database, set: MoveSet): unknown[] {
       `(SELECT ${quoteIdent(b.edge.references)} FROM "main".${quoteIdent(parent.table)} WHERE ${whereFor(set, parent, 'main', 'SELECT kk.k')}))`
     );
   });
-  return db
-    .prepare(`SELECT kk.k FROM ${KEYS} AS kk WHERE ${tests.join(' OR ')}`)
+  return prepared(db, `SELECT kk.k FROM ${KEYS} AS kk WHERE ${tests.join(' OR ')}`)
     .pluck()
     .safeIntegers(true)
     .all();
@@ -398,7 +401,10 @@ function unlink(db: Database.Database, set: MoveSet): Map<string, number> {
         return `${c} = CASE WHEN ${c} IN (SELECT ${quoteIdent(e.references)} FROM "main".${quoteIdent(parent.table)} WHERE ${whereFor(set, parent, 'main')}) THEN ${value(e.column)} ELSE ${c} END`;
       })
       .join(', ');
-    out.set(node.table, db.prepare(`UPDATE "main".${quoteIdent(node.table)} SET ${sets} WHERE ${where}`).run().changes);
+    out.set(
+      node.table,
+      prepared(db, `UPDATE "main".${quoteIdent(node.table)} SET ${sets} WHERE ${where}`).run().changes,
+    );
   }
   return out;
 }
@@ -416,7 +422,8 @@ function relink(db: Database.Database, set: MoveSet, fromAlias: string): void {
     for (const e of node.edges) {
       const c = quoteIdent(e.column);
       const was = node.action === 'SET DEFAULT' ? (defaultOf(db, 'main', node.table, e.column) ?? 'NULL') : 'NULL';
-      db.prepare(
+      prepared(
+        db,
         `UPDATE "main".${t} SET ${c} = (SELECT x.${c} FROM ${a}.${t} AS x WHERE x.rowid = "main".${t}.rowid) ` +
           `WHERE ${c} IS ${was} AND rowid IN (SELECT rowid FROM ${a}.${t} WHERE ${whereFor(set, node, fromAlias)})`,
       ).run();
@@ -426,8 +433,7 @@ function relink(db: Database.Database, set: MoveSet, fromAlias: string): void {
 
 function defaultOf(db: Database.Database, schema: string, table: string, column: string): string | null {
   return (
-    (db
-      .prepare(`SELECT dflt_value FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE`)
+    (prepared(db, `SELECT dflt_value FROM pragma_table_info(?, ?) WHERE name = ? COLLATE NOCASE`)
       .pluck()
       .get(table, schema, column) as string | null | undefined) ?? null
   );
@@ -449,11 +455,10 @@ export function copyReferenced(db: Database.Database, set: MoveSet, fromAlias: s
         return `${quoteIdent(e.references)} IN (SELECT ${quoteIdent(e.column)} FROM "main".${quoteIdent(e.child)}${where})`;
       })
       .join(' OR ');
-    n += db
-      .prepare(
-        `INSERT OR IGNORE INTO "main".${quoteIdent(ref.table)} (${cols}) SELECT ${cols} FROM ${quoteIdent(fromAlias)}.${quoteIdent(ref.table)} WHERE ${wanted}`,
-      )
-      .run().changes;
+    n += prepared(
+      db,
+      `INSERT OR IGNORE INTO "main".${quoteIdent(ref.table)} (${cols}) SELECT ${cols} FROM ${quoteIdent(fromAlias)}.${quoteIdent(ref.table)} WHERE ${wanted}`,
+    ).run().changes;
   }
   return n;
 }
@@ -494,9 +499,10 @@ export function withoutTriggers<T>(db: Database.Database, set: MoveSet, fn: () =
   if (!db.inTransaction) throw new Error('withoutTriggers needs a transaction');
   const tables = new Set(set.nodes.map((n) => n.table.toLowerCase()));
   const triggers = (
-    db
-      .prepare(`SELECT name, tbl_name AS tbl, sql FROM "main".sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL`)
-      .all() as Array<{ name: string; tbl: string; sql: string }>
+    prepared(
+      db,
+      `SELECT name, tbl_name AS tbl, sql FROM "main".sqlite_schema WHERE type = 'trigger' AND sql IS NOT NULL`,
+    ).all() as Array<{ name: string; tbl: string; sql: string }>
   ).filter((t) => tables.has(t.tbl.toLowerCase()));
   for (const t of triggers) db.exec(`DROP TRIGGER "main".${quoteIdent(t.name)}`);
   const out = fn();
@@ -535,7 +541,8 @@ function unindexDeleted(
   for (const { fts: f, node } of indexes) {
     const q = quoteIdent(f.name);
     const { rid, cols } = ftsColumns(f);
-    db.prepare(
+    prepared(
+      db,
       `INSERT INTO ${q}(${q}, rowid, ${cols}) SELECT 'delete', ${rid}, ${cols} FROM "main".${quoteIdent(node.table)} WHERE ${whereFor(set, node, 'main')}`,
     ).run();
   }
@@ -545,7 +552,8 @@ function unindexDeleted(
 function indexInserted(db: Database.Database, set: MoveSet, fts: readonly FtsTable[]): void {
   for (const { fts: f, node } of ftsOver(set, fts)) {
     const { rid, cols } = ftsColumns(f);
-    db.prepare(
+    prepared(
+      db,
       `INSERT INTO ${quoteIdent(f.name)}(rowid, ${cols}) SELECT ${rid}, ${cols} FROM "main".${quoteIdent(node.table)} WHERE ${whereFor(set, node, 'main')}`,
     ).run();
   }

@@ -242,7 +242,7 @@ export const CompactionJobSchema = z.strictObject({
     .min(1)
     .default(5000)
     .describe(
-      'Rows deleted per transaction at most (the application keeps writing in between); fewer when a batch holds the write lock longer than a tenth of maintenance.maxWriterWaitMs (at most 100 ms).',
+      'Rows deleted per transaction at most (the application keeps writing in between); fewer when a batch holds the write lock longer than a quarter of maintenance.maxWriterWaitMs (at most 250 ms).',
     ),
   vacuumEvery: z
     .enum(['never', 'daily', 'weekly', 'monthly'])

@@ -19,7 +19,7 @@ import { tableCounts } from './verify.js';
 
 const ALL_PAGES = 0x7fffffff;
 /** Pages per step of a backup: between steps the event loop runs (the snapshot stays the same). */
-const BACKUP_STEP_PAGES = 4096;
+const BACKUP_STEP_PAGES = 65536;
 
 export interface Backup {
   /** The verified copy: the temp file until commitBackup() renames it into place. */

@@ -114,6 +114,15 @@ export function stepTargetMs(budgetMs: number): number {
 }
 
 /**
+ * A retention batch's target hold: a quarter of the budget, at most 250 ms. Its batches carry a
+ * fixed cost each (finding the rows, the archive's triggers set aside and back), so smaller ones
+ * would multiply the work for little gain in the writers' wait.
+ */
+export function batchTargetMs(budgetMs: number): number {
+  return Math.max(5, Math.min(250, budgetMs / 4));
+}
+
+/**
  * How long to leave the lock free after a hold of `tookMs`: about as long as the hold, so that a
  * writer asleep in SQLite's busy back-off (its sleeps grow with its wait, up to 100 ms) wakes
  * while the lock is free.
