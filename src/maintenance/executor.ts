@@ -20,15 +20,8 @@ import { backupDirFor, removeStrayTempFiles } from './backup.js';
 import type { OpContext, Operation } from './ops/types.js';
 import { spaceNeeds, type SpaceNeed } from './preflight.js';
 import { runProbes } from './probes.js';
-import {
-  acquireRunLock,
-  boundedFormFor,
-  NOT_BY_RUN,
-  recordRun,
-  runTasks,
-  skipped,
-  writerWaitBudget,
-} from './safety-net.js';
+import { boundedFormFor, writerWaitBudget } from './budget.js';
+import { acquireRunLock, NOT_BY_RUN, recordRun, runTasks, skipped } from './safety-net.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult, RunRequest } from './types.js';
 
 export async function runMaintenance(req: RunRequest): Promise<RunReport> {
