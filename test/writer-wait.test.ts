@@ -272,9 +272,9 @@ describe('incremental reclaim (maintenance.autoVacuum "incremental")', () => {
     expect(r.writeLock.holds).toBeGreaterThan(1);
     const after = pages(file);
     expect(after.free).toBe(0);
-    // What a VACUUM's freelist reclaim gives (the planned ANALYZE may add a page or two of statistics).
+    // What a VACUUM's freelist reclaim gives (the ANALYZE planned after it may add a few pages of statistics).
     expect(after.pages).toBeGreaterThanOrEqual(freed.pages - freed.free);
-    expect(after.pages).toBeLessThanOrEqual(freed.pages - freed.free + 4);
+    expect(after.pages).toBeLessThanOrEqual(freed.pages - freed.free + 16);
     expect(fs.statSync(file).size).toBe(after.pages * 4096);
     expect(dumpUserRows(file)).toEqual(rowsBefore);
   }, 60_000);
