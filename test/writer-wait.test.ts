@@ -325,3 +325,38 @@ describe('batches sized by time', () => {
     expect(s.current).toBe(200);
   });
 });
+
+describe('rows picked outside the lock, checked again under it', () => {
+  it('a key column with NULLs fails cleanly, moves nothing more, and never loops', () => {
+    const dir = tempDir('dbm-nullkey-');
+    const file = path.join(dir, 'app.db');
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.exec(`CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_at TEXT);
+      CREATE TABLE patterns (id INTEGER PRIMARY KEY, code TEXT UNIQUE, confidence REAL, last_used TEXT);`);
+    const ins = db.prepare('INSERT INTO patterns(code, confidence, last_used) VALUES (?, 0.1, NULL)');
+    for (let i = 0; i < 20; i++) ins.run(i % 2 ? `p${i}` : null); // UNIQUE allows many NULLs
+    db.close();
+    const config = writeConfig(dir, {
+      databases: { app: { path: 'app.db' } },
+      conversations: { database: 'app', table: 'sessions', keyColumn: 'id', timestampColumn: 'started_at' },
+      patterns: {
+        database: 'app',
+        table: 'patterns',
+        keyColumn: 'code',
+        confidenceColumn: 'confidence',
+        lastUsedColumn: 'last_used',
+      },
+      events: { path: 'events.jsonl' },
+      logs: { dir: 'logs' },
+    });
+    const r = cli(['--config', config, '--prune-patterns', '--force'], { timeout: 30_000 });
+    expect(r.status).not.toBe(-1); // it ended (no hang)
+    expect(r.status).not.toBe(0);
+    expect(r.stderr + r.stdout).toContain('NULL "code"');
+    const after = new Database(file, { readonly: true });
+    // Nothing with a NULL key was moved; at most whole batches of the others before the NULLs came up.
+    expect(Number(after.prepare('SELECT count(*) FROM patterns WHERE code IS NULL').pluck().get())).toBe(10);
+    after.close();
+  }, 60_000);
+});

@@ -18,6 +18,7 @@ import { RunLock } from '../maintenance/lock.js';
 import {
   BatchSizer,
   checkpointBetweenBatches,
+  heldTransaction,
   LockMeter,
   sleepSync,
   batchTargetMs,
@@ -187,39 +188,54 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
       );
       let pool: unknown[] = [];
       for (;;) {
-        if (pool.length === 0) pool = findCandidates.all(job.params);
+        if (pool.length === 0) {
+          pool = findCandidates.all(job.params);
+          // A NULL key cannot be told apart from another under the lock (key IN (...) never matches it).
+          if (pool.some((k) => k === null))
+            throw new DbmError('DB_ERROR', `rows of "${job.table}" have a NULL "${job.key}"; nothing more was moved`, {
+              hint: `set the key column to a unique NOT NULL column of "${job.table}"`,
+            });
+        }
         if (pool.length === 0) break;
+        const taken = pool.splice(0, sizer.current);
         src.exec(`DELETE FROM temp."_dbm_candidates"`);
-        for (const key of pool.splice(0, sizer.current)) candidate.run(key as bigint | string | number);
+        for (const key of taken) candidate.run(key as bigint | string | number);
         src.exec('BEGIN IMMEDIATE'); // waiting for the application's lock is not a hold of ours
         const end = meter.start();
         const tb = performance.now();
+        let r: ReturnType<typeof moveOrIsolate>;
+        let keys: unknown[];
         try {
           // Moved only if still eligible now that nobody else can write (a new message since the snapshot keeps it live).
-          const keys = stillEligible.all(job.params);
+          keys = stillEligible.all(job.params);
           if (keys.length === 0) {
             src.exec('ROLLBACK');
             end();
+            // Not eligible any more: left live, and not picked again in this run.
+            for (const key of taken) skip.run(key as bigint | string | number);
             continue;
           }
-          const r = moveOrIsolate(src, arc, set, keys, opts);
+          r = moveOrIsolate(src, arc, set, keys, opts);
           for (const key of [...r.conflicts, ...r.blocked]) skip.run(key as bigint | string | number);
           src.exec('COMMIT');
           end();
-          const took = performance.now() - tb;
-          req.logger.trace({ rows: keys.length, ms: Math.round(took) }, 'batch moved');
-          sizer.took(took, keys.length);
-          checkpointBetweenBatches(src);
-          sleepSync(yieldMs(took));
-          for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
-          conflicts.push(...r.conflicts);
-          blocked += r.blocked.length;
-          batches++;
         } catch (err) {
           if (src.inTransaction) src.exec('ROLLBACK');
           end();
           throw err;
         }
+        // Committed: counted before anything else can go wrong.
+        for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
+        conflicts.push(...r.conflicts);
+        blocked += r.blocked.length;
+        batches++;
+        const still = new Set(keys.map(String));
+        for (const key of taken) if (!still.has(String(key))) skip.run(key as bigint | string | number);
+        const took = performance.now() - tb;
+        req.logger.trace({ rows: keys.length, ms: Math.round(took) }, 'batch moved');
+        sizer.took(took, keys.length);
+        checkpointBetweenBatches(src);
+        sleepSync(yieldMs(took));
       }
       req.logger.debug({ batches, ms: Date.now() - t0 }, 'rows moved');
       const notes: string[] = [];
@@ -387,7 +403,7 @@ function repairFts(
           ? 'its row count differs from its content'
           : null;
     if (!why) continue;
-    meter.hold(() => db.transaction(() => db.prepare(ftsCommandSql(f.name, 'rebuild')).run()).immediate());
+    heldTransaction(db, meter, () => db.prepare(ftsCommandSql(f.name, 'rebuild')).run());
     notes.push(`rebuilt the ${side} FTS index "${f.name}" (${why})`);
   }
   return notes;

@@ -19,6 +19,7 @@ import { RunLock } from '../maintenance/lock.js';
 import {
   BatchSizer,
   checkpointBetweenBatches,
+  heldTransaction,
   LockMeter,
   sleepSync,
   batchTargetMs,
@@ -136,18 +137,15 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       job.batchRows,
     );
     for (;;) {
-      const t0 = performance.now();
       // The watermarks are read inside the batch's write transaction (BEGIN IMMEDIATE holds the
       // write lock of every attached database too): a consumer that registers or falls back
       // while the delete waits for the lock is seen before anything it still needs is deleted.
-      const batch = db.transaction((): { refusal: string } | { n: number } => {
+      const { value: step, ms: took } = heldTransaction(db, meter, (): { refusal: string } | { n: number } => {
         const now = bound();
         if ('refusal' in now) return now;
         limit = Math.min(limit, now.value);
         return { n: del.run(limit, sizer.current).changes };
       });
-      const step = meter.hold(() => batch.immediate());
-      const took = performance.now() - t0;
       if ('refusal' in step) {
         return outcome('partial', `${job.name}: stopped after ${deleted} rows: ${step.refusal}`, deleted, {
           counts: { deleted, total },

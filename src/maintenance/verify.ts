@@ -20,7 +20,7 @@ import { listFtsTables, ftsShadowNames } from '../db/fts5.js';
 import type { WriteCapable } from '../db/open.js';
 import { ordinaryTables } from '../db/schema.js';
 import { quoteIdent } from '../db/sql.js';
-import type { LockMeter } from './lock-meter.js';
+import { heldTransaction, type LockMeter } from './lock-meter.js';
 
 const requireFromHere = createRequire(import.meta.url);
 
@@ -70,7 +70,7 @@ export function countsBefore(db: Database.Database, earlier?: CountsAt, meter?: 
   const dataVersion = Number(db.pragma('data_version', { simple: true }));
   if (earlier && earlier.dataVersion === dataVersion) return earlier;
   if (!meter) return countsInSnapshot(db);
-  return meter.hold(() => db.transaction(() => countsInSnapshot(db)).immediate());
+  return heldTransaction(db, meter, () => countsInSnapshot(db)).value;
 }
 
 export interface CountComparison {

@@ -16,7 +16,14 @@
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql } from '../../db/fts5.js';
-import { BatchSizer, checkpointBetweenBatches, stepTargetMs, yieldMs, type LockMeter } from '../lock-meter.js';
+import {
+  BatchSizer,
+  checkpointBetweenBatches,
+  heldTransaction,
+  stepTargetMs,
+  yieldMs,
+  type LockMeter,
+} from '../lock-meter.js';
 
 /** Pages the first step merges; later steps are sized from the time the last one took. */
 export const MERGE_PAGES_FIRST = 64;
@@ -43,19 +50,13 @@ export async function mergeInSteps(
   let steps = 0;
   let longest = 0;
   for (;;) {
-    const t0 = performance.now();
     let delta = 0;
     const pages = sizer.current;
-    opts.meter.hold(() =>
-      db
-        .transaction(() => {
-          const before = Number(changes.get());
-          db.prepare(ftsCommandSql(table, 'merge', pages)).run();
-          delta = Number(changes.get()) - before;
-        })
-        .immediate(),
-    );
-    const took = performance.now() - t0;
+    const { ms: took } = heldTransaction(db, opts.meter, () => {
+      const before = Number(changes.get());
+      db.prepare(ftsCommandSql(table, 'merge', pages)).run();
+      delta = Number(changes.get()) - before;
+    });
     steps++;
     longest = Math.max(longest, took);
     written += pages;

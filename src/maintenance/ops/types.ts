@@ -50,7 +50,10 @@ export interface Operation {
   readonly guarded: boolean;
   /**
    * Can run inside a write transaction (everything but VACUUM): the safety net then verifies it
-   * before COMMIT and rolls it back on a problem, so nothing is ever restored over it.
+   * before COMMIT and rolls it back on a problem, so nothing is restored over it. Except within a
+   * writer-wait budget on a database too large to verify under the lock in time: it then commits
+   * in one short transaction and is verified from snapshots afterwards, as VACUUM is, and a
+   * problem that holds on a second look is restored as VACUUM's would be (safety.md, step 6).
    */
   readonly transactional: boolean;
   /** Needs VACUUM's extra space (2x next to the database, 1x in the temp directory). */

@@ -1,6 +1,6 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
 import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
-import { BatchSizer, checkpointBetweenBatches, stepTargetMs, yieldMs } from '../lock-meter.js';
+import { BatchSizer, checkpointBetweenBatches, heldTransaction, stepTargetMs, yieldMs } from '../lock-meter.js';
 import { pause } from './fts-merge.js';
 import type { OpEnv, Operation, OpOutcome } from './types.js';
 
@@ -111,9 +111,7 @@ async function incrementalVacuum(db: Db, budgetMs: number, env: OpEnv): Promise<
     // Bounded by the free pages there were: pages the application frees meanwhile wait for the next run.
     for (let left = freeBefore; left > 0 && Number(free.get()) > 0;) {
       const n = Math.min(sizer.current, left);
-      const t0 = performance.now();
-      env.meter.hold(() => db.transaction(() => db.pragma(`incremental_vacuum(${n})`)).immediate());
-      const took = performance.now() - t0;
+      const { ms: took } = heldTransaction(db, env.meter, () => db.pragma(`incremental_vacuum(${n})`));
       batches++;
       left -= n;
       longest = Math.max(longest, took);
