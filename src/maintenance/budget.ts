@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type { MaintenanceTask } from '../assess/types.js';
 import { onDiskBytes } from '../db/open.js';
 import { TASKS } from '../tasks.js';
+import { heldTransaction } from './lock-meter.js';
 import type { BoundedForm, OpContext, OpEnv, Operation, OpOutcome } from './ops/types.js';
 import type { MaintenanceResult, Measured, RunRequest } from './types.js';
 
@@ -63,16 +64,12 @@ export async function runOutsideVerification(
   form: BoundedForm | null,
 ): Promise<OpOutcome> {
   if (!op.transactional || form?.batches) return op.run(db, ctx, env);
-  db.exec('BEGIN IMMEDIATE');
-  const end = env.meter.start();
-  try {
-    const out = await op.run(db, ctx, env);
-    db.exec('COMMIT');
+  // One transaction: a transactional operation's full (or in-transaction bounded) form is synchronous.
+  return heldTransaction(db, env.meter, () => {
+    const out = op.run(db, ctx, env);
+    if (out instanceof Promise) throw new Error(`${op.type} cannot run inside one transaction`);
     return out;
-  } finally {
-    if (db.inTransaction) db.exec('ROLLBACK');
-    end();
-  }
+  }).value;
 }
 
 export function deferredResult(

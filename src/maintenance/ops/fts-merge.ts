@@ -20,6 +20,7 @@ import {
   BatchSizer,
   checkpointBetweenBatches,
   heldTransaction,
+  pause,
   stepTargetMs,
   yieldMs,
   type LockMeter,
@@ -34,8 +35,6 @@ export interface MergeResult {
   /** The last step merged nothing (false: stopped at the work cap while the index kept growing). */
   readonly finished: boolean;
 }
-
-export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function mergeInSteps(
   db: Database.Database,

@@ -5,9 +5,9 @@
  */
 import type { FtsHealth } from '../../assess/types.js';
 import { ftsCommandSql } from '../../db/fts5.js';
-import { MERGE_PAGES_FIRST } from './fts-merge.js';
 import { wrongTriggersNote } from './fts-triggers.js';
-import { mergeInSteps } from './fts-merge.js';
+import { MERGE_PAGES_FIRST, mergeInSteps } from './fts-merge.js';
+import type { LockMeter } from '../lock-meter.js';
 import type { OpContext, Operation, OpOutcome } from './types.js';
 
 type Action = 'rebuild' | 'optimize' | null;
@@ -49,7 +49,7 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
         ? null
         : { describe: "FTS5 'merge' steps instead of 'optimize'", batches: true },
     run(db, ctx, env): OpOutcome | Promise<OpOutcome> {
-      if (env.boundedMs !== null) return mergeAll(db, ctx, type, env.boundedMs, env);
+      if (env.boundedMs !== null) return mergeAll(db, ctx, type, env.boundedMs, env.meter);
       return runFull(db, ctx, type);
     },
   };
@@ -60,13 +60,13 @@ async function mergeAll(
   ctx: OpContext,
   type: 'REBUILD_FTS' | 'OPTIMIZE_FTS',
   budgetMs: number,
-  env: Parameters<Operation['run']>[2],
+  meter: LockMeter,
 ): Promise<OpOutcome> {
   const touched: string[] = [];
   const notes: string[] = [];
   for (const t of ctx.fts) {
     if (actionFor(t, ctx, type) !== 'optimize') continue;
-    const r = await mergeInSteps(db, t.table, { budgetMs, meter: env.meter, indexBytes: t.indexBytes ?? 0 });
+    const r = await mergeInSteps(db, t.table, { budgetMs, meter, indexBytes: t.indexBytes ?? 0 });
     touched.push(t.table);
     notes.push(
       `${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ' (stopped before the end: the application kept adding segments)'}`,
@@ -78,43 +78,39 @@ async function mergeAll(
 }
 
 function runFull(db: Parameters<Operation['run']>[0], ctx: OpContext, type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): OpOutcome {
-  {
-    const rebuilt: string[] = [];
-    const touched: string[] = [];
-    const skipped: string[] = [];
-    for (const t of ctx.fts) {
-      const a = actionFor(t, ctx, type);
-      if (!a) {
-        if (isBroken(t)) skipped.push(t.table);
-        continue;
-      }
-      db.prepare(statement(t, a)).run();
-      (a === 'rebuild' ? rebuilt : touched).push(t.table);
+  const rebuilt: string[] = [];
+  const touched: string[] = [];
+  const skipped: string[] = [];
+  for (const t of ctx.fts) {
+    const a = actionFor(t, ctx, type);
+    if (!a) {
+      if (isBroken(t)) skipped.push(t.table);
+      continue;
     }
-    if (rebuilt.length + touched.length === 0) {
-      return {
-        status: 'skipped',
-        rowsAffected: 0,
-        message: skipped.length
-          ? `contentless index ${skipped.join(', ')} cannot be rebuilt`
-          : 'no FTS5 index needs it',
-        rebuiltFts: [],
-        touchedFts: [],
-      };
-    }
-    const parts = [
-      rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
-      touched.length ? `optimized ${touched.join(', ')}` : '',
-      wrongTriggersNote(db, rebuilt),
-    ].filter(Boolean);
+    db.prepare(statement(t, a)).run();
+    (a === 'rebuild' ? rebuilt : touched).push(t.table);
+  }
+  if (rebuilt.length + touched.length === 0) {
     return {
-      status: 'ok',
-      rowsAffected: rebuilt.length + touched.length,
-      message: parts.join('; '),
-      rebuiltFts: rebuilt,
-      touchedFts: touched,
+      status: 'skipped',
+      rowsAffected: 0,
+      message: skipped.length ? `contentless index ${skipped.join(', ')} cannot be rebuilt` : 'no FTS5 index needs it',
+      rebuiltFts: [],
+      touchedFts: [],
     };
   }
+  const parts = [
+    rebuilt.length ? `rebuilt ${rebuilt.join(', ')}` : '',
+    touched.length ? `optimized ${touched.join(', ')}` : '',
+    wrongTriggersNote(db, rebuilt),
+  ].filter(Boolean);
+  return {
+    status: 'ok',
+    rowsAffected: rebuilt.length + touched.length,
+    message: parts.join('; '),
+    rebuiltFts: rebuilt,
+    touchedFts: touched,
+  };
 }
 
 export const rebuildFts = make('REBUILD_FTS');

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { FtsHealth } from '../../assess/types.js';
+import type { DatabaseHealth, FtsHealth } from '../../assess/types.js';
 import type { TaskType } from '../../task-types.js';
 import type { LockMeter } from '../lock-meter.js';
 
@@ -12,7 +12,7 @@ export interface OpContext {
   readonly autoVacuum: AutoVacuumMode;
 }
 
-export type AutoVacuumMode = 'none' | 'full' | 'incremental';
+export type AutoVacuumMode = NonNullable<DatabaseHealth['autoVacuum']>;
 
 /** How one run of an operation goes. */
 export interface OpEnv {

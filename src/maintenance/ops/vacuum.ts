@@ -1,7 +1,6 @@
 import { vacuumMayRenumber } from '../../db/fts-triggers.js';
 import { ftsCommandSql, listFtsTables } from '../../db/fts5.js';
-import { BatchSizer, checkpointBetweenBatches, heldTransaction, stepTargetMs, yieldMs } from '../lock-meter.js';
-import { pause } from './fts-merge.js';
+import { BatchSizer, checkpointBetweenBatches, heldTransaction, pause, stepTargetMs, yieldMs } from '../lock-meter.js';
 import type { OpEnv, Operation, OpOutcome } from './types.js';
 
 const rebuild = (name: string): string => ftsCommandSql(name, 'rebuild');
