@@ -14,6 +14,7 @@ import { reindex } from './maintenance/ops/reindex.js';
 import type { Operation } from './maintenance/ops/types.js';
 import { vacuum } from './maintenance/ops/vacuum.js';
 import { archiveWork, compactionWork, eventsWork, logsWork, patternsWork, restoreWork } from './retention/work.js';
+import type { BrainPart } from './config/schema.js';
 import { TASK_TYPES, type Priority, type TaskType } from './task-types.js';
 
 export interface RetentionSpec {
@@ -21,6 +22,8 @@ export interface RetentionSpec {
   readonly summaryKey: string;
   /** One of the items `--enforce-retention` runs (in registry order). */
   readonly enforced: boolean;
+  /** The optional part of the brain it works on: without that section in the config it is not managed. */
+  readonly part?: BrainPart;
   /** The work it stands for: one item, one per compaction job, or the one conversation to restore. */
   readonly work: (req: RetentionRequest, restoreId?: string) => RetentionWork[];
 }
@@ -72,7 +75,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     heuristicRate: 500,
     rank: RETENTION_RANK,
     flag: '--archive',
-    retention: { summaryKey: 'conversations_archived', enforced: true, work: archiveWork },
+    retention: { summaryKey: 'conversations_archived', part: 'conversations', enforced: true, work: archiveWork },
     metric: 'conversations_archived',
   },
   COMPRESS_EVENTS: {
@@ -81,7 +84,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     rank: RETENTION_RANK,
     flag: '--compress-events',
     // Two names for one count, both kept for compatibility: the summary key of the JSON and the metric label.
-    retention: { summaryKey: 'events_compressed', enforced: true, work: eventsWork },
+    retention: { summaryKey: 'events_compressed', part: 'events', enforced: true, work: eventsWork },
     metric: 'event_lines_compressed',
   },
   ROTATE_LOGS: {
@@ -89,7 +92,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     heuristicRate: 40e6,
     rank: RETENTION_RANK,
     flag: '--rotate-logs',
-    retention: { summaryKey: 'logs_rotated', enforced: true, work: logsWork },
+    retention: { summaryKey: 'logs_rotated', part: 'logs', enforced: true, work: logsWork },
     metric: 'logs_rotated',
   },
   PRUNE_PATTERNS: {
@@ -97,7 +100,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     heuristicRate: 5000,
     rank: RETENTION_RANK,
     flag: '--prune-patterns',
-    retention: { summaryKey: 'patterns_pruned', enforced: true, work: patternsWork },
+    retention: { summaryKey: 'patterns_pruned', part: 'patterns', enforced: true, work: patternsWork },
     metric: 'patterns_pruned',
   },
   RESTORE_CONVERSATION: {
@@ -105,7 +108,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     heuristicRate: 500,
     rank: RETENTION_RANK,
     flag: '--restore-conversation',
-    retention: { summaryKey: 'conversations_restored', enforced: false, work: restoreWork },
+    retention: { summaryKey: 'conversations_restored', part: 'conversations', enforced: false, work: restoreWork },
     metric: null,
   },
   COMPACT_LOG: {

@@ -23,16 +23,33 @@ describe('config', () => {
     expect(rc.config.thresholds.analyzeScaleFactor).toBe(0.1);
   });
 
-  it('defaults fill an empty config; thresholds are 20% fragmentation, 10% + base for statistics', () => {
-    const c = ConfigSchema.parse({});
-    expect(Object.keys(c.databases)).toEqual(['tier1', 'tier2', 'tier3', 'state']);
+  it('defaults fill a config naming its databases; thresholds are 20% fragmentation, 10% + base for statistics', () => {
+    const c = ConfigSchema.parse({ databases: { a: { path: 'a.db' } } });
     expect(c.thresholds).toMatchObject({ fragmentationRatio: 0.2, analyzeScaleFactor: 0.1, analyzeBaseRows: 50 });
-    expect(c.conversations).toMatchObject({ table: 'conversations', keepNewest: 20, archiveAfterDays: 30 });
-    expect(c.patterns).toMatchObject({
+    const rules = ConfigSchema.parse({
+      databases: { a: { path: 'a.db' } },
+      conversations: { database: 'a' },
+      patterns: { database: 'a' },
+    });
+    expect(rules.conversations).toMatchObject({ table: 'conversations', keepNewest: 20, archiveAfterDays: 30 });
+    expect(rules.patterns).toMatchObject({
       table: 'patterns',
       confidenceColumn: 'confidence',
       lastUsedColumn: 'last_used',
     });
+  });
+
+  it('no demo paths as defaults: the databases are named, and a part without its section (or false) is not managed', () => {
+    expect(() => ConfigSchema.parse({})).toThrow(/databases/);
+    const c = ConfigSchema.parse({ databases: { a: { path: 'a.db' } }, events: false, logs: false });
+    expect([c.conversations, c.patterns, c.events, c.logs]).toEqual([undefined, undefined, undefined, undefined]);
+    const brain = parseConfig(JSON.stringify({ databases: { a: { path: 'a.db' } }, patterns: false }), '/b/c.json');
+    expect([brain.eventsPath, brain.logsDir]).toEqual([undefined, undefined]);
+    // A section that is there names what it is about: no path is guessed.
+    expect(() => ConfigSchema.parse({ databases: { a: { path: 'a.db' } }, events: {} })).toThrow(/path/);
+    expect(() => ConfigSchema.parse({ databases: { a: { path: 'a.db' } }, logs: {} })).toThrow(/dir/);
+    expect(() => ConfigSchema.parse({ databases: { a: { path: 'a.db' } }, conversations: {} })).toThrow(/database/);
+    expect(() => ConfigSchema.parse({ databases: { a: { path: 'a.db' } }, events: true })).toThrow();
   });
 
   it('every path resolves against the config file directory, never the current directory', () => {
@@ -81,9 +98,9 @@ describe('config', () => {
   });
 
   it('a rule that names a database missing from "databases" is rejected with its key', () => {
-    expect(() => parseConfig(JSON.stringify({ databases: { a: { path: 'a.db' } } }), '/b/c.json')).toThrow(
-      /conversations\.database: "tier1" is not a key of databases/,
-    );
+    expect(() =>
+      parseConfig(JSON.stringify({ databases: { a: { path: 'a.db' } }, conversations: { database: 'tier1' } }), '/b/c.json'),
+    ).toThrow(/conversations\.database: "tier1" is not a key of databases/);
   });
 
   it('stateDir may not hold a brain database', () => {

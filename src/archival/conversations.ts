@@ -2,7 +2,7 @@
 import { eligibleConversationsSql } from '../assess/retention.js';
 import type { Brain } from '../config/load.js';
 import { DEFAULT_ARCHIVE_FILE } from '../config/archive-files.js';
-import { archivePathFor, conversationsDatabase } from '../config/select.js';
+import { archivePathFor, conversationsDatabase, partRule } from '../config/select.js';
 import { epochSecondsExpr, quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows, restoreRows } from './archive-rows.js';
@@ -11,14 +11,14 @@ import type { RetentionOutcome, RetentionRequest } from './types.js';
 export function conversationArchivePath(brain: Brain): string {
   return archivePathFor(
     brain,
-    brain.config.conversations.archivePath,
+    partRule(brain, 'conversations').archivePath,
     conversationsDatabase(brain),
     DEFAULT_ARCHIVE_FILE.conversations,
   );
 }
 
 export function archiveConversations(req: RetentionRequest): RetentionOutcome {
-  const rule = req.brain.config.conversations;
+  const rule = partRule(req.brain, 'conversations');
   const days = req.days ?? rule.archiveAfterDays;
   const cutoff = (req.now.getTime() - days * DAY_MS) / 1000;
   const ts = epochSecondsExpr(rule.timestampColumn);
@@ -42,7 +42,7 @@ export function archiveConversations(req: RetentionRequest): RetentionOutcome {
 }
 
 export function restoreConversation(req: RetentionRequest, id: string): RetentionOutcome {
-  const rule = req.brain.config.conversations;
+  const rule = partRule(req.brain, 'conversations');
   return restoreRows(
     {
       label: 'conversations',

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { partRule } from '../config/select.js';
 import { DbmError } from '../errors.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { originOf } from '../util/ownership.js';
@@ -47,8 +48,9 @@ export interface EventsPaths {
 }
 
 export function eventsPaths(req: RetentionRequest): EventsPaths {
-  const file = req.brain.eventsPath;
-  const dir = req.brain.config.events.archiveDir;
+  const rule = partRule(req.brain, 'events');
+  const file = path.resolve(req.brain.baseDir, rule.path);
+  const dir = rule.archiveDir;
   return {
     file,
     archiveDir: dir ? path.resolve(req.brain.baseDir, dir) : path.dirname(file),

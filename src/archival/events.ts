@@ -29,6 +29,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isUtf8 } from 'node:buffer';
+import { partRule } from '../config/select.js';
 import { DbmError } from '../errors.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { DAY_MS } from '../util/time.js';
@@ -180,7 +181,7 @@ interface Scan {
 }
 
 export async function compressEvents(req: RetentionRequest): Promise<RetentionOutcome> {
-  const cfg = req.brain.config.events;
+  const cfg = partRule(req.brain, 'events');
   const p = eventsPaths(req);
   // Lines written to the swapped-out file go to this month's archive (events-swap.ts).
   const carry: CarryTo = {

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { partRule } from '../config/select.js';
 import { DbmError } from '../errors.js';
 import { hasSqliteHeader } from '../db/open.js';
 import { escapeRegExp } from '../util/format.js';
@@ -71,8 +72,8 @@ function listDir(dir: string): string[] | null {
 }
 
 export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcome> {
-  const cfg = req.brain.config.logs;
-  const dir = req.brain.logsDir;
+  const cfg = partRule(req.brain, 'logs');
+  const dir = path.resolve(req.brain.baseDir, cfg.dir);
   const days = req.days ?? cfg.rotateAfterDays;
   const cutoff = req.now.getTime() - days * DAY_MS;
   const names = listDir(dir);

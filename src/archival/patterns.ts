@@ -7,7 +7,7 @@
 import { eligiblePatternsWhere } from '../assess/retention.js';
 import type { Brain } from '../config/load.js';
 import { DEFAULT_ARCHIVE_FILE } from '../config/archive-files.js';
-import { archivePathFor, patternsDatabase } from '../config/select.js';
+import { archivePathFor, partRule, patternsDatabase } from '../config/select.js';
 import { quoteIdent } from '../db/sql.js';
 import { DAY_MS } from '../util/time.js';
 import { archiveRows } from './archive-rows.js';
@@ -16,14 +16,14 @@ import type { RetentionOutcome, RetentionRequest } from './types.js';
 export function patternArchivePath(brain: Brain): string {
   return archivePathFor(
     brain,
-    brain.config.patterns.archivePath,
+    partRule(brain, 'patterns').archivePath,
     patternsDatabase(brain),
     DEFAULT_ARCHIVE_FILE.patterns,
   );
 }
 
 export function prunePatterns(req: RetentionRequest): RetentionOutcome {
-  const rule = req.brain.config.patterns;
+  const rule = partRule(req.brain, 'patterns');
   const days = req.days ?? rule.unusedDays;
   const cutoff = (req.now.getTime() - days * DAY_MS) / 1000;
   const share = rule.maxPruneShare;

@@ -14,6 +14,8 @@ import type { AssessmentProblem, DatabaseHealth, RetentionHealth } from './types
 export interface DbAssessment {
   readonly health: DatabaseHealth;
   readonly problems: AssessmentProblem[];
+  /** What went wrong counting a retention part (conversations, patterns): a problem only for actions that use the part. */
+  readonly partProblems: AssessmentProblem[];
   readonly conversations: RetentionHealth['conversations'];
   readonly patterns: RetentionHealth['patterns'];
   readonly ms: number;
@@ -23,9 +25,10 @@ export interface DbAssessment {
 export function assessOne(target: BrainDatabase, config: Config, now: Date, deep: boolean): DbAssessment {
   const t0 = Date.now();
   const problems: AssessmentProblem[] = [];
-  const problem = (err: unknown): void => {
+  const partProblems: AssessmentProblem[] = [];
+  const problem = (err: unknown, into = problems): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
-    problems.push({ database: target.name, code: e.code, message: formatError(e), exitCode: e.exitCode });
+    into.push({ database: target.name, code: e.code, message: formatError(e), exitCode: e.exitCode });
   };
   let conversations: RetentionHealth['conversations'] = null;
   let patterns: RetentionHealth['patterns'] = null;
@@ -44,18 +47,18 @@ export function assessOne(target: BrainDatabase, config: Config, now: Date, deep
           ),
         );
       }
-      if (target.name === config.conversations.database) {
+      if (config.conversations && target.name === config.conversations.database) {
         try {
           conversations = countConversations(conn.db, config.conversations, now, deep);
         } catch (err) {
-          problem(retentionError(target, err, 'counting conversations'));
+          problem(retentionError(target, err, 'counting conversations'), partProblems);
         }
       }
-      if (target.name === config.patterns.database) {
+      if (config.patterns && target.name === config.patterns.database) {
         try {
           patterns = countPatterns(conn.db, config.patterns, now);
         } catch (err) {
-          problem(retentionError(target, err, 'counting patterns'));
+          problem(retentionError(target, err, 'counting patterns'), partProblems);
         }
       }
       return h;
@@ -65,7 +68,7 @@ export function assessOne(target: BrainDatabase, config: Config, now: Date, deep
     problem(e);
     health = { name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } };
   }
-  return { health, problems, conversations, patterns, ms: Date.now() - t0 };
+  return { health, problems, partProblems, conversations, patterns, ms: Date.now() - t0 };
 }
 
 function withConnection<T>(

@@ -24,6 +24,12 @@ export interface AssessOptions {
   readonly logger: Logger;
   /** Record a statistics snapshot in the state database (default true). */
   readonly record?: boolean;
+  /**
+   * What a part the action does not use (conversations, patterns, events, logs: the retention
+   * actions use them) makes of its errors, e.g. a configured table missing: a problem with its
+   * exit code (--assess, the default) or a warning in the log (--run and the operations).
+   */
+  readonly partErrors?: 'problem' | 'warn';
 }
 
 export function assess(opts: AssessOptions): Assessment {
@@ -58,9 +64,14 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   const { brain, now, logger } = opts;
   const config = brain.config;
   const problems: AssessmentProblem[] = [];
+  const warnOnly = opts.partErrors === 'warn';
+  const partProblem = (p: AssessmentProblem): void => {
+    if (!warnOnly) problems.push(p);
+    else logger.warn({ database: p.database }, `${p.message} (retention will fail until fixed; maintenance goes on)`);
+  };
   const problem = (database: string, err: unknown): void => {
     const e = err instanceof DbmError ? err : new DbmError('INTERNAL', (err as Error).message ?? String(err));
-    problems.push({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
+    partProblem({ database, code: e.code, message: formatError(e), exitCode: e.exitCode });
     logger.debug({ database, code: e.code }, e.message);
   };
   let conversations: RetentionHealth['conversations'] = null;
@@ -69,6 +80,7 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   for (const d of perDb) {
     databases.push(d.health);
     problems.push(...d.problems);
+    d.partProblems.forEach(partProblem);
     conversations ??= d.conversations;
     patterns ??= d.patterns;
     logger.debug({ database: d.health.name, ms: d.ms }, 'assessed database');
@@ -78,12 +90,14 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   const wholeBrain = opts.dbName === undefined;
   let events: Assessment['events'] = null;
   let logs: Assessment['logs'] = null;
-  if (wholeBrain) {
+  if (wholeBrain && config.events && brain.eventsPath) {
     try {
       events = checkEvents({ ...config.events, path: brain.eventsPath, now, deep: opts.deep });
     } catch (err) {
       problem('events', err);
     }
+  }
+  if (wholeBrain && config.logs && brain.logsDir) {
     try {
       logs = checkLogs({ ...config.logs, dir: brain.logsDir, now });
     } catch (err) {
@@ -92,12 +106,17 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   }
   const retention = conversations === null && patterns === null ? null : { conversations, patterns };
   // A rule that can never match (every value in no known format) prunes and archives nothing: say so.
-  if (conversations && conversations.total > 0 && conversations.unparseableTimestamps === conversations.total)
+  if (
+    config.conversations &&
+    conversations &&
+    conversations.total > 0 &&
+    conversations.unparseableTimestamps === conversations.total
+  )
     logger.warn(
       { table: conversations.table, column: config.conversations.timestampColumn },
       `no value of conversations.timestampColumn is a time in a known format: nothing will ever be archived (check the column)`,
     );
-  if (patterns && patterns.total > 0 && patterns.unusableRows === patterns.total)
+  if (config.patterns && patterns && patterns.total > 0 && patterns.unusableRows === patterns.total)
     logger.warn(
       { table: patterns.table, column: config.patterns.confidenceColumn },
       `no pattern has a numeric confidence and a last-used time in a known format: nothing will ever be pruned (check patterns.confidenceColumn and lastUsedColumn)`,

@@ -159,7 +159,7 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
   }
 
   const conv = input.retention?.conversations;
-  if (conv && conv.eligible > 0) {
+  if (conv && input.config.conversations && conv.eligible > 0) {
     add(
       'ARCHIVE_CONVERSATIONS',
       conv.database,
@@ -168,7 +168,7 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     );
   }
   const pat = input.retention?.patterns;
-  if (pat && pat.eligible > 0) {
+  if (pat && input.config.patterns && pat.eligible > 0) {
     add(
       'PRUNE_PATTERNS',
       pat.database,

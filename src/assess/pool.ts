@@ -66,6 +66,7 @@ function crashed(target: BrainDatabase, err: Error): DbAssessment {
   return {
     health: { name: target.name, path: target.path, status: 'error', error: { code: 'INTERNAL', message } },
     problems: [{ database: target.name, code: 'INTERNAL', message, exitCode: 1 }],
+    partProblems: [],
     conversations: null,
     patterns: null,
     ms: 0,

@@ -37,7 +37,13 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
   const command = opts.enforceRetention ? '--enforce-retention' : types.map((t) => TASKS[t].flag).join(' ');
   const lock = acquireRunLock({ brain, command, now, dryRun: req.dryRun });
   try {
-    const { report, exitCode } = await runRetention(req, retentionWork(req, types, opts.restoreConversation));
+    const { report, exitCode } = await runRetention(
+      req,
+      retentionWork(req, types, {
+        restoreId: opts.restoreConversation,
+        unmanaged: opts.enforceRetention ? 'skip' : 'error',
+      }),
+    );
     if (!req.dryRun) recordRun({ brain, command, now, logger }, exitCode, report.items, []);
     print(report, formatRetention);
     printFailures(io, { retention: report.items });

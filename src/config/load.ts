@@ -33,8 +33,9 @@ export interface Brain {
   readonly databases: readonly BrainDatabase[];
   /** Keys of "databases" whose path is a glob (a fleet): their members are named <key>/<file>. */
   readonly groups: ReadonlySet<string>;
-  readonly eventsPath: string;
-  readonly logsDir: string;
+  /** The event log and the logs directory, when the config has those parts (`events`, `logs`). */
+  readonly eventsPath: string | undefined;
+  readonly logsDir: string | undefined;
   readonly stateDir: string;
   readonly backupDir: string;
   readonly logFile: string | undefined;
@@ -225,8 +226,8 @@ export function resolveConfig(config: Config, configPath: string): Brain {
     }
   }
   for (const [rule, dbName] of [
-    ['conversations.database', config.conversations.database],
-    ['patterns.database', config.patterns.database],
+    ...(config.conversations ? [['conversations.database', config.conversations.database] as const] : []),
+    ...(config.patterns ? [['patterns.database', config.patterns.database] as const] : []),
     ...config.probes.map((pr, i) => [`probes[${i}].database`, pr.database] as const),
   ] as const) {
     if (!(dbName in config.databases) && !databases.some((d) => d.name === dbName)) {
@@ -241,8 +242,8 @@ export function resolveConfig(config: Config, configPath: string): Brain {
     config,
     databases,
     groups,
-    eventsPath: at(config.events.path),
-    logsDir: at(config.logs.dir),
+    eventsPath: config.events ? at(config.events.path) : undefined,
+    logsDir: config.logs ? at(config.logs.dir) : undefined,
     stateDir,
     backupDir:
       config.maintenance.backupDir === undefined ? path.join(stateDir, 'backups') : at(config.maintenance.backupDir),
@@ -255,13 +256,13 @@ export function resolveConfig(config: Config, configPath: string): Brain {
   };
   checkPaths({
     ...brain,
-    conversationsArchive: archive(
-      config.conversations.archivePath,
-      config.conversations.database,
-      DEFAULT_ARCHIVE_FILE.conversations,
-    ),
-    patternsArchive: archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns),
-    eventsArchiveDir: config.events.archiveDir === undefined ? undefined : at(config.events.archiveDir),
+    conversationsArchive: config.conversations
+      ? archive(config.conversations.archivePath, config.conversations.database, DEFAULT_ARCHIVE_FILE.conversations)
+      : undefined,
+    patternsArchive: config.patterns
+      ? archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns)
+      : undefined,
+    eventsArchiveDir: config.events?.archiveDir === undefined ? undefined : at(config.events.archiveDir),
   });
   return brain;
 }

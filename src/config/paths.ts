@@ -35,8 +35,8 @@ export interface PathsInput {
   readonly config: Config;
   readonly databases: ReadonlyArray<{ readonly name: string; readonly path: string; readonly configKey: string }>;
   readonly stateDir: string;
-  readonly eventsPath: string;
-  readonly logsDir: string;
+  readonly eventsPath: string | undefined;
+  readonly logsDir: string | undefined;
   readonly logFile: string | undefined;
   readonly backupDir: string;
   /** Absolute archive paths of the two rules (defaults applied). */
@@ -66,7 +66,7 @@ export function checkPaths(p: PathsInput): void {
       : []),
     ...(p.patternsArchive ? [{ key: 'patterns.archivePath', file: p.patternsArchive, role: 'archive' as const }] : []),
     { key: 'stateDir', file: path.join(p.stateDir, 'state.db'), role: 'state' },
-    { key: 'events.path', file: p.eventsPath, role: 'events' },
+    ...(p.eventsPath ? [{ key: 'events.path', file: p.eventsPath, role: 'events' as const }] : []),
     { key: '--config', file: p.configPath, role: 'config' },
     ...(p.logFile ? [{ key: 'logging.file', file: p.logFile, role: 'log' as const }] : []),
   ];
@@ -132,8 +132,17 @@ export function checkPaths(p: PathsInput): void {
         'give the backups a directory of their own (the default is <stateDir>/backups)',
       );
   }
-  // Log rotation gzips and removes every file in logs.dir ending with logs.extension.
-  const ext = p.config.logs.extension;
+  if (p.config.logs && p.logsDir) checkLogsRule(p.config.logs.extension, canon(p.logsDir), places, canon, fail);
+}
+
+/** Log rotation gzips and removes every file in logs.dir ending with logs.extension: never one the tool needs. */
+function checkLogsRule(
+  ext: string,
+  logsDir: string,
+  places: readonly Place[],
+  canon: (file: string) => string,
+  fail: (message: string, hint: string) => never,
+): void {
   if (/\.(gz|tmp)$/i.test(ext))
     fail(
       `logs.extension "${ext}" would match the tool's own archives (.gz): every run would compress them again`,
@@ -144,7 +153,6 @@ export function checkPaths(p: PathsInput): void {
       `logs.extension "${ext}" is a database extension: rotation would gzip and remove databases`,
       'use the extension of the application logs, e.g. ".log"',
     );
-  const logsDir = canon(p.logsDir);
   for (const place of places) {
     if (place.role === 'log') continue;
     for (const suffix of place.role === 'events' ? [''] : SQLITE_SUFFIXES) {

@@ -36,7 +36,7 @@ export const ChildTableSchema = z.strictObject({
 
 export const ConversationsSchema = z
   .strictObject({
-    database: name.default('tier1').describe('Name of the database (a key of "databases") holding conversations.'),
+    database: name.describe('Name of the database (a key of "databases") holding conversations.'),
     table: name.default('conversations'),
     keyColumn: name.default('id').describe('Column that identifies a conversation.'),
     timestampColumn: name
@@ -74,7 +74,7 @@ export const ConversationsSchema = z
 
 export const PatternsSchema = z
   .strictObject({
-    database: name.default('tier2'),
+    database: name.describe('Name of the database (a key of "databases") holding the patterns.'),
     table: name.default('patterns'),
     keyColumn: name.default('id'),
     confidenceColumn: name.default('confidence'),
@@ -96,7 +96,7 @@ export const PatternsSchema = z
 const gzipLevel = z.number().int().min(1).max(9);
 
 export const EventsSchema = z.strictObject({
-  path: relPath.default('demo-brain/events.jsonl').describe('The append-only event log (one JSON object per line).'),
+  path: relPath.describe('The append-only event log (one JSON object per line).'),
   timestampField: name
     .default('timestamp')
     .describe('Field of each event holding its time (any ISO-8601 or unix-epoch format).'),
@@ -120,7 +120,7 @@ export const EventsSchema = z.strictObject({
 });
 
 export const LogsSchema = z.strictObject({
-  dir: relPath.default('demo-brain/logs'),
+  dir: relPath.describe('The directory of the application logs.'),
   extension: z.string().min(1).default('.log').describe('Files in dir ending with this are application logs.'),
   rotateAfterDays: days
     .default(90)
@@ -336,24 +336,28 @@ export const LoggingSchema = z.strictObject({
   file: relPath.optional().describe('Write logs to this file instead of stderr.'),
 });
 
-const DEFAULT_DATABASES = {
-  tier1: { path: 'demo-brain/tier1/conversations.db' },
-  tier2: { path: 'demo-brain/tier2/knowledge_graph.db' },
-  tier3: { path: 'demo-brain/tier3/development_context.db' },
-  state: { path: 'demo-brain/state/app_state.db' },
-} as const;
+/**
+ * A part of the brain the tool may manage: its section, or `false` (or no section): not
+ * managed, not assessed, no warning. `false` is normalized to absent.
+ */
+function part<T extends z.ZodType>(schema: T, what: string) {
+  return z
+    .union([z.literal(false), schema])
+    .optional()
+    .transform((v): z.output<T> | undefined => (v === false ? undefined : (v as z.output<T> | undefined)))
+    .describe(`${what} Omit it or set it to false when the brain has none: not managed, not assessed.`);
+}
 
 export const ConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   databases: z
     .record(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'database names use letters, digits, _ . -'), DatabaseEntrySchema)
     .refine((r) => Object.keys(r).length > 0, 'must name at least one database')
-    .default(DEFAULT_DATABASES)
     .describe('The databases of the brain, by name (select one with --db NAME).'),
-  conversations: ConversationsSchema.prefault({}),
-  patterns: PatternsSchema.prefault({}),
-  events: EventsSchema.prefault({}),
-  logs: LogsSchema.prefault({}),
+  conversations: part(ConversationsSchema, 'Retention of conversations.'),
+  patterns: part(PatternsSchema, 'Pruning of patterns.'),
+  events: part(EventsSchema, 'The append-only event log.'),
+  logs: part(LogsSchema, 'Rotation of the application logs.'),
   thresholds: ThresholdsSchema.prefault({}),
   assess: AssessSchema.prefault({}),
   maintenance: MaintenanceSchema.prefault({}),
@@ -376,6 +380,10 @@ export const ConfigSchema = z.strictObject({
 export type ConfigInput = z.input<typeof ConfigSchema>;
 /** The config after validation, defaults applied, paths still relative. */
 export type Config = z.output<typeof ConfigSchema>;
-export type ConversationsRule = Config['conversations'];
-export type PatternsRule = Config['patterns'];
+export type ConversationsRule = NonNullable<Config['conversations']>;
+export type PatternsRule = NonNullable<Config['patterns']>;
+export type EventsRule = NonNullable<Config['events']>;
+export type LogsRule = NonNullable<Config['logs']>;
+/** The optional parts of a brain (each may be absent from the config). */
+export type BrainPart = 'conversations' | 'patterns' | 'events' | 'logs';
 export type Thresholds = Config['thresholds'];

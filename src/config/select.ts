@@ -6,6 +6,7 @@
 import { DbmError } from '../errors.js';
 import { archiveFile } from './archive-files.js';
 import type { BrainDatabase, Brain } from './load.js';
+import type { BrainPart, Config } from './schema.js';
 
 /**
  * The databases selected by `--db NAME` (all when absent; a fleet's key selects all its members),
@@ -52,12 +53,28 @@ export function archivePathFor(
   return archiveFile(brain.baseDir, configured, live.path, fallback);
 }
 
+const PART_WORDS: Record<BrainPart, string> = {
+  conversations: 'conversations are',
+  patterns: 'patterns are',
+  events: 'the event log is',
+  logs: 'the logs are',
+};
+
+/** The section of an optional part of the brain; a config error (exit 2) for an action that needs it when the config has none. */
+export function partRule<P extends BrainPart>(brain: Brain, p: P): NonNullable<Config[P]> {
+  const rule = brain.config[p];
+  if (rule) return rule as NonNullable<Config[P]>;
+  throw new DbmError('CONFIG_INVALID', `${PART_WORDS[p]} not managed: ${brain.configPath} has no "${p}" section`, {
+    hint: `add one (docs/configuration.md#${p}), or let --init-config DIR write a config for the brain`,
+  });
+}
+
 /** The database holding the conversations (`conversations.database`). */
 export function conversationsDatabase(brain: Brain): BrainDatabase {
-  return ruleDatabase(brain, 'conversations', brain.config.conversations.database);
+  return ruleDatabase(brain, 'conversations', partRule(brain, 'conversations').database);
 }
 
 /** The database holding the patterns (`patterns.database`). */
 export function patternsDatabase(brain: Brain): BrainDatabase {
-  return ruleDatabase(brain, 'patterns', brain.config.patterns.database);
+  return ruleDatabase(brain, 'patterns', partRule(brain, 'patterns').database);
 }

@@ -146,39 +146,10 @@ function pathChecks(brain: Brain): DoctorCheck[] {
       );
     }
   }
-  const events = brain.eventsPath;
-  const ev = lstatOrNull(events);
-  if (!ev) out.push(warn('events', `${events} does not exist (nothing to compress)`));
-  else if (!ev.isFile())
-    out.push(
-      fail(
-        'events',
-        `${events} is ${ev.isSymbolicLink() ? 'a symlink' : ev.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}, not a regular file (the compression takes only a regular file)`,
-        EXIT.database,
-      ),
-    );
-  else if (!canAccess(events, fs.constants.R_OK) || !canAccess(path.dirname(events), fs.constants.W_OK)) {
-    out.push(
-      fail(
-        'events',
-        `${events} is not readable or its directory not writable (the compression swaps the file)`,
-        EXIT.database,
-      ),
-    );
-  } else out.push(ok('events', events));
-  const logs = lstatOrNull(brain.logsDir);
-  if (!logs) out.push(warn('logs', `${brain.logsDir} does not exist (nothing to rotate)`));
-  else if (!fs.statSync(brain.logsDir).isDirectory())
-    out.push(fail('logs', `${brain.logsDir} is not a directory`, EXIT.database));
-  else if (!canAccess(brain.logsDir, fs.constants.R_OK | fs.constants.W_OK))
-    out.push(
-      fail(
-        'logs',
-        `${brain.logsDir} is not readable and writable (run as the user that owns the brain, or give it the directory)`,
-        EXIT.database,
-      ),
-    );
-  else out.push(ok('logs', brain.logsDir));
+  out.push(
+    brain.eventsPath ? eventsCheck(brain.eventsPath) : ok('events', 'not managed (the config has no "events" section)'),
+  );
+  out.push(brain.logsDir ? logsCheck(brain.logsDir) : ok('logs', 'not managed (the config has no "logs" section)'));
   for (const [check, dir] of [
     ['stateDir', brain.stateDir],
     ['backupDir', brain.backupDir],
@@ -284,4 +255,38 @@ export function runDoctor(configPath: string): DoctorReport {
   if (brain && !checks.some((c) => c.check === 'sqlite' && c.status === 'fail'))
     checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
   return { version: 1, command: 'doctor', configPath, checks };
+}
+
+/** The event log: a regular file the tool can read and swap (missing: nothing to compress yet). */
+function eventsCheck(events: string): DoctorCheck {
+  const ev = lstatOrNull(events);
+  if (!ev) return warn('events', `${events} does not exist (nothing to compress)`);
+  if (!ev.isFile())
+    return fail(
+      'events',
+      `${events} is ${ev.isSymbolicLink() ? 'a symlink' : ev.isDirectory() ? 'a directory' : 'a FIFO, device or socket'}, not a regular file (the compression takes only a regular file)`,
+      EXIT.database,
+    );
+  if (!canAccess(events, fs.constants.R_OK) || !canAccess(path.dirname(events), fs.constants.W_OK)) {
+    return fail(
+      'events',
+      `${events} is not readable or its directory not writable (the compression swaps the file)`,
+      EXIT.database,
+    );
+  }
+  return ok('events', events);
+}
+
+/** The logs directory: one the tool can list and write. */
+function logsCheck(dir: string): DoctorCheck {
+  const logs = lstatOrNull(dir);
+  if (!logs) return warn('logs', `${dir} does not exist (nothing to rotate)`);
+  if (!fs.statSync(dir).isDirectory()) return fail('logs', `${dir} is not a directory`, EXIT.database);
+  if (!canAccess(dir, fs.constants.R_OK | fs.constants.W_OK))
+    return fail(
+      'logs',
+      `${dir} is not readable and writable (run as the user that owns the brain, or give it the directory)`,
+      EXIT.database,
+    );
+  return ok('logs', dir);
 }

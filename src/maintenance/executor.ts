@@ -21,7 +21,7 @@ import type { OpContext, Operation } from './ops/types.js';
 import { spaceNeeds, type SpaceNeed } from './preflight.js';
 import { runProbes } from './probes.js';
 import { boundedFormFor, writerWaitBudget } from './budget.js';
-import { acquireRunLock, NOT_BY_RUN, recordRun, runTasks, skipped } from './safety-net.js';
+import { acquireRunLock, recordRun, runTasks, skipped } from './safety-net.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult, RunRequest } from './types.js';
 
 export async function runMaintenance(req: RunRequest): Promise<RunReport> {
@@ -40,8 +40,14 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       now,
       logger,
       record: !req.dryRun,
+      partErrors: 'warn',
     });
-    const tasks = planRun(req, assessment);
+    const planned = planRun(req, assessment);
+    // Retention belongs to its own commands: named once in the report, not planned, run or recorded here.
+    const tasks = planned.filter((t) => operationOf(t.type) !== undefined);
+    const retentionDue = planned
+      .filter((t) => operationOf(t.type) === undefined)
+      .map((t) => ({ type: t.type, database: t.database, reason: t.reason }));
     const contexts = new Map<string, OpContext>();
     const contextFor = (dbName: string): OpContext | null => {
       if (!contexts.has(dbName)) {
@@ -52,13 +58,13 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
     };
     const budget = writerWaitBudget(req);
     const plan = tasks.map((t) => planStep(t, contextFor(t.database), budget));
-    if (req.dryRun) return report(req, started, plan, [], assessment.problems);
+    if (req.dryRun) return report(req, started, plan, [], assessment.problems, [], retentionDue);
 
     const timeProbes = req.probes !== false && brain.config.probes.length > 0;
     const probesBefore = timeProbes ? runProbes(brain, 'before') : [];
     const results = await dispatch(req, tasks, contextFor);
     const probes = timeProbes ? runProbes(brain, 'after', probesBefore) : [];
-    const final = report(req, started, plan, results, assessment.problems, probes);
+    const final = report(req, started, plan, results, assessment.problems, probes, retentionDue);
     if (req.record !== false) recordRun(req, runExitCode(final), final.results, final.probes);
     return final;
   } finally {
@@ -98,16 +104,7 @@ async function dispatch(
   let done: MaintenanceResult[];
   try {
     const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
-    const perJob = await maintainInWorkers(req, jobs, workers);
-    // The retention tasks the plan lists are reported as not run by --run, here.
-    done = [
-      ...perJob.flat(),
-      ...(await runTasks(
-        req,
-        tasks.filter((t) => operationOf(t.type) === undefined),
-        contextFor,
-      )),
-    ];
+    done = (await maintainInWorkers(req, jobs, workers)).flat();
   } finally {
     stop?.();
   }
@@ -158,6 +155,7 @@ function report(
   results: MaintenanceResult[],
   problems: Assessment['problems'],
   probes: readonly ProbeResult[] = [],
+  retentionDue: RunReport['retentionDue'] = [],
 ): RunReport {
   return {
     version: 1,
@@ -170,6 +168,7 @@ function report(
     results,
     problems,
     probes,
+    retentionDue,
   };
 }
 
@@ -196,6 +195,6 @@ function planStep(t: MaintenanceTask, ctx: OpContext | null, budgetMs: number | 
     estimatedHoldMs: t.estimatedHoldMs,
     writerWait,
     boundedForm: form && form !== 'defer' ? form.describe : null,
-    notRunBecause: op ? null : NOT_BY_RUN,
+    notRunBecause: null,
   };
 }

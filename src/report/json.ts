@@ -20,6 +20,7 @@ import type { ExitCode } from '../errors.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult } from '../maintenance/types.js';
 import type { LaneDecision } from '../schedule/cadence.js';
 import type { HistoryRun } from '../state/state-db.js';
+import type { TaskType } from '../task-types.js';
 
 /** `--assess --json`. */
 export interface Assessment {
@@ -50,6 +51,15 @@ export interface RunReport {
   readonly problems: readonly AssessmentProblem[];
   /** The configured probes timed before and after the tasks ([] with --dry-run or none configured). */
   readonly probes: readonly ProbeResult[];
+  /** Retention the assessment found due: not run by --run (by --enforce-retention or its own flag), so not in plan or results. */
+  readonly retentionDue: readonly RetentionDue[];
+}
+
+/** A retention task found due, named once in a run's report. */
+export interface RetentionDue {
+  readonly type: TaskType;
+  readonly database: string;
+  readonly reason: string;
 }
 
 /** The retention actions (`--archive` ... `--enforce-retention`, `--compact-logs`, `--restore-conversation`) with `--json`. */

@@ -47,8 +47,20 @@ export function formatRun(r: RunReport): string {
     );
   }
   out.push(...formatProbes(r.probes));
+  if (r.retentionDue.length > 0)
+    out.push(
+      '',
+      `Retention is separate: ${r.retentionDue.map((d) => RETENTION_WORDS[d.type] ?? d.type).join(', ')} due; --enforce-retention runs it (--assess says why).`,
+    );
   return `${out.join('\n')}\n`;
 }
+
+const RETENTION_WORDS: Partial<Record<string, string>> = {
+  ARCHIVE_CONVERSATIONS: 'archive conversations',
+  COMPRESS_EVENTS: 'compress events',
+  ROTATE_LOGS: 'rotate logs',
+  PRUNE_PATTERNS: 'prune patterns',
+};
 
 /** "1.2 s longest, 3.4 s in 5 holds": how long writers may have waited on this task. */
 export function lockWords(w: WriteLockHolds): string {

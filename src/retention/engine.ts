@@ -14,6 +14,7 @@ import {
   type RetentionResult,
   type RetentionWork,
 } from '../archival/types.js';
+import { partRule } from '../config/select.js';
 import { onDiskBytes, sqliteError } from '../db/open.js';
 import { DbmError, EXIT, worstExitCode, type ExitCode } from '../errors.js';
 import { taskResult } from '../maintenance/types.js';
@@ -21,9 +22,25 @@ import type { RetentionReport } from '../report/json.js';
 import { TASKS } from '../tasks.js';
 import type { TaskType } from '../task-types.js';
 
-/** The work of these retention task types, in the order given (a restore needs the conversation's key). */
-export function retentionWork(req: RetentionRequest, types: readonly TaskType[], restoreId?: string): RetentionWork[] {
-  return types.flatMap((t) => TASKS[t].retention?.work(req, restoreId) ?? []);
+/**
+ * The work of these retention task types, in the order given (a restore needs the conversation's
+ * key). A type whose part of the brain the config does not manage (no `events` section ...) is
+ * left out (`--enforce-retention`, the lanes), or is a config error when asked for by its own flag.
+ */
+export function retentionWork(
+  req: RetentionRequest,
+  types: readonly TaskType[],
+  opts: { readonly restoreId?: string | undefined; readonly unmanaged?: 'skip' | 'error' } = {},
+): RetentionWork[] {
+  return types.flatMap((t) => {
+    const spec = TASKS[t].retention;
+    if (!spec) return [];
+    if (spec.part && !req.brain.config[spec.part]) {
+      if (opts.unmanaged === 'error') partRule(req.brain, spec.part); // throws: names the missing section
+      return [];
+    }
+    return spec.work(req, opts.restoreId);
+  });
 }
 
 export async function runRetention(
@@ -38,7 +55,13 @@ export async function runRetention(
     const t0 = Date.now();
     const startedAt = new Date().toISOString();
     const size = (): number =>
-      w.type === 'ROTATE_LOGS' ? logsBytes(brain.logsDir) : w.target.path ? onDiskBytes(w.target.path) : 0;
+      w.type === 'ROTATE_LOGS'
+        ? brain.logsDir
+          ? logsBytes(brain.logsDir)
+          : 0
+        : w.target.path
+          ? onDiskBytes(w.target.path)
+          : 0;
     const sizeBefore = size();
     let out: RetentionOutcome;
     let code: ExitCode;

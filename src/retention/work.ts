@@ -18,7 +18,7 @@ function pathOrNull(fn: () => string): string | null {
 }
 
 const conversationsTarget = (brain: Brain): RetentionWork['target'] => ({
-  name: brain.config.conversations.database,
+  name: brain.config.conversations?.database ?? 'conversations',
   path: pathOrNull(() => conversationsDatabase(brain).path),
 });
 
@@ -33,7 +33,7 @@ export const archiveWork = (req: RetentionRequest): RetentionWork[] => [
 export const eventsWork = (req: RetentionRequest): RetentionWork[] => [
   {
     type: 'COMPRESS_EVENTS',
-    target: { name: 'events', path: req.brain.eventsPath },
+    target: { name: 'events', path: req.brain.eventsPath ?? null },
     run: async () => (await import('../archival/events.js')).compressEvents(req),
   },
 ];
@@ -49,7 +49,10 @@ export const logsWork = (req: RetentionRequest): RetentionWork[] => [
 export const patternsWork = (req: RetentionRequest): RetentionWork[] => [
   {
     type: 'PRUNE_PATTERNS',
-    target: { name: req.brain.config.patterns.database, path: pathOrNull(() => patternsDatabase(req.brain).path) },
+    target: {
+      name: req.brain.config.patterns?.database ?? 'patterns',
+      path: pathOrNull(() => patternsDatabase(req.brain).path),
+    },
     run: async () => (await import('../archival/patterns.js')).prunePatterns(req),
   },
 ];
