@@ -367,7 +367,7 @@ describe('assess: each health signal is reported when present, and only then', (
   it('a retention table missing from the schema is a config problem naming the key', () => {
     const demo = demoBrain();
     const cfg = readJson(demo.configPath);
-    writeConfig(demo.dir, { ...cfg, conversations: { table: 'chats' } });
+    writeConfig(demo.dir, { ...cfg, conversations: { database: 'tier1', table: 'chats' } });
     const a = run(demo.configPath, { db: 'tier1' });
     expect(a.problems).toHaveLength(1);
     expect(a.problems[0]).toMatchObject({ code: 'CONFIG_INVALID', exitCode: 2 });

@@ -40,7 +40,7 @@ describe('bad input: one clear line, a documented exit code, nothing changed', (
 
   it('schema violation names the JSON path -> exit 2', () => {
     const dir = tempDir();
-    const p = writeConfig(dir, { thresholds: { fragmentationRatio: 5 } });
+    const p = writeConfig(dir, { databases: { a: { path: 'a.db' } }, thresholds: { fragmentationRatio: 5 } });
     const r = cli(['--config', p, '--assess']);
     expect(r.status).toBe(2);
     expectOneLineError(r.stderr, /thresholds\.fragmentationRatio: must be between 0 and 1/);
@@ -48,7 +48,7 @@ describe('bad input: one clear line, a documented exit code, nothing changed', (
 
   it('a misspelt key is named, not ignored -> exit 2', () => {
     const dir = tempDir();
-    const p = writeConfig(dir, { thresholds: { fragmentationRatoi: 0.3 } });
+    const p = writeConfig(dir, { databases: { a: { path: 'a.db' } }, thresholds: { fragmentationRatoi: 0.3 } });
     const r = cli(['--config', p, '--assess']);
     expect(r.status).toBe(2);
     expectOneLineError(r.stderr, /unknown key thresholds\.fragmentationRatoi/);

@@ -99,7 +99,10 @@ describe('config', () => {
 
   it('a rule that names a database missing from "databases" is rejected with its key', () => {
     expect(() =>
-      parseConfig(JSON.stringify({ databases: { a: { path: 'a.db' } }, conversations: { database: 'tier1' } }), '/b/c.json'),
+      parseConfig(
+        JSON.stringify({ databases: { a: { path: 'a.db' } }, conversations: { database: 'tier1' } }),
+        '/b/c.json',
+      ),
     ).toThrow(/conversations\.database: "tier1" is not a key of databases/);
   });
 

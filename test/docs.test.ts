@@ -106,7 +106,8 @@ function configKeys(node: ZodNode, prefix: string, keys: string[], sections: str
   }
   keys.push(prefix);
   // An optional part (`events`: its section or false) is a key of its own, and its section is walked into.
-  if (type === 'union') for (const o of n.def.options ?? []) if (unwrap(o).def.type === 'object') configKeys(o, prefix, keys, sections);
+  if (type === 'union')
+    for (const o of n.def.options ?? []) if (unwrap(o).def.type === 'object') configKeys(o, prefix, keys, sections);
   if (type === 'array' && n.def.element && unwrap(n.def.element).def.type === 'object')
     configKeys(n.def.element, `${prefix}[]`, keys, sections);
   if (type === 'record' && n.def.valueType) configKeys(n.def.valueType, `${prefix}.<name>`, keys, sections);
