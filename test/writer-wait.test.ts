@@ -252,7 +252,9 @@ describe('the writer-wait budget of unattended runs', () => {
 
 describe('incremental reclaim (maintenance.autoVacuum "incremental")', () => {
   it('the next full VACUUM switches the database to auto_vacuum=INCREMENTAL; from then on --run returns free pages in batches, as far as a VACUUM would', () => {
-    const { file, config } = appBrain({ mb: 6, maintenance: { maxWriterWaitMs: 50, autoVacuum: 'incremental' } });
+    // Big enough that a full VACUUM, estimated from the explicit one's recorded hold, cannot fit in 50 ms even on a
+    // fast, idle machine (one that fits runs whole: it reclaims more); at 6 MB it sometimes did.
+    const { file, config } = appBrain({ mb: 24, maintenance: { maxWriterWaitMs: 50, autoVacuum: 'incremental' } });
     const assess = (): string => cli(['--config', config, '--assess']).stdout;
     expect(assess()).toContain('auto_vacuum=NONE');
     const v = cli(['--config', config, '--vacuum', '--json']);
@@ -273,7 +275,8 @@ describe('incremental reclaim (maintenance.autoVacuum "incremental")', () => {
     const after = pages(file);
     expect(after.free).toBe(0);
     // What a VACUUM's freelist reclaim gives (the ANALYZE planned after it may add a few pages of statistics).
-    expect(after.pages).toBeGreaterThanOrEqual(freed.pages - freed.free);
+    // Pointer-map pages (one per ~800 pages with auto_vacuum) of the truncated tail go with it.
+    expect(after.pages).toBeGreaterThanOrEqual(freed.pages - freed.free - Math.ceil(freed.pages / 800));
     expect(after.pages).toBeLessThanOrEqual(freed.pages - freed.free + 16);
     expect(fs.statSync(file).size).toBe(after.pages * 4096);
     expect(dumpUserRows(file)).toEqual(rowsBefore);

@@ -28,7 +28,6 @@ export function boundedFormFor(
   budgetMs: number | null,
 ): BoundedForm | 'defer' | null {
   if (budgetMs === null || !op.guarded) return null;
-  if (op.prefersBounded?.(ctx)) return op.bounded?.(ctx) ?? null;
   if (task.estimatedHoldMs <= budgetMs) return null;
   return op.bounded?.(ctx) ?? 'defer';
 }

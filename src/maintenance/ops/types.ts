@@ -62,8 +62,6 @@ export interface Operation {
   run(db: Database.Database, ctx: OpContext, env: OpEnv): OpOutcome | Promise<OpOutcome>;
   /** Its bounded form for this database, or null when it has none (it is then deferred if it would not fit). */
   bounded?(ctx: OpContext): BoundedForm | null;
-  /** Within a budget, take the bounded form even when the full one is estimated to fit (it never blocks writers long). */
-  prefersBounded?(ctx: OpContext): boolean;
   /**
    * What follows `run` once verification has read the state right after it (VACUUM's
    * checkpoint): a note for the result's message, or ''.
