@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
     .option(
       '--print-schedule <kind>',
-      `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks) (choices: ${SCHEDULE_KINDS.join(', ')})`,
+      `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (Task Scheduler XML) (choices: ${SCHEDULE_KINDS.join(', ')})`,
       parseScheduleKind,
     )
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
