@@ -97,8 +97,16 @@ describe('--print-schedule', () => {
     },
   );
 
-  it('systemd: a service and a timer that systemd-analyze verify accepts', (ctx) => {
-    const demo = demoBrain();
+  it.each([
+    ['a plain path', ''],
+    ['spaces, quotes and a %', `my "brain" 50% done`],
+  ])('systemd: a service and a timer that systemd-analyze verify accepts (%s)', (_, name, ctx) => {
+    let demo = demoBrain();
+    if (name) {
+      const to = path.join(tempDir(), name);
+      fs.cpSync(demo.dir, to, { recursive: true });
+      demo = { ...demo, dir: to, configPath: path.join(to, 'maintenance.config.json') };
+    }
     const r = cli(['--config', demo.configPath, '--print-schedule', 'systemd']);
     expect(r.status, r.stderr).toBe(0);
     const dir = tempDir();
@@ -113,8 +121,10 @@ describe('--print-schedule', () => {
     expect(Object.keys(units)).toEqual(['db-maintenance.service', 'db-maintenance.timer']);
     const service = units['db-maintenance.service']!.join('\n');
     expect(service).toMatch(/^Type=oneshot$/m);
-    expect(service).toContain(`ExecStart="${process.execPath}" "${BIN}" --config "${demo.configPath}" --scheduled`);
-    expect(service).toContain(`WorkingDirectory=${demo.dir}`);
+    const sd = (p: string): string => p.replace(/%/g, '%%');
+    const q = (p: string): string => `"${sd(p).replace(/"/g, '\\"')}"`;
+    expect(service).toContain(`ExecStart=${q(process.execPath)} ${q(BIN)} --config ${q(demo.configPath)} --scheduled`);
+    expect(service).toContain(`WorkingDirectory=${sd(demo.dir)}`);
     expect(service).toMatch(new RegExp(`^User=${ownerName(demo.dir)}$`, 'm'));
     expect(service).toMatch(/^Group=\S+$/m);
     expect(units['db-maintenance.timer']!.join('\n')).toMatch(/^OnCalendar=hourly$/m);
