@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, cli, demoBrain, tempDir } from './helpers.js';
@@ -94,6 +95,46 @@ describe('--print-schedule', () => {
       const s2 = service();
       expect(s2).toMatch(/^User=54321$/m);
       expect(s2).toMatch(/^Group=54329$/m);
+    },
+  );
+
+  it.skipIf(process.getuid?.() !== 0)(
+    "systemd: the service's command, run as its User=/Group= (as systemd would), leaves state and backups owned by the brain's owner",
+    (ctx) => {
+      const demo = demoBrain();
+      for (let d = path.dirname(demo.dir); d !== os.tmpdir() && d !== '/'; d = path.dirname(d)) fs.chmodSync(d, 0o755);
+      const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+      const gid = Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+      spawnSync('chown', ['-R', `${uid}:${gid}`, demo.dir]);
+      const r = cli(['--config', demo.configPath, '--print-schedule', 'systemd']);
+      expect(r.status, r.stderr).toBe(0);
+      const directive = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(r.stdout)![1]!;
+      const unquote = (w: string): string =>
+        (w.startsWith('"') ? w.slice(1, -1).replace(/\\(["\\])/g, '$1') : w).replace(/%%/g, '%');
+      const argv = (directive('ExecStart').match(/"(?:[^"\\]|\\.)*"|\S+/g) ?? []).map(unquote);
+      const [user, group] = [directive('User'), directive('Group')];
+      expect(user).toBe('nobody');
+      const setpriv = ['setpriv', `--reuid=${user}`, `--regid=${group}`, '--clear-groups'];
+      if (spawnSync(setpriv[0]!, [...setpriv.slice(1), 'true']).status !== 0) return ctx.skip(); // no setpriv here
+      const run = spawnSync(setpriv[0]!, [...setpriv.slice(1), ...argv], {
+        cwd: unquote(directive('WorkingDirectory')),
+        env: { PATH: '/usr/bin:/bin', DB_MAINTENANCE_NOW: '2026-11-20T12:00:00Z' },
+        encoding: 'utf8',
+      });
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toBe('');
+      const made: string[] = [];
+      const walk = (d: string): void => {
+        for (const n of fs.readdirSync(d)) {
+          const f = path.join(d, n);
+          const st = fs.lstatSync(f);
+          if (st.uid !== uid) made.push(`${path.relative(demo.dir, f)} uid ${st.uid}`);
+          if (st.isDirectory()) walk(f);
+        }
+      };
+      walk(demo.dir);
+      expect(made).toEqual([]);
+      expect(fs.readdirSync(path.join(demo.dir, '.db-maintenance')).length).toBeGreaterThan(0);
     },
   );
 
