@@ -50,7 +50,7 @@ export function buildProgram(): Command {
     .option('--config <path>', 'config file (default ./maintenance.config.json, or $DB_MAINTENANCE_CONFIG)')
     .option('--db <name>', 'limit to one database of the config (e.g. tier1)')
     .option('--json', 'print results as JSON on stdout (see docs/json-output.md)')
-    .option('--quiet', 'log errors only')
+    .option('--quiet', 'errors only: no report on stdout (unless --json), no warnings; for cron')
     .option('--verbose', 'log debug details')
     .option('--assess', 'read-only health report with a prioritized task list')
     .option('--deep', 'with --assess or --run: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
@@ -105,7 +105,7 @@ export function buildProgram(): Command {
     .option('--metrics-file <path>', 'after the action, write Prometheus textfile metrics to <path> (atomically)')
     .option(
       '--print-schedule <kind>',
-      `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (schtasks) (choices: ${SCHEDULE_KINDS.join(', ')})`,
+      `print a ready hourly --scheduled entry: cron, systemd (service + timer) or windows (Task Scheduler XML) (choices: ${SCHEDULE_KINDS.join(', ')})`,
       parseScheduleKind,
     )
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
@@ -148,6 +148,10 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
     return funnel(err, io);
   }
   const opts = program.opts<CliOptions>();
+  return runAction(opts, opts.quiet ? quietIo(io, Boolean(opts.json)) : io);
+}
+
+async function runAction(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   let code: ExitCode;
   try {
     if (opts.metricsFile !== undefined) (await import('./commands/metrics.js')).checkMetricsTarget(opts, io);
@@ -172,7 +176,33 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       code = worstExitCode([code, funnel(err, io)]);
     }
   }
-  return worstExitCode([code, await outputLost(io)]);
+  code = worstExitCode([code, await outputLost(io)]);
+  // Under --quiet the report is not printed: a failure must still be said on stderr.
+  if (code !== EXIT.ok && io.quietStderrEmpty?.())
+    io.stderr(
+      `error: the action finished with exit code ${code} (see README "Exit codes"; db-maintenance --history, or the same command without --quiet, shows what failed)\n`,
+    );
+  return code;
+}
+
+/**
+ * `--quiet`: nothing on stdout but a `--json` document, nothing on stderr but errors (the
+ * `warning:` lines go); it remembers whether an error was said, for run()'s last word.
+ */
+function quietIo(io: CliIo, json: boolean): CliIo {
+  let said = false;
+  return {
+    ...io,
+    stdout: (t) => {
+      if (json) io.stdout(t);
+    },
+    stderr: (t) => {
+      if (t.startsWith('warning:')) return;
+      said = true;
+      io.stderr(t);
+    },
+    quietStderrEmpty: () => !said,
+  };
 }
 
 /** Exit 3 (and one line) when stdout could not take the report: whoever reads it must not take silence for success. */

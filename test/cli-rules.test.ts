@@ -28,6 +28,7 @@ const BREAKING: readonly (readonly string[])[] = [
   ['--restore-conversation', '1', '--archive'],
   ['--archive', '--db', 'tier1'],
   ['--doctor', '--metrics-file', 'x.prom'],
+  ['--print-schedule', 'cron', '--quiet'],
   ['--scheduled', '--db', 'tier1'],
   ['--archive', '--rotate-logs', '--days', '3'],
 ];

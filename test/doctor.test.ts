@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { cli, demoBrain, snapshotTree } from './helpers.js';
 
@@ -21,6 +22,7 @@ describe('--doctor', () => {
       'fts5',
       'dbstat',
       'config',
+      'owner',
       'database tier1',
       'database tier2',
       'database tier3',
@@ -71,5 +73,49 @@ describe('--doctor', () => {
     );
     fs.writeFileSync(path.join(state, 'run.lock.json'), JSON.stringify({ ...info, pid: 2 ** 22 + 12345 }));
     expect(status(cli(['--config', demo.configPath, '--doctor', '--json']), 'lock')).toBe('ok');
+  });
+
+  const asRoot = process.getuid?.() === 0;
+  const detail = (r: { stdout: string }, check: string): string =>
+    (JSON.parse(r.stdout) as Report).checks.find((c) => c.check === check)!.detail;
+
+  it.skipIf(!asRoot)(
+    'run as root on a brain owned by another user: a warning (not a failure) naming the owner and how to run as them',
+    () => {
+      const demo = demoBrain();
+      const own = spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim();
+      fs.chownSync(
+        demo.dir,
+        Number(own),
+        Number(spawnSync('id', ['-g', 'nobody'], { encoding: 'utf8' }).stdout.trim()),
+      );
+      const r = cli(['--config', demo.configPath, '--doctor', '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(status(r, 'owner')).toBe('warn');
+      expect(detail(r, 'owner')).toMatch(
+        new RegExp(
+          `^running as root \\(uid 0\\) but ${demo.dir} is owned by nobody \\(uid ${own}\\): .*sudo -u nobody `,
+        ),
+      );
+      expect(r.stderr).toBe(''); // a warning is no error line
+      fs.chownSync(demo.dir, 0, 0);
+      const mine = cli(['--config', demo.configPath, '--doctor', '--json']);
+      expect(status(mine, 'owner')).toBe('ok');
+      expect(detail(mine, 'owner')).toBe(`running as root, the owner of ${demo.dir}`);
+    },
+  );
+
+  it.skipIf(!asRoot)('run as another user (setpriv to nobody) on a root-owned brain: the owner warning', (ctx) => {
+    const demo = demoBrain();
+    // nobody must be able to reach the brain: open the temp directories above it for reading.
+    for (let d = demo.dir; d !== os.tmpdir() && d !== '/'; d = path.dirname(d)) fs.chmodSync(d, 0o755);
+    const wrap = ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+    if (spawnSync(wrap[0]!, [...wrap.slice(1), 'true']).status !== 0) return ctx.skip(); // no setpriv here
+    const r = cli(['--config', demo.configPath, '--doctor', '--json'], { wrap });
+    expect(r.stdout, r.stderr).not.toBe('');
+    expect(status(r, 'owner')).toBe('warn');
+    expect(detail(r, 'owner')).toMatch(
+      new RegExp(`^running as nobody \\(uid \\d+\\) but ${demo.dir} is owned by root \\(uid 0\\): .*sudo -u root `),
+    );
   });
 });

@@ -21,6 +21,7 @@ import { killAt } from '../maintenance/inject.js';
 import { fsyncDir, tempPathFor, writeFileAtomic } from '../util/fs-atomic.js';
 import { originOf } from '../util/ownership.js';
 import { extendArchive, GzipMemberWriter } from './gzip.js';
+import { renameRetrying } from '../util/platform.js';
 
 /** The paths an in-place compression uses (a subset of the swap's EventsPaths). */
 export interface InPlacePaths {
@@ -205,7 +206,7 @@ function undo(j: CollapseJournal, p: InPlacePaths): void {
 }
 
 function finish(j: CollapseJournal, p: InPlacePaths): void {
-  for (const a of j.archives) if (fs.existsSync(a.temp)) fs.renameSync(a.temp, a.final);
+  for (const a of j.archives) if (fs.existsSync(a.temp)) renameRetrying(a.temp, a.final);
   fsyncDir(p.archiveDir);
   fs.rmSync(p.journal, { force: true });
 }

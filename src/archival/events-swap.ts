@@ -15,6 +15,7 @@ import { recoverInPlace, type CollapseJournal } from './events-inplace.js';
 import { extendArchive } from './gzip.js';
 import { heldOpen } from '../util/holders.js';
 import type { RetentionRequest } from './types.js';
+import { renameRetrying } from '../util/platform.js';
 
 export const READ_BYTES = 1 << 20;
 
@@ -105,7 +106,7 @@ export async function recoverEvents(p: EventsPaths, carry: CarryTo, reopen?: () 
     return 'undid an interrupted --compress-events (killed before its swap; nothing had changed)';
   }
   for (const a of j.archives) {
-    if (fs.existsSync(a.temp)) fs.renameSync(a.temp, a.final);
+    if (fs.existsSync(a.temp)) renameRetrying(a.temp, a.final);
   }
   fsyncDir(p.archiveDir);
   reopen?.();
@@ -254,7 +255,7 @@ async function drainOld(j: Journal, journalPath: string, complete: boolean, carr
     fs.rmSync(temp, { force: true });
     throw err;
   }
-  fs.renameSync(temp, carry.archive);
+  renameRetrying(temp, carry.archive);
   fsyncDir(path.dirname(carry.archive));
   j.copiedUpTo += consumed;
   delete j.drain;

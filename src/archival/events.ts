@@ -51,6 +51,7 @@ import { killAt } from '../maintenance/inject.js';
 import { compressInPlace } from './events-inplace.js';
 import { extendArchive, GzipMemberWriter } from './gzip.js';
 import { outcome, type RetentionOutcome, type RetentionRequest } from './types.js';
+import { renameRetrying } from '../util/platform.js';
 
 export function archiveName(ms: number): string {
   const iso = new Date(ms).toISOString();
@@ -371,10 +372,10 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
     const j: Journal = { version: 1, live: p.file, old: p.old, temp, copiedUpTo, archives };
     writeFileAtomic(p.journal, JSON.stringify(j));
     committed = true;
-    fs.renameSync(temp, p.file);
+    renameRetrying(temp, p.file);
     fsyncDir(path.dirname(p.file));
     killAt(req.env, 'swap-renamed');
-    for (const a of archives) fs.renameSync(a.temp, a.final);
+    for (const a of archives) renameRetrying(a.temp, a.final);
     fsyncDir(p.archiveDir);
     const hook = cfg.afterSwapCommand
       ? runAfterSwapCommand(cfg.afterSwapCommand, p, req.brain.baseDir, req.logger)

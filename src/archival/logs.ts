@@ -25,6 +25,7 @@ import { DbmError } from '../errors.js';
 import { hasSqliteHeader } from '../db/open.js';
 import { escapeRegExp } from '../util/format.js';
 import { fsyncDir, TEMP_MARKER, tempPathFor } from '../util/fs-atomic.js';
+import { hasExtension, nameRegExpFlags } from '../util/platform.js';
 import { DAY_MS, fileStamp } from '../util/time.js';
 import { describeHolders, fileId, heldOpen, holdersOf } from '../util/holders.js';
 import { failAt } from '../maintenance/inject.js';
@@ -99,7 +100,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       }
       continue;
     }
-    if (!name.endsWith(cfg.extension) || name.startsWith('.')) continue;
+    if (!hasExtension(name, cfg.extension) || name.startsWith('.')) continue;
     let st: fs.Stats;
     try {
       st = fs.lstatSync(file);
@@ -123,6 +124,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   let bytesIn = 0;
   for (const c of candidates) {
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
+    const ext = c.name.slice(stem.length); // the log's own case (APP.LOG on Windows)
     const base = `${stem}-${fileStamp(c.stat.mtimeMs, 'dashed')}`;
     // A log a process holds open (a daemon's) is never removed from under it: its next lines would be lost.
     const held = await heldOpen(c.file, HELD_WINDOW_MS);
@@ -133,7 +135,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       continue;
     }
     if (req.dryRun) {
-      files.push(path.join(dir, freeName(dir, base, cfg.extension)));
+      files.push(path.join(dir, freeName(dir, base, ext)));
       removed.push(c.file);
       rotated++;
       continue;
@@ -145,7 +147,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       continue;
     }
     // A run killed after linking the archive but before removing the log: same content, just remove the log.
-    const done = await findExistingArchive(dir, base, cfg.extension, c.file);
+    const done = await findExistingArchive(dir, base, ext, c.file);
     if (done) {
       const kept = setAsideAndRemove(c, aside);
       if (kept) {
@@ -157,7 +159,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
       rotated++;
       continue;
     }
-    const tmp = tempPathFor(path.join(dir, `${base}${cfg.extension}.gz`), { hidden: true });
+    const tmp = tempPathFor(path.join(dir, `${base}${ext}.gz`), { hidden: true });
     try {
       try {
         failAt(req.env, `log-compress:${c.name}`);
@@ -186,7 +188,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
         continue;
       }
       fs.utimesSync(tmp, c.stat.atime, c.stat.mtime); // the archive's age is the log's
-      const final = linkNoClobber(tmp, dir, base, cfg.extension);
+      const final = linkNoClobber(tmp, dir, base, ext);
       fs.rmSync(tmp, { force: true });
       fsyncDir(dir);
       fs.rmSync(aside);
@@ -201,7 +203,7 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   }
 
   // Archive retention: by age, then by count per log name.
-  const archiveRe = new RegExp(`^(.*)-(\\d{8}-\\d{6})(?:-\\d+)?${escapeRegExp(cfg.extension)}\\.gz$`);
+  const archiveRe = logArchivePattern(cfg.extension);
   const archives: ArchiveFile[] = [];
   for (const name of listDir(dir) ?? []) {
     const m = archiveRe.exec(name);
@@ -249,6 +251,14 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
     removed: [...removed, ...deleted],
     incomplete: failed > 0,
   });
+}
+
+/**
+ * The names of rotated archives of logs with `extension`: `<stem>-<YYYYMMDD-HHMMSS>[-n]<ext>.gz`
+ * (stem and stamp captured); in any case on Windows.
+ */
+export function logArchivePattern(extension: string, platform: NodeJS.Platform = process.platform): RegExp {
+  return new RegExp(`^(.*)-(\\d{8}-\\d{6})(?:-\\d+)?${escapeRegExp(extension)}\\.gz$`, nameRegExpFlags(platform));
 }
 
 function nameFor(base: string, ext: string, i: number): string {

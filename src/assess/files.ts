@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DbmError } from '../errors.js';
+import { hasExtension } from '../util/platform.js';
 import { DAY_MS, parseTimestampMs } from '../util/time.js';
 import type { EventsHealth, LogsHealth } from './types.js';
 
@@ -229,7 +230,7 @@ export function checkLogs(opts: LogsOptions): LogsHealth {
   const eligible: Array<LogsHealth['eligible'][number]> = [];
   let files = 0;
   for (const name of names.sort()) {
-    if (!name.endsWith(opts.extension)) continue;
+    if (!hasExtension(name, opts.extension)) continue; // as --rotate-logs matches them (any case on Windows)
     let st: fs.Stats;
     try {
       st = fs.lstatSync(path.join(opts.dir, name)); // symlinks are never rotated

@@ -20,6 +20,8 @@ export interface CliIo {
   readonly stderrIsTTY: boolean;
   /** Waits until stdout has taken everything; the error that kept it from doing so, or null. */
   readonly flush?: () => Promise<NodeJS.ErrnoException | null>;
+  /** Under --quiet (src/cli.ts): whether nothing has been said on stderr yet. */
+  readonly quietStderrEmpty?: () => boolean;
 }
 
 /** The parsed flags (commander's attribute names; values already checked by their parsers). */

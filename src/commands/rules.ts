@@ -88,6 +88,11 @@ export const RULES: readonly Rule[] = [
       o.metricsFile !== undefined && (o.initDemo !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
   },
   {
+    // Its output is the product, not a report: `--print-schedule cron --quiet | crontab -` must not install nothing.
+    message: '--quiet does not go with --print-schedule: the entry it prints is its output',
+    broken: (o) => Boolean(o.quiet) && o.printSchedule !== undefined,
+  },
+  {
     message: '--db does not go with --scheduled: it maintains the whole brain',
     broken: (o) => o.db !== undefined && Boolean(o.scheduled),
   },

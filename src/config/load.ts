@@ -9,6 +9,7 @@ import { DbmError } from '../errors.js';
 import { checkPaths } from './paths.js';
 import { archiveFile, DEFAULT_ARCHIVE_FILE } from './archive-files.js';
 import { ConfigSchema, type Config } from './schema.js';
+import { nameRegExpFlags } from '../util/platform.js';
 
 export const DEFAULT_CONFIG_FILE = 'maintenance.config.json';
 export const CONFIG_ENV = 'DB_MAINTENANCE_CONFIG';
@@ -273,7 +274,8 @@ export function isGlob(p: string): boolean {
   return GLOB.test(p);
 }
 
-function segmentRegex(segment: string): RegExp {
+/** One path segment of a glob as a RegExp over a directory entry's name: case-insensitive on Windows (its file names are). */
+export function segmentRegex(segment: string, platform: NodeJS.Platform = process.platform): RegExp {
   let re = '';
   for (let i = 0; i < segment.length; i++) {
     const c = segment[i]!;
@@ -289,7 +291,7 @@ function segmentRegex(segment: string): RegExp {
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  return new RegExp(`^${re}$`, nameRegExpFlags(platform));
 }
 
 /**
@@ -327,7 +329,7 @@ export function expandGlob(pattern: string): { root: string; matches: string[] }
     current = next;
   }
   const matches = current
-    .filter((f) => !/-(wal|shm|journal)$/.test(f))
+    .filter((f) => !new RegExp('-(wal|shm|journal)$', nameRegExpFlags()).test(f))
     .filter((f) => {
       try {
         return fs.statSync(f).isFile();

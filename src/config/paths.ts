@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DbmError } from '../errors.js';
+import { hasExtension } from '../util/platform.js';
 import type { Config } from './schema.js';
 
 /** A file the config names, by the key that names it. */
@@ -157,7 +158,7 @@ function checkLogsRule(
     if (place.role === 'log') continue;
     for (const suffix of place.role === 'events' ? [''] : SQLITE_SUFFIXES) {
       const f = canon(place.file + suffix);
-      if (path.dirname(f) === logsDir && path.basename(f).endsWith(ext) && !path.basename(f).startsWith('.'))
+      if (path.dirname(f) === logsDir && hasExtension(path.basename(f), ext) && !path.basename(f).startsWith('.'))
         fail(
           `logs.dir with logs.extension "${ext}" takes ${place.key} (${place.file + suffix}): --rotate-logs would gzip and remove it`,
           `move the logs to a directory of their own or change logs.extension`,

@@ -16,6 +16,7 @@ import { namedHolder } from '../maintenance/lock.js';
 import { statfsProbe } from '../maintenance/preflight.js';
 import { StateDb } from '../state/state-db.js';
 import type { DoctorCheck, DoctorReport } from '../report/json.js';
+import { accountOf, ownerOf, type DirectoryOwner } from '../util/accounts.js';
 import { bytes } from '../util/format.js';
 import { existingAncestor } from '../util/fs-atomic.js';
 
@@ -168,6 +169,28 @@ function pathChecks(brain: Brain): DoctorCheck[] {
   return out;
 }
 
+/**
+ * A warning, not a failure, when this user is not the brain directory's owner: as root the
+ * run works (the files it makes inside the brain keep their source's owner), but the state,
+ * backups and the scheduled log are root's; as another user, what it makes is that user's.
+ */
+export function ownerCheck(brainDir: string, uid: number | undefined = process.getuid?.()): DoctorCheck {
+  if (uid === undefined) return ok('owner', 'not checked on this platform (run the task as the brain owner)');
+  let owner: DirectoryOwner;
+  try {
+    owner = ownerOf(brainDir);
+  } catch (err) {
+    return warn('owner', `${brainDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const me = accountOf(uid, 'passwd').name;
+  if (owner.user.id === uid) return ok('owner', `running as ${me}, the owner of ${brainDir}`);
+  const as = /^\d+$/.test(owner.user.name) ? `#${owner.user.name}` : owner.user.name;
+  return warn(
+    'owner',
+    `running as ${me} (uid ${uid}) but ${brainDir} is owned by ${owner.user.name} (uid ${owner.user.id}): what the tool creates (state, backups, archives) would not be the brain owner's (run it as that user: sudo -u ${as} db-maintenance ..., or setpriv --reuid=${owner.user.id} --regid=${owner.group.id} --clear-groups; --print-schedule systemd sets User=)`,
+  );
+}
+
 function lockCheck(brain: Brain): DoctorCheck {
   const named = namedHolder(brain.stateDir);
   if (!named) return ok('lock', 'free');
@@ -253,7 +276,13 @@ export function runDoctor(configPath: string): DoctorReport {
   }
   // Without SQLite every other check would only repeat that (and blame the files).
   if (brain && !checks.some((c) => c.check === 'sqlite' && c.status === 'fail'))
-    checks.push(...pathChecks(brain), lockCheck(brain), ...diskChecks(brain), lastRunCheck(brain));
+    checks.push(
+      ownerCheck(brain.baseDir),
+      ...pathChecks(brain),
+      lockCheck(brain),
+      ...diskChecks(brain),
+      lastRunCheck(brain),
+    );
   return { version: 1, command: 'doctor', configPath, checks };
 }
 

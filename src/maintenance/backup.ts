@@ -16,6 +16,7 @@ import { fdLikeOrigin, mkdirLike, originOf } from '../util/ownership.js';
 import { fileStamp } from '../util/time.js';
 import type { LockMeter } from './lock-meter.js';
 import { tableCounts } from './verify.js';
+import { renameRetrying } from '../util/platform.js';
 
 const ALL_PAGES = 0x7fffffff;
 /** Pages per step of a backup: between steps the event loop runs (the snapshot stays the same). */
@@ -127,7 +128,7 @@ export async function createBackup(
 export async function commitBackup(backup: Backup): Promise<void> {
   if (backup.committed) return;
   await backup.durable;
-  fs.renameSync(backup.path, backup.finalPath);
+  renameRetrying(backup.path, backup.finalPath);
   fsyncDir(path.dirname(backup.finalPath));
   backup.path = backup.finalPath;
   backup.committed = true;
@@ -269,7 +270,7 @@ export async function keepDiscarded(
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, file);
+    renameRetrying(tmp, file);
     fsyncDir(path.dirname(file));
   } catch (err) {
     removeWithSidecars(tmp);

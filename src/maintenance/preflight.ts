@@ -18,9 +18,16 @@ export const statfsProbe: FreeSpaceProbe = (dir) => {
   return { free: Number(st.bavail) * Number(st.bsize), device: String(fs.statSync(dir).dev) };
 };
 
-/** The directory SQLite puts temp files in (the unix VFS order). */
-export function sqliteTempDir(env: NodeJS.ProcessEnv): string {
-  const candidates = [env['SQLITE_TMPDIR'], env['TMPDIR'], '/var/tmp', '/usr/tmp', '/tmp'];
+/**
+ * The directory SQLite puts temp files in: the unix VFS's order (SQLITE_TMPDIR, TMPDIR,
+ * /var/tmp, /usr/tmp, /tmp), or on Windows GetTempPath's (TMP, TEMP, USERPROFILE), which the
+ * win32 VFS asks; the first that is a writable directory.
+ */
+export function sqliteTempDir(env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): string {
+  const candidates =
+    platform === 'win32'
+      ? [env['TMP'], env['TEMP'], env['USERPROFILE']]
+      : [env['SQLITE_TMPDIR'], env['TMPDIR'], '/var/tmp', '/usr/tmp', '/tmp'];
   for (const c of candidates) {
     if (!c) continue;
     try {
@@ -82,7 +89,7 @@ export function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpaceProb
         'NO_SPACE',
         `not enough free space in ${e.dir}: needs ${bytes(e.need + margin)} (${e.what.join(' + ')} + ${bytes(margin)} margin), ${bytes(e.free)} free; nothing was changed`,
         {
-          hint: 'free some space, or point stateDir / SQLITE_TMPDIR at a larger file system',
+          hint: 'free some space, or point stateDir / SQLITE_TMPDIR (TMP on Windows) at a larger file system',
         },
       );
     }

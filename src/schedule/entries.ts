@@ -1,10 +1,15 @@
 /**
- * Ready entries that run `--scheduled` hourly (`--print-schedule cron|systemd|windows`), with
- * the absolute paths of node, of this tool and of the config (cron and Task Scheduler start
- * elsewhere, with a minimal PATH), and the config's directory as the working directory.
+ * Ready entries that run `--scheduled --quiet` hourly (`--print-schedule cron|systemd|windows`),
+ * with the absolute paths of node, of this tool and of the config (cron and Task Scheduler start
+ * elsewhere, with a minimal PATH), the config's directory as the working directory, and as the
+ * user that owns the brain directory (systemd `User=`/`Group=`, the task's principal; a crontab
+ * line runs as the crontab's user). Under --quiet only errors reach the log; the tool rotates
+ * it (src/schedule/scheduled-log.ts).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DirectoryOwner } from '../util/accounts.js';
+import { windowsTask } from './windows-task.js';
 
 export const SCHEDULE_KINDS = ['cron', 'systemd', 'windows'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
@@ -18,6 +23,10 @@ export interface ScheduleTarget {
   readonly config: string;
   readonly workDir: string;
   readonly logFile: string;
+  /** The brain directory's owner: who the entry runs as. */
+  readonly owner: DirectoryOwner;
+  /** The Windows account the task runs as (DOMAIN\\user), for `windows`. */
+  readonly windowsUser: string;
 }
 
 /** POSIX shell single quoting, for a crontab line: there `%` ends the command (and starts its stdin) unless escaped. */
@@ -26,8 +35,6 @@ const sh = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`.replace(/%/g, 
 const sd = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%')}"`;
 /** A path in a systemd directive that is not a command line. */
 const sdPath = (s: string): string => s.replace(/%/g, '%%');
-/** Windows command-line quoting for one argument inside schtasks' /TR string. */
-const win = (s: string): string => `\\"${s}\\"`;
 
 export function scheduleEntry(kind: ScheduleKind, t: ScheduleTarget): string {
   if (kind === 'cron') {
@@ -47,6 +54,9 @@ export function scheduleEntry(kind: ScheduleKind, t: ScheduleTarget): string {
       '[Service]',
       'Type=oneshot',
       `WorkingDirectory=${sdPath(t.workDir)}`,
+      '# the owner of the brain directory: what the tool creates (archives, .gz, state) stays theirs',
+      `User=${sdPath(t.owner.user.name)}`,
+      `Group=${sdPath(t.owner.group.name)}`,
       `ExecStart=${sd(t.node)} ${sd(t.bin)} --config ${sd(t.config)} --scheduled --quiet`,
       'Nice=10',
       'IOSchedulingClass=idle',
@@ -67,9 +77,5 @@ export function scheduleEntry(kind: ScheduleKind, t: ScheduleTarget): string {
       '',
     ].join('\n');
   }
-  return [
-    'REM db-maintenance: every hour, the lanes of --scheduled that are due (run in cmd.exe as the user that owns the brain)',
-    `schtasks /Create /F /TN "db-maintenance" /SC HOURLY /ST 00:17 /TR "cmd /c cd /d ${win(t.workDir)} && ${win(t.node)} ${win(t.bin)} --config ${win(t.config)} --scheduled --quiet"`,
-    '',
-  ].join('\n');
+  return windowsTask(t);
 }

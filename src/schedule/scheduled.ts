@@ -23,6 +23,7 @@ import type { CompactionVacuum, LaneReport, RunReport, ScheduledReport } from '.
 import { retentionWork, runRetention } from '../retention/engine.js';
 import { StateDb } from '../state/state-db.js';
 import type { TaskType } from '../task-types.js';
+import { rotateScheduledLog } from './scheduled-log.js';
 import { decideLanes, windowOf, type Lane, type LaneDecision, type WindowStart } from './cadence.js';
 
 interface LanePlan {
@@ -60,6 +61,8 @@ export async function runScheduled(sr: ScheduledRequest): Promise<{ report: Sche
   const schedule = brain.config.schedule;
   const lock = acquireRunLock({ brain, command: sr.command, now, dryRun });
   try {
+    // Under the lock: one run at a time renames it (src/schedule/scheduled-log.ts says why at the start).
+    if (!dryRun) rotateScheduledLog(brain.stateDir, { logger });
     // Decided under the lock, from the recorded successes: two overlapping invocations cannot both run a lane.
     const state = StateDb.openReadOnly(brain.stateDir);
     let decisions: LaneDecision[];

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { processAlive } from './process.js';
+import { renameRetrying } from './platform.js';
 
 /** What every temp file the tool writes has in its name, so that a later run finds what a killed one left. */
 export const TEMP_MARKER = '.tmp-';
@@ -31,7 +32,7 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
     fs.closeSync(fd);
   }
   try {
-    fs.renameSync(tmp, target);
+    renameRetrying(tmp, target);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
