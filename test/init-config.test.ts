@@ -1,0 +1,441 @@
+/**
+ * `--init-config DIR`: the config guessed for an existing brain, read-only, each guess with its
+ * evidence, and `--assess` running on the result without edits. On the demo brain (compared
+ * with the demo's own config), on seed 001's and seed 000's schemas, and on a single-database
+ * brain with tier-prefixed tables and TEXT UUID keys (test/init-config-fixtures.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import { cli, demoBrain, readJson, snapshotTree, tempDir } from './helpers.js';
+import { seed000Brain, seed001Brain, tierPrefixedBrain } from './init-config-fixtures.js';
+
+const CONFIG = 'maintenance.config.json';
+const isRoot = process.getuid?.() === 0;
+/** Root without the capabilities that bypass file modes: file permissions apply to it. */
+const NO_DAC = [
+  'setpriv',
+  '--bounding-set',
+  '-dac_override,-dac_read_search',
+  '--inh-caps',
+  '-dac_override,-dac_read_search',
+];
+
+interface Report {
+  version: number;
+  command: string;
+  configPath: string;
+  written: boolean;
+  config: Record<string, any>;
+  evidence: Array<{ part: string; status: string; subject?: string; message: string }>;
+}
+
+function initConfig(dir: string, ...flags: string[]): { report: Report; stderr: string } {
+  const r = cli(['--init-config', dir, '--json', ...flags]);
+  expect(r.status, r.stderr).toBe(0);
+  return { report: JSON.parse(r.stdout) as Report, stderr: r.stderr };
+}
+
+/** The written config loads (zod schema, paths checked) and `--assess` runs on it: exit 0, no error line. */
+function expectAssessable(dir: string): void {
+  const configPath = path.join(dir, CONFIG);
+  expect(() => loadConfig(configPath)).not.toThrow();
+  const r = cli(['--config', configPath, '--assess', '--json']);
+  expect(r.status, r.stderr).toBe(0);
+  expect(r.stderr).not.toMatch(/error/i);
+  expect(JSON.parse(r.stdout).problems).toEqual([]);
+}
+
+/** The database path (relative to DIR) a rule's `database` names. */
+const dbPath = (config: Record<string, any>, rule: string): string => config['databases'][config[rule].database].path;
+
+/** Every file under dir, the config excepted, with its size, mtime and hash; and no SQLite side file. */
+function untouched(dir: string): Record<string, string> {
+  return snapshotTree(dir, (rel) => rel === CONFIG || rel.startsWith('.db-maintenance'));
+}
+
+describe('--init-config on the demo brain', () => {
+  it('guesses what the demo config says, writes nothing else, and --assess runs on it', () => {
+    const demo = demoBrain();
+    const own = readJson(demo.configPath) as Record<string, any>;
+    fs.renameSync(demo.configPath, path.join(demo.dir, '..', 'demo.json'));
+    const before = untouched(demo.dir);
+    const { report } = initConfig(demo.dir);
+    expect(untouched(demo.dir)).toEqual(before);
+    expect(fs.readdirSync(path.join(demo.dir, 'tier1'))).toEqual(['conversations.db']);
+    const config = readJson(path.join(demo.dir, CONFIG)) as Record<string, any>;
+    expect(report.config).toEqual(config);
+    expect(report).toMatchObject({
+      version: 1,
+      command: 'init-config',
+      written: true,
+      configPath: path.join(demo.dir, CONFIG),
+    });
+    // The same databases (by path), the same tables and columns.
+    const paths = (c: Record<string, any>): string[] =>
+      Object.values(c['databases'])
+        .map((d: any) => d.path)
+        .sort();
+    expect(paths(config)).toEqual(paths(own));
+    for (const rule of ['conversations', 'patterns']) {
+      expect(dbPath(config, rule)).toBe(dbPath(own, rule));
+      const { database: _a, ...mine } = config[rule];
+      const { database: _b, ...theirs } = own[rule];
+      expect(mine).toEqual(theirs);
+    }
+    expect(config['events']).toEqual(own['events']);
+    expect(config['logs']).toEqual(own['logs']);
+    expect(config['$schema']).toMatch(/maintenance\.config\.schema\.json$/);
+    expect(fs.existsSync(path.resolve(demo.dir, config['$schema']))).toBe(true);
+    // Each decision with its evidence.
+    const line = (part: string): string =>
+      report.evidence.find((e) => e.part === part && e.status === 'found')!.message;
+    expect(line('conversations')).toMatch(
+      /conversations\.conversations \(key id INTEGER PRIMARY KEY; timestamp started_at, ISO-8601 in (\d+)\/\1 sampled rows; 3 child tables by foreign key/,
+    );
+    expect(line('patterns')).toMatch(/confidence confidence, in \[0, 1\]/);
+    expect(line('events')).toMatch(/timestamp field "timestamp", ISO-8601 in \d+, unix ms in \d+/);
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'fts',
+        subject: 'conversations.messages_fts',
+        message: expect.stringMatching(/external-content FTS5 index of messages/),
+      }),
+    );
+    expectAssessable(demo.dir);
+  });
+
+  it('prints each decision on stdout in the human report', () => {
+    const demo = demoBrain();
+    fs.rmSync(demo.configPath);
+    const r = cli(['--init-config', demo.dir]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(new RegExp(`^wrote ${path.join(demo.dir, CONFIG)}\n`));
+    for (const part of ['databases', 'conversations', 'patterns', 'fts', 'events', 'logs'])
+      expect(r.stdout).toMatch(new RegExp(`^${part}: `, 'm'));
+  });
+});
+
+describe('--init-config on seed 001 (one memory database, rollback journal)', () => {
+  it('finds conversations, learned_patterns and the external-content FTS index; events and logs are not found', () => {
+    const dir = tempDir();
+    seed001Brain(dir);
+    const before = untouched(dir);
+    const { report } = initConfig(dir);
+    expect(untouched(dir)).toEqual(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      ['.db-maintenance', CONFIG, 'sessions.db'].filter((f) => f !== '.db-maintenance'),
+    );
+    const c = report.config;
+    expect(c['databases']).toEqual({ sessions: { path: 'sessions.db' } });
+    expect(c['conversations']).toMatchObject({
+      database: 'sessions',
+      table: 'conversations',
+      keyColumn: 'id',
+      timestampColumn: 'started_at',
+    });
+    expect(c['conversations'].childTables).toBeUndefined();
+    expect(c['patterns']).toMatchObject({
+      database: 'sessions',
+      table: 'learned_patterns',
+      keyColumn: 'id',
+      confidenceColumn: 'confidence_score',
+      lastUsedColumn: 'last_seen',
+    });
+    expect(c['events']).toBeUndefined();
+    expect(c['logs']).toBeUndefined();
+    const conv = report.evidence.find((e) => e.part === 'conversations')!;
+    expect(conv.message).toMatch(
+      /ISO-8601 in 12\/12 sampled rows; 3 child tables by foreign key \(agent_interactions, messages, routing_decisions\)/,
+    );
+    expect(conv.message).toMatch(/also considered: sessions\.sessions/);
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'events',
+        status: 'not-found',
+        message: expect.stringMatching(/no \*\.jsonl file/),
+      }),
+    );
+    expect(report.evidence).toContainEqual(expect.objectContaining({ part: 'logs', status: 'not-found' }));
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'fts',
+        subject: 'sessions.messages_fts',
+        message: expect.stringMatching(/external-content/),
+      }),
+    );
+    expectAssessable(dir);
+  });
+
+  it('reads a database it may not write without creating anything beside it', () => {
+    if (!isRoot) return; // the permissions only bind root without its capabilities
+    const dir = tempDir();
+    seed001Brain(dir);
+    fs.chmodSync(path.join(dir, 'sessions.db'), 0o444);
+    fs.chmodSync(dir, 0o555);
+    const before = untouched(dir);
+    try {
+      const r = cli(['--init-config', dir, '--dry-run'], { wrap: NO_DAC });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/"table": "learned_patterns"/);
+      expect(fs.readdirSync(dir)).toEqual(['sessions.db']);
+      expect(untouched(dir)).toEqual(before);
+      // Writing is refused by the file system: one line, exit 3, nothing left behind.
+      const w = cli(['--init-config', dir], { wrap: NO_DAC });
+      expect(w.status, w.stderr).toBe(3);
+      expect(w.stderr).toMatch(/^error: --init-config: .*maintenance\.config\.json cannot be written \(EACCES\)/);
+      expect(fs.readdirSync(dir)).toEqual(['sessions.db']);
+    } finally {
+      fs.chmodSync(dir, 0o755);
+    }
+  });
+});
+
+describe('--init-config on seed 000 (CORTEX: tier1/tier2/tier3, events.jsonl, logs beside the brain)', () => {
+  it('finds the text-keyed conversations with their messages as childTables (no foreign key), patterns, events', () => {
+    const root = tempDir();
+    const brain = seed000Brain(root);
+    const before = untouched(brain);
+    const { report } = initConfig(brain);
+    expect(untouched(brain)).toEqual(before);
+    for (const t of ['tier1', 'tier2', 'tier3']) expect(fs.readdirSync(path.join(brain, t))).toHaveLength(1);
+    const c = report.config;
+    expect(Object.keys(c['databases']).sort()).toEqual(['conversations', 'development_context', 'knowledge_graph']);
+    expect(c['conversations']).toEqual({
+      database: 'conversations',
+      table: 'conversations',
+      keyColumn: 'conversation_id',
+      timestampColumn: 'created_at',
+      childTables: [{ table: 'messages', column: 'conversation_id', references: 'conversation_id' }],
+      archiveAfterDays: 30,
+      keepNewest: 20,
+    });
+    expect(dbPath(c, 'conversations')).toBe('tier1/conversations.db');
+    expect(c['patterns']).toMatchObject({
+      table: 'patterns',
+      keyColumn: 'pattern_id',
+      confidenceColumn: 'confidence',
+      lastUsedColumn: 'last_used',
+    });
+    expect(dbPath(c, 'patterns')).toBe('tier2/knowledge_graph.db');
+    expect(c['events']).toMatchObject({ path: 'events.jsonl', timestampField: 'timestamp' });
+    expect(c['logs']).toBeUndefined();
+    const conv = report.evidence.find((e) => e.part === 'conversations')!.message;
+    expect(conv).toMatch(
+      /key conversation_id TEXT PRIMARY KEY; timestamp created_at, ISO-8601 in 25\/25 sampled rows; no child table by foreign key; messages\.conversation_id refers to conversations\.conversation_id without a foreign key \(50\/50 sampled values are its keys\)/,
+    );
+    expect(report.evidence.find((e) => e.part === 'patterns')!.message).toMatch(
+      /last used last_used, ISO-8601 in 9\/9 sampled rows/,
+    );
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'fts',
+        subject: 'knowledge_graph.patterns_fts',
+        message: expect.stringMatching(/regular/),
+      }),
+    );
+    expectAssessable(brain);
+    // The childTables written move the messages with their conversation.
+    const dry = cli(['--config', path.join(brain, CONFIG), '--archive', '--dry-run', '--json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(JSON.stringify(JSON.parse(dry.stdout))).toMatch(/"messages"/);
+  });
+
+  it("does not take the tool's own archive databases for live ones", () => {
+    const root = tempDir();
+    const brain = seed000Brain(root);
+    fs.copyFileSync(
+      path.join(brain, 'tier1', 'conversations.db'),
+      path.join(brain, 'tier1', 'conversation_archive.db'),
+    );
+    fs.copyFileSync(path.join(brain, 'tier2', 'knowledge_graph.db'), path.join(brain, 'tier2', 'pattern_archive.db'));
+    const { report } = initConfig(brain, '--dry-run');
+    expect(Object.values(report.config['databases']).map((d: any) => d.path)).not.toContain(
+      'tier1/conversation_archive.db',
+    );
+    expect(dbPath(report.config, 'conversations')).toBe('tier1/conversations.db');
+    expect(dbPath(report.config, 'patterns')).toBe('tier2/knowledge_graph.db');
+    for (const f of ['tier1/conversation_archive.db', 'tier2/pattern_archive.db'])
+      expect(report.evidence).toContainEqual(
+        expect.objectContaining({
+          subject: f,
+          status: 'skipped',
+          message: expect.stringMatching(/db-maintenance's own .* archive/),
+        }),
+      );
+  });
+});
+
+describe('--init-config on a single database with tier-prefixed tables and TEXT UUID keys', () => {
+  it('finds tier1_conversations (not its tags table), tier2_patterns, the events file and the logs', () => {
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    fs.writeFileSync(path.join(dir, 'notes.db'), 'plain text, not a database\n');
+    const before = untouched(dir);
+    const { report } = initConfig(dir);
+    expect(untouched(dir)).toEqual(before);
+    expect(fs.readdirSync(dir).sort()).toEqual(
+      ['.db-maintenance', 'brain.sqlite', 'events', 'log', CONFIG, 'notes.db']
+        .filter((f) => f !== '.db-maintenance')
+        .sort(),
+    );
+    const c = report.config;
+    expect(c['databases']).toEqual({ brain: { path: 'brain.sqlite' } });
+    expect(c['conversations']).toMatchObject({
+      database: 'brain',
+      table: 'tier1_conversations',
+      keyColumn: 'id',
+      timestampColumn: 'created_at',
+    });
+    expect(c['conversations'].childTables).toBeUndefined();
+    expect(c['patterns']).toMatchObject({
+      database: 'brain',
+      table: 'tier2_patterns',
+      keyColumn: 'id',
+      confidenceColumn: 'confidence',
+      lastUsedColumn: 'last_used',
+    });
+    expect(c['events']).toMatchObject({ path: 'events/agent-events.jsonl', timestampField: 'ts' });
+    expect(c['logs']).toMatchObject({ dir: 'log', extension: '.log' });
+    const line = (part: string): string =>
+      report.evidence.find((e) => e.part === part && e.status === 'found')!.message;
+    expect(line('conversations')).toMatch(
+      /key id TEXT PRIMARY KEY; timestamp created_at, unix ms in 30\/30 sampled rows; 2 child tables by foreign key \(tier1_conversation_tags, tier1_messages\).*also considered: brain\.tier1_conversation_tags/,
+    );
+    expect(line('patterns')).toMatch(/last used last_used, julian day in 9\/9 sampled rows/);
+    expect(line('events')).toMatch(/timestamp field "ts", unix seconds in 50\/50 sampled lines/);
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'databases',
+        status: 'skipped',
+        subject: 'notes.db',
+        message: expect.stringMatching(/not a SQLite database/),
+      }),
+    );
+    expectAssessable(dir);
+  });
+});
+
+describe('--init-config refuses, reports and writes nothing where it must', () => {
+  it('never overwrites an existing config: exit 2, one line naming --dry-run, the file unchanged', () => {
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    fs.writeFileSync(path.join(dir, CONFIG), '{"databases": {"mine": {"path": "brain.sqlite"}}}\n');
+    const before = snapshotTree(dir);
+    const r = cli(['--init-config', dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^error: .*maintenance\.config\.json already exists: --init-config never overwrites a config \(.*--dry-run.*move the existing one/,
+    );
+    expect(snapshotTree(dir)).toEqual(before);
+    // --dry-run still shows what it would write.
+    const d = cli(['--init-config', dir, '--dry-run']);
+    expect(d.status, d.stderr).toBe(0);
+    expect(snapshotTree(dir)).toEqual(before);
+  });
+
+  it('--dry-run prints the config and writes nothing', () => {
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    const before = snapshotTree(dir);
+    const r = cli(['--init-config', dir, '--dry-run']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(snapshotTree(dir)).toEqual(before);
+    expect(r.stdout).toMatch(/^--dry-run: nothing written; .*maintenance\.config\.json would be:\n/);
+    const json = r.stdout.slice(r.stdout.indexOf('\n') + 1, r.stdout.indexOf('\n}\n') + 2);
+    expect(JSON.parse(json)['conversations'].table).toBe('tier1_conversations');
+    expect(r.stdout).toMatch(/^conversations: brain\.tier1_conversations \(/m);
+    const j = initConfig(dir, '--dry-run');
+    expect(j.report.written).toBe(false);
+    expect(snapshotTree(dir)).toEqual(before);
+  });
+
+  it('a directory with no SQLite database in it: exit 3, one line, nothing written', () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'memory.db'), 'not sqlite');
+    fs.mkdirSync(path.join(dir, 'logs'));
+    fs.writeFileSync(path.join(dir, 'logs', 'a.log'), 'x\n');
+    for (const target of [tempDir(), dir]) {
+      const r = cli(['--init-config', target]);
+      expect(r.status).toBe(3);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(
+        /^error: --init-config: no SQLite database found in .* \(pass the directory that holds the brain's databases; nothing was written\)$/m,
+      );
+      expect(fs.existsSync(path.join(target, CONFIG))).toBe(false);
+    }
+  });
+
+  it('a missing DIR or a file: exit 2; with --config or --db: exit 2', () => {
+    const dir = tempDir();
+    expect(cli(['--init-config', path.join(dir, 'nope')]).status).toBe(2);
+    fs.writeFileSync(path.join(dir, 'f'), '');
+    const f = cli(['--init-config', path.join(dir, 'f')]);
+    expect(f.status).toBe(2);
+    expect(f.stderr).toMatch(/^error: --init-config: .*f is not a directory/);
+    const c = cli(['--init-config', dir, '--config', 'x.json']);
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/--init-config takes no --config or --db/);
+  });
+
+  it('reports an unreadable database and lists the others', () => {
+    if (!isRoot) return; // as another user the file would need another owner
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    seed001Brain(path.join(dir, 'old'));
+    fs.chmodSync(path.join(dir, 'old', 'sessions.db'), 0o000);
+    const r = cli(['--init-config', dir, '--json', '--dry-run'], { wrap: NO_DAC });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^warning: databases: old\/sessions\.db cannot be read \(EACCES\)/);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.config['databases']).toEqual({ brain: { path: 'brain.sqlite' } });
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({ part: 'databases', status: 'unreadable', subject: 'old/sessions.db' }),
+    );
+  });
+
+  it('writes the config owned as the brain directory, no more permissive than its databases', () => {
+    if (!isRoot) return; // only root can give a file another owner
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    fs.chmodSync(path.join(dir, 'brain.sqlite'), 0o640);
+    fs.chownSync(dir, 65534, 65534);
+    initConfig(dir);
+    const st = fs.statSync(path.join(dir, CONFIG));
+    expect(st.mode & 0o777).toBe(0o640);
+    expect([st.uid, st.gid]).toEqual([65534, 65534]);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it("skips -wal/-shm files, the tool's state directory and symlinks out of DIR", () => {
+    const dir = tempDir();
+    tierPrefixedBrain(dir);
+    const outside = tempDir();
+    seed001Brain(outside);
+    fs.symlinkSync(path.join(outside, 'sessions.db'), path.join(dir, 'linked.db'));
+    fs.mkdirSync(path.join(dir, '.db-maintenance', 'backups'), { recursive: true });
+    fs.copyFileSync(path.join(dir, 'brain.sqlite'), path.join(dir, '.db-maintenance', 'backups', 'brain.sqlite'));
+    // A live database has its -wal beside it: read through it, not listed itself.
+    const holder = new Database(path.join(dir, 'brain.sqlite'));
+    holder.pragma('wal_autocheckpoint = 0');
+    holder.prepare("INSERT INTO tier3_snapshots VALUES ('x', 'y', 1)").run();
+    try {
+      expect(fs.existsSync(path.join(dir, 'brain.sqlite-wal'))).toBe(true);
+      const { report } = initConfig(dir, '--dry-run');
+      expect(report.config['databases']).toEqual({ brain: { path: 'brain.sqlite' } });
+      expect(report.evidence).toContainEqual(
+        expect.objectContaining({
+          subject: 'linked.db',
+          status: 'skipped',
+          message: expect.stringMatching(/symlink out of the brain directory/),
+        }),
+      );
+    } finally {
+      holder.close();
+    }
+  });
+});
