@@ -30,6 +30,7 @@ const BREAKING: readonly (readonly string[])[] = [
   ['--doctor', '--metrics-file', 'x.prom'],
   ['--scheduled', '--db', 'tier1'],
   ['--archive', '--rotate-logs', '--days', '3'],
+  ['--init-config', 'x', '--db', 'tier1'],
 ];
 
 const HELP = 'see db-maintenance --help';

@@ -92,10 +92,6 @@ export const RULES: readonly Rule[] = [
       (o.initDemo !== undefined || o.initConfig !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
   },
   {
-    message: '--init-config takes no --config or --db: it inspects DIR and writes DIR/maintenance.config.json',
-    broken: (o) => o.initConfig !== undefined && (o.config !== undefined || o.db !== undefined),
-  },
-  {
     message: '--db does not go with --scheduled: it maintains the whole brain',
     broken: (o) => o.db !== undefined && Boolean(o.scheduled),
   },
@@ -105,6 +101,10 @@ export const RULES: readonly Rule[] = [
     broken: (o) =>
       o.days !== undefined &&
       (Boolean(o.enforceRetention) || o.restoreConversation !== undefined || singleItems(o) !== 1),
+  },
+  {
+    message: '--init-config takes no --config or --db: it inspects DIR and writes DIR/maintenance.config.json',
+    broken: (o) => o.initConfig !== undefined && (o.config !== undefined || o.db !== undefined),
   },
 ];
 
