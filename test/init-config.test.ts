@@ -439,3 +439,41 @@ describe('--init-config refuses, reports and writes nothing where it must', () =
     }
   });
 });
+
+describe('--init-config on damaged databases', () => {
+  it('a table that cannot be read is no candidate, a truncated database is reported, neither crashes', () => {
+    const dir = tempDir();
+    const chat = path.join(dir, 'chat.db');
+    const db = new Database(chat);
+    db.exec('CREATE TABLE chats (id INTEGER PRIMARY KEY, created_at TEXT, body TEXT)');
+    const insert = db.prepare('INSERT INTO chats (created_at, body) VALUES (?, ?)');
+    for (let i = 0; i < 2000; i++) insert.run('2026-10-01 10:00:00', 'x'.repeat(200));
+    db.close();
+    // Pages 3-7 (the table's b-tree) overwritten: the schema on page 1 still reads.
+    const fd = fs.openSync(chat, 'r+');
+    fs.writeSync(fd, Buffer.alloc(5 * 4096, 0x41), 0, 5 * 4096, 2 * 4096);
+    fs.closeSync(fd);
+    fs.writeFileSync(path.join(dir, 'trunc.db'), fs.readFileSync(chat).subarray(0, 5000));
+    const r = cli(['--init-config', dir, '--dry-run', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as Report;
+    expect(report.config['databases']).toEqual({ chat: { path: 'chat.db' } });
+    expect(report.config['conversations']).toBeUndefined();
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        part: 'conversations',
+        status: 'not-found',
+        message: expect.stringMatching(/chat\.chats cannot be read/),
+      }),
+    );
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({
+        status: 'unreadable',
+        subject: 'trunc.db',
+        message: expect.stringMatching(/is truncated/),
+      }),
+    );
+    expect(r.stderr).toMatch(/^warning: databases: chat\.db: sampling table chats failed: .*is corrupt/m);
+    expect(r.stderr).not.toMatch(/^error|internal/m);
+  });
+});

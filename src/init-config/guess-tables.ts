@@ -127,6 +127,10 @@ export function guessConversations(dbs: readonly InspectedDatabase[]): Conversat
       }
       const rows = db.facts.rowCount(t.name);
       const ts = timeColumn(db.facts, t, timeLike, startRank, rows === 0);
+      if (db.facts.failed(t.name)) {
+        rejected.push(`${db.key}.${t.name} cannot be read`);
+        continue;
+      }
       if (!ts) {
         rejected.push(`${db.key}.${t.name} has no column whose sampled values are times`);
         continue;
@@ -186,7 +190,7 @@ function implicitChildren(
     const col = t.columns.find((c) => names.has(c.name.toLowerCase()));
     if (!col) continue;
     const m = facts.matchingKeys(t.name, col.name, conv.name, key.name);
-    if (m.sampled > 0 && m.found * 10 < m.sampled * 9) continue;
+    if (facts.failed(t.name) || (m.sampled > 0 && m.found * 10 < m.sampled * 9)) continue;
     out.push({
       child: { table: t.name, column: col.name, references: key.name },
       why: `${t.name}.${col.name} refers to ${conv.name}.${key.name} without a foreign key (${m.sampled === 0 ? 'no rows to check' : `${m.found}/${m.sampled} sampled values are its keys`}): written as childTables`,
@@ -253,6 +257,10 @@ export function guessPatterns(
         continue;
       }
       const used = timeColumn(db.facts, t, (c) => lastUsedRank(c.name) > 0, lastUsedRank, true);
+      if (db.facts.failed(t.name)) {
+        rejected.push(`${db.key}.${t.name} cannot be read`);
+        continue;
+      }
       if (!used) {
         rejected.push(`${db.key}.${t.name}: no last-used column whose sampled values are times`);
         continue;

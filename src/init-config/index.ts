@@ -124,6 +124,15 @@ export function inspectBrain(dir: string): InitConfigResult {
       databases: Object.fromEntries(inspected.map((d) => [d.key, { path: d.rel }])),
     };
     guessTables(inspected, config, evidence);
+    for (const d of inspected) {
+      for (const e of new Set(d.facts.errors))
+        evidence.push({
+          part: 'databases',
+          status: 'unreadable',
+          subject: d.rel,
+          message: `${d.rel}: ${e}; that table is not a candidate`,
+        });
+    }
     guessFiles(dir, scan, config, evidence);
     return { dir, configPath, config, evidence, databaseFiles: files };
   } finally {

@@ -97,10 +97,11 @@ export function scanBrain(root: string): ScanResult {
       const real = fs.realpathSync(target);
       if (seen.has(real)) continue;
       seen.add(real);
-      if (name.endsWith('.log')) logs++;
-      if (name.endsWith('.jsonl')) out.jsonl.push(full);
+      const head = st.size === 0 ? Buffer.alloc(0) : readHead(full, 16);
+      // A database named *.log is a database, never a log to rotate.
+      if (name.endsWith('.log') && !isSqliteHead(head)) logs++;
+      if (name.endsWith('.jsonl') && !isSqliteHead(head)) out.jsonl.push(full);
       if (st.size === 0) continue;
-      const head = readHead(full, 16);
       if (head === null) {
         if (DB_LIKE_NAME.test(name)) {
           out.evidence.push({

@@ -48,6 +48,10 @@ export interface SchemaFacts {
   /** Rows of `table` whose `column` is not NULL, among the first SAMPLE_ROWS, found in `parent`.`parentColumn`. */
   matchingKeys(table: string, column: string, parent: string, parentColumn: string): { sampled: number; found: number };
   rowCount(table: string): number;
+  /** What could not be read while sampling (a corrupt page, a lock): that table counts as empty. */
+  readonly errors: string[];
+  /** Whether reading `table` failed (lower-case names). */
+  failed(table: string): boolean;
   close(): void;
 }
 
@@ -77,24 +81,48 @@ export function readSchemaFacts(target: BrainDatabase): SchemaFacts {
     const tables = ordinaryTables(db)
       .filter((t) => !shadows.has(t.toLowerCase()))
       .map((t) => tableFacts(db, t));
+    const errors: string[] = [];
+    const failedTables = new Set<string>();
+    // A table that cannot be read (a corrupt page, another process's lock) is no candidate; --assess names the cause.
+    const guarded =
+      <A extends unknown[], R>(doing: string, fallback: R, fn: (...a: A) => R) =>
+      (...a: A): R => {
+        try {
+          return fn(...a);
+        } catch (err) {
+          failedTables.add(String(a[0]).toLowerCase());
+          errors.push(`${doing} table ${String(a[0])} failed: ${sqliteError(target, err, doing).message}`);
+          return fallback;
+        }
+      };
     return {
       tables,
       fts,
-      sample: (table, column) => sampleColumn(db, tables, table, column),
-      matchingKeys: (table, column, parent, parentColumn) => {
-        const r = db
-          .prepare(
-            `SELECT count(*) AS sampled, coalesce(sum(v IN (SELECT ${quoteIdent(parentColumn)} FROM ${quoteIdent(parent)})), 0) AS found ` +
-              `FROM (SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(column)} IS NOT NULL LIMIT ${SAMPLE_ROWS})`,
-          )
-          .get() as { sampled: number; found: number };
-        return r;
-      },
-      rowCount: (table) =>
-        db
-          .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
-          .pluck()
-          .get() as number,
+      errors,
+      failed: (table) => failedTables.has(table.toLowerCase()),
+      sample: guarded('sampling', [], (table: string, column: string) => sampleColumn(db, tables, table, column)),
+      matchingKeys: guarded(
+        'sampling',
+        { sampled: 0, found: 0 },
+        (table: string, column: string, parent: string, parentColumn: string) => {
+          const r = db
+            .prepare(
+              `SELECT count(*) AS sampled, coalesce(sum(v IN (SELECT ${quoteIdent(parentColumn)} FROM ${quoteIdent(parent)})), 0) AS found ` +
+                `FROM (SELECT ${quoteIdent(column)} AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(column)} IS NOT NULL LIMIT ${SAMPLE_ROWS})`,
+            )
+            .get() as { sampled: number; found: number };
+          return r;
+        },
+      ),
+      rowCount: guarded(
+        'counting',
+        0,
+        (table: string) =>
+          db
+            .prepare(`SELECT count(*) FROM ${quoteIdent(table)}`)
+            .pluck()
+            .get() as number,
+      ),
       close,
     };
   } catch (err) {
