@@ -201,7 +201,7 @@ describe('--init-config names and leaves out', () => {
         expect.objectContaining({
           part,
           status: 'not-found',
-          message: expect.stringMatching(/^not found: .*left out of the config$/),
+          message: expect.stringMatching(/^not found: .*left out of the config( \(.*\))?$/),
         }),
       );
   });

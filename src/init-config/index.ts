@@ -217,7 +217,7 @@ function guessFiles(
     evidence.push({
       part: 'events',
       status: 'not-found',
-      message: `not found: ${scan.jsonl.length === 0 ? 'no *.jsonl file' : 'no *.jsonl file of JSON objects with a time field'}; left out of the config`,
+      message: `not found: ${scan.jsonl.length === 0 ? 'no *.jsonl file in DIR' : 'no *.jsonl file of JSON objects with a time field'}; left out of the config (an events file elsewhere can be set as events.path, relative to the config)`,
     });
   }
   const logs = guessLogs(dir, scan.logDirs);
@@ -233,7 +233,8 @@ function guessFiles(
     evidence.push({
       part: 'logs',
       status: 'not-found',
-      message: 'not found: no directory with *.log files; left out of the config',
+      message:
+        'not found: no directory with *.log files in DIR; left out of the config (a logs directory elsewhere can be set as logs.dir, relative to the config)',
     });
   }
 }
