@@ -3,12 +3,13 @@
  * `--dry-run`, a directory without databases, unreadable and damaged databases, symlinks out of
  * DIR; the written file's owner and mode; the database keys.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { databaseKeys } from '../src/init-config/keys.js';
-import { cli, snapshotTree, tempDir } from './helpers.js';
+import { cli, ROOT, snapshotTree, tempDir } from './helpers.js';
 import { seed001Brain, tierPrefixedBrain } from './init-config-fixtures.js';
 import { CONFIG, initConfig, isRoot, NO_DAC, type Report } from './init-config-helpers.js';
 
@@ -168,6 +169,38 @@ describe('--init-config on damaged databases', () => {
     );
     expect(r.stderr).toMatch(/^warning: databases: chat\.db: sampling table chats failed: .*is corrupt/m);
     expect(r.stderr).not.toMatch(/^error|internal/m);
+  });
+});
+
+describe('--init-config never writes a database', () => {
+  it('one with a hot journal (a writer killed mid-transaction) is left as it is: exit 3, the line says why', () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'conv.db');
+    // The writer spills its transaction to the file (cache_size 1) and is SIGKILLed before COMMIT.
+    const writer = spawnSync(
+      process.execPath,
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(file)});
+         db.exec('CREATE TABLE conversations (id INTEGER PRIMARY KEY, started_at TEXT)');
+         for (let i = 0; i < 50; i++) db.prepare('INSERT INTO conversations (started_at) VALUES (?)').run('2026-10-01 10:00:00');
+         db.pragma('cache_size = 1'); db.exec('BEGIN');
+         for (let i = 0; i < 3000; i++) db.prepare('INSERT INTO conversations (started_at) VALUES (?)').run('x'.repeat(100));
+         process.kill(process.pid, 'SIGKILL');`,
+      ],
+      { cwd: ROOT },
+    );
+    expect(writer.signal).toBe('SIGKILL');
+    expect(fs.statSync(`${file}-journal`).size).toBeGreaterThan(0);
+    const before = snapshotTree(dir);
+    const r = cli(['--init-config', dir]);
+    expect(r.status).toBe(3);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^error: --init-config: no SQLite database in .* can be read \(1 could not be\); conv\.db: .*hot journal/,
+    );
+    // A read-write connection would have rolled the journal back into the file.
+    expect(snapshotTree(dir)).toEqual(before);
   });
 });
 

@@ -81,6 +81,7 @@ export function inspectBrain(dir: string): InitConfigResult {
   const keys = databaseKeys(rels);
   const inspected: InspectedDatabase[] = [];
   const files: string[] = [];
+  let firstFailure: { rel: string; err: DbmError } | undefined;
   try {
     scan.databases.forEach((file, i) => {
       const key = keys[i]!;
@@ -98,6 +99,7 @@ export function inspectBrain(dir: string): InitConfigResult {
         });
       } catch (err) {
         const why = err instanceof DbmError ? err.message : String(err);
+        if (err instanceof DbmError) firstFailure ??= { rel: rels[i]!, err };
         evidence.push({
           part: 'databases',
           status: 'unreadable',
@@ -107,13 +109,20 @@ export function inspectBrain(dir: string): InitConfigResult {
       }
     });
     if (inspected.length === 0) {
-      const unreadable = evidence.filter((e) => e.status === 'unreadable').length;
+      const unreadable = evidence.filter((e) => e.status === 'unreadable');
+      // One line: the first database that could not be read says why, with its own fix.
+      if (firstFailure)
+        throw new DbmError(
+          firstFailure.err.code,
+          `--init-config: no SQLite database in ${dir} can be read (${unreadable.length} could not be); ${firstFailure.rel}: ${firstFailure.err.message}`,
+          { hint: firstFailure.err.hint ?? 'run it as the user that owns the brain' },
+        );
       throw new DbmError(
         'DB_NOT_FOUND',
-        `--init-config: no SQLite database ${unreadable > 0 ? 'that can be read ' : ''}found in ${dir} (looked ${MAX_DEPTH} directories deep, by the SQLite header${unreadable > 0 ? `; ${unreadable} could not be read` : ''})`,
+        `--init-config: no SQLite database ${unreadable.length > 0 ? 'that can be read ' : ''}found in ${dir} (looked ${MAX_DEPTH} directories deep, by the SQLite header${unreadable.length > 0 ? `; ${unreadable.map((e) => e.subject ?? e.message).join(', ')} could not be read` : ''})`,
         {
           hint:
-            unreadable > 0
+            unreadable.length > 0
               ? 'run it as the user that owns the brain'
               : "pass the directory that holds the brain's databases; nothing was written",
         },
