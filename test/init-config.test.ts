@@ -229,11 +229,12 @@ describe('--init-config on a single database with tier-prefixed tables and TEXT 
     const dir = tempDir();
     tierPrefixedBrain(dir);
     fs.writeFileSync(path.join(dir, 'notes.db'), 'plain text, not a database\n');
+    fs.writeFileSync(path.join(dir, 'empty.db'), '');
     const before = untouched(dir);
     const { report } = initConfig(dir);
     expect(untouched(dir)).toEqual(before);
     expect(fs.readdirSync(dir).sort()).toEqual(
-      ['.db-maintenance', 'brain.sqlite', 'events', 'log', CONFIG, 'notes.db']
+      ['.db-maintenance', 'brain.sqlite', 'empty.db', 'events', 'log', CONFIG, 'notes.db']
         .filter((f) => f !== '.db-maintenance')
         .sort(),
     );
@@ -262,6 +263,9 @@ describe('--init-config on a single database with tier-prefixed tables and TEXT 
     );
     expect(line('patterns')).toMatch(/last used last_used, julian day in 9\/9 sampled rows/);
     expect(line('events')).toMatch(/timestamp field "ts", unix seconds in 50\/50 sampled lines/);
+    expect(report.evidence).toContainEqual(
+      expect.objectContaining({ status: 'skipped', subject: 'empty.db', message: expect.stringMatching(/empty file/) }),
+    );
     expect(report.evidence).toContainEqual(
       expect.objectContaining({
         part: 'databases',

@@ -101,7 +101,16 @@ export function scanBrain(root: string): ScanResult {
       // A database named *.log is a database, never a log to rotate.
       if (name.endsWith('.log') && !isSqliteHead(head)) logs++;
       if (name.endsWith('.jsonl') && !isSqliteHead(head)) out.jsonl.push(full);
-      if (st.size === 0) continue;
+      if (st.size === 0) {
+        if (DB_LIKE_NAME.test(name))
+          out.evidence.push({
+            part: 'databases',
+            status: 'skipped',
+            subject: rel(full),
+            message: `${rel(full)} is an empty file (no SQLite header): not listed`,
+          });
+        continue;
+      }
       if (head === null) {
         if (DB_LIKE_NAME.test(name)) {
           out.evidence.push({
