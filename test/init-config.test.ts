@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, demoBrain, readJson, tempDir } from './helpers.js';
+import { cli, demoBrain, readJson, snapshotTree, tempDir } from './helpers.js';
 import { seed000Brain, seed001Brain, tierPrefixedBrain } from './init-config-fixtures.js';
 import { CONFIG, dbPath, expectAssessable, initConfig, isRoot, NO_DAC, untouched } from './init-config-helpers.js';
 
@@ -275,5 +275,50 @@ describe('--init-config on a single database with tier-prefixed tables and TEXT 
       }),
     );
     expectAssessable(dir);
+  });
+});
+
+describe.each([
+  [
+    'the demo brain',
+    (): string => {
+      const demo = demoBrain();
+      fs.rmSync(demo.configPath);
+      return demo.dir;
+    },
+  ],
+  [
+    'seed 001',
+    (): string => {
+      const dir = tempDir();
+      seed001Brain(dir);
+      return dir;
+    },
+  ],
+  ['seed 000', (): string => seed000Brain(tempDir())],
+  [
+    'the tier-prefixed brain',
+    (): string => {
+      const dir = tempDir();
+      tierPrefixedBrain(dir);
+      return dir;
+    },
+  ],
+])('--init-config on %s: --dry-run, write, refuse', (_name, make) => {
+  it('--dry-run writes nothing and prints what is then written; a second run is refused and changes nothing', () => {
+    const dir = make();
+    const before = snapshotTree(dir);
+    const dry = initConfig(dir, '--dry-run').report;
+    expect(dry.written).toBe(false);
+    expect(snapshotTree(dir)).toEqual(before);
+    const wrote = initConfig(dir).report;
+    expect(wrote.written).toBe(true);
+    expect(wrote.config).toEqual(dry.config);
+    expect(readJson(path.join(dir, CONFIG))).toEqual(dry.config);
+    const written = snapshotTree(dir);
+    const again = cli(['--init-config', dir]);
+    expect(again.status).toBe(2);
+    expect(again.stderr).toMatch(/^error: .* already exists: --init-config never overwrites a config \(.*--dry-run/);
+    expect(snapshotTree(dir)).toEqual(written);
   });
 });
