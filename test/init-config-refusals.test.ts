@@ -76,8 +76,8 @@ describe('--init-config refuses, reports and writes nothing where it must', () =
     expect(c.stderr).toMatch(/--init-config takes no --config or --db/);
   });
 
-  it('reports an unreadable database and lists the others', () => {
-    if (!isRoot) return; // as another user the file would need another owner
+  // Root, with setpriv dropping the capabilities that bypass file modes (as another user the file would need another owner).
+  it.skipIf(!isRoot)('reports an unreadable database and lists the others', () => {
     const dir = tempDir();
     tierPrefixedBrain(dir);
     seed001Brain(path.join(dir, 'old'));
@@ -92,8 +92,8 @@ describe('--init-config refuses, reports and writes nothing where it must', () =
     );
   });
 
-  it('writes the config owned as the brain directory, no more permissive than its databases', () => {
-    if (!isRoot) return; // only root can give a file another owner
+  // Only root can give a file another owner.
+  it.skipIf(!isRoot)('writes the config owned as the brain directory, no more permissive than its databases', () => {
     const dir = tempDir();
     tierPrefixedBrain(dir);
     fs.chmodSync(path.join(dir, 'brain.sqlite'), 0o640);
