@@ -127,4 +127,7 @@ run('err-scale', ['--init-demo', path.join(work, 'x'), '--scale', '0'], { json: 
 run('err-unknown', ['--frobnicate'], { json: false });
 run('err-config', ['--config', path.join(work, 'nope.json'), '--assess'], { json: false });
 run('err-metrics-doctor', [...cfg, '--doctor', '--metrics-file', 'x.prom'], { json: false });
+// Last, so that the numbers of the outputs above stay as they were.
+run('init-config-dry', ['--init-config', path.join(work, 'brain'), '--dry-run', '--json']);
+run('err-init-config-exists', ['--init-config', path.join(work, 'brain')], { json: false });
 console.log(`${n} outputs in ${out}`);

@@ -33,6 +33,8 @@ Examples:
   db-maintenance --rotate-logs                  gzip logs not written for logs.rotateAfterDays
   db-maintenance --prune-patterns --force       prune even more than patterns.maxPruneShare of the table
   db-maintenance --init-demo ./demo-brain --scale 1 --seed 42 --fts-drift
+  db-maintenance --init-config /srv/brain --dry-run   the config it would write for an existing brain, each guess explained
+  db-maintenance --init-config /srv/brain             write /srv/brain/maintenance.config.json (never over an existing one)
 
 Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or file
 cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked,
@@ -57,7 +59,7 @@ export function buildProgram(): Command {
     .option('--run', 'assess, then run the due maintenance tasks behind backup, verification and restore')
     .option(
       '--dry-run',
-      'with --run or an operation flag: show the plan (reasons, SQL, space, time) and change nothing',
+      'with --run or an operation flag: show the plan (reasons, SQL, space, time) and change nothing; with --init-config: print the config',
     )
     .option('--vacuum', 'VACUUM (then truncate the WAL), whatever the assessment says')
     .option('--analyze', 'ANALYZE: refresh the query planner statistics')
@@ -109,6 +111,10 @@ export function buildProgram(): Command {
       parseScheduleKind,
     )
     .option('--init-demo <dir>', 'create a demo brain (and its maintenance.config.json) in <dir>')
+    .option(
+      '--init-config <dir>',
+      'inspect an existing brain in <dir> (read-only) and write <dir>/maintenance.config.json, each guess explained (--dry-run: print it)',
+    )
     .addOption(
       new Option('--scale <n>', 'with --init-demo: size factor, 1 = about 5 MB, 240 = about 1 GB')
         .argParser(parseScale)
@@ -276,6 +282,8 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
       return (await import('./commands/retention.js')).retentionCommand(opts, io);
     case 'init-demo':
       return (await import('./commands/init-demo.js')).initDemoCommand(opts, io);
+    case 'init-config':
+      return (await import('./commands/init-config.js')).initConfigCommand(opts, io);
     case 'run':
       return (await import('./commands/run.js')).runCommand(opts, io);
     case 'history':

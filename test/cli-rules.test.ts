@@ -31,6 +31,7 @@ const BREAKING: readonly (readonly string[])[] = [
   ['--print-schedule', 'cron', '--quiet'],
   ['--scheduled', '--db', 'tier1'],
   ['--archive', '--rotate-logs', '--days', '3'],
+  ['--init-config', 'x', '--db', 'tier1'],
 ];
 
 const HELP = 'see db-maintenance --help';

@@ -56,6 +56,7 @@ export interface CliOptions {
   doctor?: boolean;
   compactLogs?: boolean;
   initDemo?: string;
+  initConfig?: string;
   scale?: number;
   seed?: number;
   ftsDrift?: boolean;

@@ -24,7 +24,7 @@ export const isRetention = (o: CliOptions): boolean =>
 const singleItems = (o: CliOptions): number => ENFORCED_RETENTION.filter((t) => flagGiven(o, TASKS[t].flag!)).length;
 
 export type ActionName =
-  'assess' | 'run' | 'retention' | 'scheduled' | 'print-schedule' | 'doctor' | 'history' | 'init-demo';
+  'assess' | 'run' | 'retention' | 'scheduled' | 'print-schedule' | 'doctor' | 'history' | 'init-demo' | 'init-config';
 
 export interface Action {
   readonly name: ActionName;
@@ -43,10 +43,11 @@ export const ACTIONS: readonly Action[] = [
   { name: 'doctor', label: '--doctor', given: (o) => Boolean(o.doctor) },
   { name: 'history', label: '--history', given: (o) => Boolean(o.history) },
   { name: 'init-demo', label: '--init-demo', given: (o) => o.initDemo !== undefined },
+  { name: 'init-config', label: '--init-config', given: (o) => o.initConfig !== undefined },
 ];
 
 export const NO_ACTION =
-  'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history or --init-demo DIR';
+  'no action given: pass --assess, --run, an operation (--vacuum ...), a retention action (--enforce-retention ...), --history, --init-demo DIR or --init-config DIR';
 
 export interface Rule {
   /** The usage error when `broken` holds (and its hint, if any). */
@@ -59,8 +60,10 @@ export interface Rule {
 export const RULES: readonly Rule[] = [
   { message: '--deep goes with --assess or --run', broken: (o) => Boolean(o.deep) && !(o.assess || isOperation(o)) },
   {
-    message: '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action or --scheduled',
-    broken: (o) => Boolean(o.dryRun) && !(isOperation(o) || isRetention(o) || o.scheduled),
+    message:
+      '--dry-run goes with --run, an operation flag (--vacuum ...), a retention action, --scheduled or --init-config',
+    broken: (o) =>
+      Boolean(o.dryRun) && !(isOperation(o) || isRetention(o) || o.scheduled || o.initConfig !== undefined),
   },
   {
     message: '--days goes with --archive, --compress-events, --rotate-logs or --prune-patterns',
@@ -85,7 +88,8 @@ export const RULES: readonly Rule[] = [
     message:
       '--metrics-file goes with --assess, --run, the operations, the retention actions, --scheduled or --history',
     broken: (o) =>
-      o.metricsFile !== undefined && (o.initDemo !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
+      o.metricsFile !== undefined &&
+      (o.initDemo !== undefined || o.initConfig !== undefined || o.printSchedule !== undefined || Boolean(o.doctor)),
   },
   {
     // Its output is the product, not a report: `--print-schedule cron --quiet | crontab -` must not install nothing.
@@ -102,6 +106,10 @@ export const RULES: readonly Rule[] = [
     broken: (o) =>
       o.days !== undefined &&
       (Boolean(o.enforceRetention) || o.restoreConversation !== undefined || singleItems(o) !== 1),
+  },
+  {
+    message: '--init-config takes no --config or --db: it inspects DIR and writes DIR/maintenance.config.json',
+    broken: (o) => o.initConfig !== undefined && (o.config !== undefined || o.db !== undefined),
   },
 ];
 

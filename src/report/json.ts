@@ -17,6 +17,7 @@ import type {
 } from '../assess/types.js';
 import type { DemoSummary } from '../demo/generate.js';
 import type { ExitCode } from '../errors.js';
+import type { Evidence } from '../init-config/types.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult } from '../maintenance/types.js';
 import type { LaneDecision } from '../schedule/cadence.js';
 import type { HistoryRun } from '../state/state-db.js';
@@ -134,6 +135,16 @@ export interface HistoryReport {
   readonly version: 1;
   readonly command: 'history';
   readonly runs: readonly HistoryRun[];
+}
+
+/** `--init-config DIR --json` (with `--dry-run`: `written` false). */
+export interface InitConfigReport {
+  readonly version: 1;
+  readonly command: 'init-config';
+  readonly configPath: string;
+  readonly written: boolean;
+  readonly config: Record<string, unknown>;
+  readonly evidence: readonly Evidence[];
 }
 
 /** `--init-demo DIR --json`. */

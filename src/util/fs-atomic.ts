@@ -40,6 +40,38 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   fsyncDir(dir);
 }
 
+/**
+ * Creates `target`, which must not exist, atomically: temp file (given to `prepare` before
+ * anything is written: its mode and owner), fsync, then a hard link to `target`, which fails
+ * with EEXIST rather than replace a file that appeared meanwhile; where the file system has no
+ * hard links, a rename after one more look. The directory is fsynced.
+ */
+export function writeNewFileAtomic(target: string, data: string | Uint8Array, prepare?: (fd: number) => void): void {
+  const tmp = tempPathFor(target, { hidden: true });
+  removeDeadWritersTemps(target);
+  const fd = fs.openSync(tmp, 'wx', 0o600);
+  try {
+    try {
+      prepare?.(fd);
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    try {
+      fs.linkSync(tmp, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+      if (fs.existsSync(target)) throw Object.assign(new Error(`${target} exists`), { code: 'EEXIST' });
+      fs.renameSync(tmp, target);
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  fsyncDir(path.dirname(target));
+}
+
 export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
