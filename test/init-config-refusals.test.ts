@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { databaseKeys } from '../src/init-config/keys.js';
 import { cli, ROOT, snapshotTree, tempDir } from './helpers.js';
 import { seed001Brain, tierPrefixedBrain } from './init-config-fixtures.js';
-import { CONFIG, initConfig, isRoot, NO_DAC, type Report } from './init-config-helpers.js';
+import { CONFIG, expectAssessable, initConfig, isRoot, NO_DAC, type Report } from './init-config-helpers.js';
 
 describe('--init-config refuses, reports and writes nothing where it must', () => {
   it('never overwrites an existing config: exit 2, one line naming --dry-run, the file unchanged', () => {
@@ -237,5 +237,8 @@ describe('--init-config names and leaves out', () => {
           message: expect.stringMatching(/^not found: .*left out of the config( \(.*\))?$/),
         }),
       );
+    // Written, it is a config --assess runs on as it is: the parts left out are not managed.
+    initConfig(dir);
+    expectAssessable(dir);
   });
 });
