@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { DbmError } from '../errors.js';
 import { checkPaths } from './paths.js';
-import { archiveFile, DEFAULT_ARCHIVE_FILE } from './archive-files.js';
+import { archiveDatabases, archiveFile, DEFAULT_ARCHIVE_FILE, type ArchiveRule } from './archive-files.js';
 import { ConfigSchema, type Config } from './schema.js';
 
 export const DEFAULT_CONFIG_FILE = 'maintenance.config.json';
@@ -19,6 +19,11 @@ export interface BrainDatabase {
   readonly path: string;
   /** The config key that names it, for error messages. */
   readonly configKey: string;
+  /**
+   * Set for the archive database of a retention rule (appended to the config's databases when
+   * its file exists): assessed and maintained like the others, never counted or moved by a rule.
+   */
+  readonly archiveOf?: ArchiveRule;
 }
 
 /**
@@ -253,16 +258,24 @@ export function resolveConfig(config: Config, configPath: string): Brain {
     const live = databases.find((d) => d.name === dbName);
     return configured || live ? archiveFile(baseDir, configured, live?.path ?? '', fallback) : undefined;
   };
+  const conversationsArchive = archive(
+    config.conversations.archivePath,
+    config.conversations.database,
+    DEFAULT_ARCHIVE_FILE.conversations,
+  );
+  const patternsArchive = archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns);
   checkPaths({
     ...brain,
-    conversationsArchive: archive(
-      config.conversations.archivePath,
-      config.conversations.database,
-      DEFAULT_ARCHIVE_FILE.conversations,
-    ),
-    patternsArchive: archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns),
+    conversationsArchive,
+    patternsArchive,
     eventsArchiveDir: config.events.archiveDir === undefined ? undefined : at(config.events.archiveDir),
   });
+  databases.push(
+    ...archiveDatabases(databases, [
+      { rule: 'conversations', live: config.conversations.database, file: conversationsArchive },
+      { rule: 'patterns', live: config.patterns.database, file: patternsArchive },
+    ]),
+  );
   return brain;
 }
 

@@ -1,5 +1,6 @@
 /** The human form of an assessment. (`--json` prints the Assessment object itself.) */
 import type { DatabaseHealth } from '../assess/types.js';
+import { PRIORITY_WORD } from '../task-types.js';
 import type { Assessment } from './json.js';
 import { bytes, percent, seconds, table } from '../util/format.js';
 
@@ -10,8 +11,6 @@ const AUTO_VACUUM_MEANS = {
     'auto_vacuum=INCREMENTAL: free pages come back in incremental_vacuum batches within the writer-wait budget',
   full: 'auto_vacuum=FULL: SQLite returns free pages at every commit',
 } as const;
-
-const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;
 
 export function formatAssessment(a: Assessment): string {
   const out: string[] = [];
