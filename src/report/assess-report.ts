@@ -25,6 +25,7 @@ export function formatAssessment(a: Assessment): string {
     ),
   );
   for (const d of a.databases) {
+    if (d.archiveOf) out.push(`  ${d.name}: the archive database of ${d.archiveOf} (${d.path})`);
     if (d.status === 'error') out.push(`  ${d.name}: ${d.error?.message ?? 'error'}`);
     for (const f of d.fts ?? []) {
       if (f.status !== 'ok') out.push(`  ${d.name}: FTS "${f.table}" ${f.status}: ${f.detail}`);
@@ -85,6 +86,10 @@ export function formatAssessment(a: Assessment): string {
       );
   }
   out.push('');
+  if (a.failOn)
+    out.push(
+      `FAIL-ON ${a.failOn.level}: ${a.failOn.tasks.length === 0 ? 'no task that urgent is due' : `${a.failOn.tasks.length} due (${a.failOn.tasks.join(', ')})`}`,
+    );
   if (a.tasks.length === 0) {
     out.push(
       a.problems.length === 0
