@@ -195,7 +195,7 @@ describe('metrics of the findings', () => {
     const a = assessJson(demo.configPath);
     expect(a.tasks.length).toBeGreaterThan(0);
     const due = samples(p, 'dbm_tasks_due').map(
-      (s) => `${s.labels['database']}|${s.labels['type']}|${s.labels['priority']}=${s.value}`,
+      (s) => `${s.labels['database']}|${s.labels['task']}|${s.labels['priority']}=${s.value}`,
     );
     expect(due.sort()).toEqual(a.tasks.map((t) => `${t.database}|${t.type}|${WORD[t.priority]}=1`).sort());
     for (const pr of [1, 2, 3, 4]) {
@@ -239,7 +239,7 @@ describe('metrics of the findings', () => {
     const still = assessJson(demo.configPath);
     expect(
       samples(p, 'dbm_tasks_due')
-        .map((s) => `${s.labels['database']}|${s.labels['type']}`)
+        .map((s) => `${s.labels['database']}|${s.labels['task']}`)
         .sort(),
     ).toEqual(still.tasks.map((t) => `${t.database}|${t.type}`).sort());
     const deferredNow = JSON.parse(
@@ -247,7 +247,7 @@ describe('metrics of the findings', () => {
     ).plan.filter((s: { writerWait: string }) => s.writerWait === 'deferred');
     expect(
       samples(p, 'dbm_tasks_deferred')
-        .map((s) => `${s.labels['database']}:${s.labels['type']}`)
+        .map((s) => `${s.labels['database']}:${s.labels['task']}`)
         .sort(),
     ).toEqual(deferredNow.map((s: { taskId: string }) => s.taskId).sort());
     expect(samples(p, 'dbm_writer_wait_budget_seconds')[0]?.value).toBe(0.05);

@@ -23,7 +23,7 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
   );
   const due = family(
     'dbm_tasks_due',
-    'Maintenance tasks due, by database, task type and priority (critical, high, medium, low): 1 per due task.',
+    'Maintenance tasks due, by database, task (type) and priority (critical, high, medium, low): 1 per due task.',
   );
   const byPriority = family(
     'dbm_tasks_due_by_priority',
@@ -52,7 +52,7 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
   problems.samples.push({ labels: {}, value: a.problems.length });
   for (const t of a.tasks)
     due.samples.push({
-      labels: { database: t.database, type: t.type, priority: PRIORITY_WORD[t.priority] },
+      labels: { database: t.database, task: t.type, priority: PRIORITY_WORD[t.priority] },
       value: 1,
     });
   for (const p of [1, 2, 3, 4] as Priority[])
@@ -65,7 +65,7 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
     const op = operationOf(t.type);
     const ctx = op ? buildContext(a, t.database, false) : null;
     if (op && ctx && boundedFormFor(t, op, ctx, budgetMs) === 'defer')
-      deferred.samples.push({ labels: { database: t.database, type: t.type }, value: 1 });
+      deferred.samples.push({ labels: { database: t.database, task: t.type }, value: 1 });
   }
   for (const d of a.databases) {
     if (d.status !== 'ok') continue;
