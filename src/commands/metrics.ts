@@ -16,8 +16,17 @@ import { commandContext, type CliIo, type CliOptions } from './context.js';
 export async function metricsCommand(opts: CliOptions, io: CliIo, assessment?: Assessment): Promise<void> {
   const { brain, now, logger } = commandContext(opts, io);
   const file = path.resolve(io.cwd, opts.metricsFile!);
+  // Its warnings are the action's own assessment's, already given: only errors are logged again.
   const findings =
-    assessment ?? (await assessParallel({ brain, dbName: opts.db, deep: false, now, logger, record: false }));
+    assessment ??
+    (await assessParallel({
+      brain,
+      dbName: opts.db,
+      deep: false,
+      now,
+      logger: logger.child({}, { level: 'error' }),
+      record: false,
+    }));
   try {
     writeMetricsFile(file, brain, now, findings);
   } catch (err) {
