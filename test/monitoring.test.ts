@@ -104,6 +104,13 @@ describe('archive databases', () => {
     const before = assessJson(demo.configPath);
     expect(fs.existsSync(archive)).toBe(false);
     expect(before.databases.map((d) => d.role)).toEqual(before.databases.map(() => 'live'));
+    // An empty file is no archive yet (SQLite and --archive take it for a new database): not listed, exit 0.
+    fs.writeFileSync(archive, '');
+    const empty = cli(['--config', demo.configPath, '--assess', '--json']);
+    expect(empty.status, empty.stderr).toBe(0);
+    expect((JSON.parse(empty.stdout) as { databases: Db[] }).databases.map((d) => d.name)).not.toContain(
+      'tier1.archive',
+    );
     expect(cli(['--config', demo.configPath, '--archive']).status).toBe(0);
     const after = assessJson(demo.configPath);
     const a = after.databases.find((d) => d.name === 'tier1.archive');

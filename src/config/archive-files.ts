@@ -25,6 +25,7 @@ export function archiveFile(
  * The archive databases that exist, as databases of the brain: `<live>.archive` (e.g.
  * `tier1.archive`), or `<live>.<rule>-archive` when both rules keep their rows in one database.
  * One that does not exist is left out: assessing never creates one (the first archive run does).
+ * An empty file is left out too: SQLite (and the archive run) takes it for a new, empty database.
  */
 export function archiveDatabases(
   databases: ReadonlyArray<{ readonly name: string }>,
@@ -33,7 +34,7 @@ export function archiveDatabases(
   const taken = new Set(databases.map((d) => d.name));
   const out: Array<{ name: string; path: string; configKey: string; archiveOf: ArchiveRule }> = [];
   for (const r of rules) {
-    if (r.file === undefined || !isFile(r.file)) continue;
+    if (r.file === undefined || !isNonEmptyFile(r.file)) continue;
     const shared = rules.filter((o) => o.live === r.live).length > 1;
     const base = shared ? `${r.live}.${r.rule}-archive` : `${r.live}.archive`;
     let name = base;
@@ -44,9 +45,10 @@ export function archiveDatabases(
   return out;
 }
 
-function isFile(file: string): boolean {
+function isNonEmptyFile(file: string): boolean {
   try {
-    return fs.statSync(file).isFile();
+    const st = fs.statSync(file);
+    return st.isFile() && st.size > 0;
   } catch {
     return false;
   }
