@@ -17,7 +17,7 @@ Examples:
   db-maintenance --assess                      health report of the brain named in ./maintenance.config.json
   db-maintenance --assess --db tier1 --json    one database, as JSON
   db-maintenance --assess --deep               also the O(N) checks: quick_check, page waste, full FTS check
-  db-maintenance --assess --fail-on high        exit 9 when a critical or high priority task is due (monitoring)
+  db-maintenance --assess --fail-on high       exit 9 when a critical or high priority task is due (monitoring)
   db-maintenance --config /etc/brain.json --assess
   db-maintenance --run --dry-run                the plan: each task, its reason, its SQL; changes nothing
   db-maintenance --run                          do it: backup, operation, verification, restore on failure
