@@ -7,14 +7,17 @@
 import { Command, CommanderError, Option } from 'commander';
 import type { CliIo, CliOptions } from './commands/context.js';
 import { ACTIONS, NO_ACTION, RULES, rulesHelp, type ActionName } from './commands/rules.js';
+import type { Assessment } from './report/json.js';
 import { DbmError, EXIT, formatError, worstExitCode, type ExitCode } from './errors.js';
 import { SCHEDULE_KINDS } from './schedule/entries.js';
+import { FAIL_ON_LEVELS, type FailOnLevel } from './task-types.js';
 
 export const EXAMPLES = `
 Examples:
   db-maintenance --assess                      health report of the brain named in ./maintenance.config.json
   db-maintenance --assess --db tier1 --json    one database, as JSON
   db-maintenance --assess --deep               also the O(N) checks: quick_check, page waste, full FTS check
+  db-maintenance --assess --fail-on high       exit 9 when a critical or high priority task is due (monitoring)
   db-maintenance --config /etc/brain.json --assess
   db-maintenance --run --dry-run                the plan: each task, its reason, its SQL; changes nothing
   db-maintenance --run                          do it: backup, operation, verification, restore on failure
@@ -39,7 +42,8 @@ Examples:
 Exit codes: 0 ok, 1 internal error, 2 usage or config error, 3 a database or file
 cannot be used (missing, not SQLite, corrupt, unreadable), 4 a database stayed locked,
 5 another run holds the lock, 6 a task failed (a failed change was restored) or did not
-complete, 7 refused by a safety check: free-space preflight or the prune guard (nothing changed).
+complete, 7 refused by a safety check: free-space preflight or the prune guard (nothing changed),
+8 a key conflict (rows left where they were), 9 --assess --fail-on found a task at that priority.
 `;
 
 /** Kept in step with package.json by a test (reading package.json would slow every start). */
@@ -56,6 +60,11 @@ export function buildProgram(): Command {
     .option('--verbose', 'log debug details')
     .option('--assess', 'read-only health report with a prioritized task list')
     .option('--deep', 'with --assess or --run: also run the O(N) checks (quick_check, dbstat, FTS5 integrity-check)')
+    .option(
+      '--fail-on <level>',
+      `with --assess: exit ${EXIT.finding} when a task of this priority or a more urgent one is due (choices: ${FAIL_ON_LEVELS.join(', ')})`,
+      parseFailOn,
+    )
     .option('--run', 'assess, then run the due maintenance tasks behind backup, verification and restore')
     .option(
       '--dry-run',
@@ -159,6 +168,8 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
 
 async function runAction(opts: CliOptions, io: CliIo): Promise<ExitCode> {
   let code: ExitCode;
+  // The assessment of --assess: the metrics file writes its findings instead of assessing again.
+  let assessment: Assessment | undefined;
   try {
     if (opts.metricsFile !== undefined) (await import('./commands/metrics.js')).checkMetricsTarget(opts, io);
     // Every action but these needs SQLite: a broken install is one line, not a complaint about each file.
@@ -170,14 +181,14 @@ async function runAction(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     return funnel(err, io);
   }
   try {
-    code = await dispatch(opts, io);
+    code = await dispatch(opts, io, (a) => (assessment = a));
   } catch (err) {
     code = funnel(err, io);
   }
   if (opts.metricsFile !== undefined && code !== EXIT.usage) {
     try {
       const { metricsCommand } = await import('./commands/metrics.js');
-      metricsCommand(opts, io);
+      await metricsCommand(opts, io, assessment);
     } catch (err) {
       code = worstExitCode([code, funnel(err, io)]);
     }
@@ -253,6 +264,12 @@ function parseSeed(value: string): number {
   return n;
 }
 
+function parseFailOn(value: string): FailOnLevel {
+  if (!(FAIL_ON_LEVELS as readonly string[]).includes(value))
+    throw new DbmError('USAGE', `--fail-on takes one of ${FAIL_ON_LEVELS.join(', ')}, not "${value}"`);
+  return value as FailOnLevel;
+}
+
 function parseScheduleKind(value: string): string {
   if (!(SCHEDULE_KINDS as readonly string[]).includes(value))
     throw new DbmError('USAGE', `--print-schedule takes one of ${SCHEDULE_KINDS.join(', ')}, not "${value}"`);
@@ -270,7 +287,7 @@ function actionOf(opts: CliOptions): ActionName {
   return given[0]!.name;
 }
 
-async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
+async function dispatch(opts: CliOptions, io: CliIo, produced: (a: Assessment) => void): Promise<ExitCode> {
   switch (actionOf(opts)) {
     case 'doctor':
       return (await import('./commands/doctor.js')).doctorCommand(opts, io);
@@ -289,7 +306,7 @@ async function dispatch(opts: CliOptions, io: CliIo): Promise<ExitCode> {
     case 'history':
       return (await import('./commands/history.js')).historyCommand(opts, io);
     case 'assess':
-      return (await import('./commands/assess.js')).assessCommand(opts, io);
+      return (await import('./commands/assess.js')).assessCommand(opts, io, produced);
   }
 }
 

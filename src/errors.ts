@@ -15,6 +15,8 @@ export const EXIT = {
   taskFailed: 6,
   refused: 7,
   conflict: 8,
+  /** `--assess --fail-on LEVEL`: the assessment found a task at or above that priority. */
+  finding: 9,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -111,6 +113,7 @@ export function worstExitCode(codes: readonly ExitCode[]): ExitCode {
     EXIT.taskFailed,
     EXIT.refused,
     EXIT.conflict,
+    EXIT.finding,
   ];
   for (const c of order) if (codes.includes(c)) return c;
   return EXIT.ok;

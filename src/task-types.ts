@@ -25,3 +25,15 @@ export type TaskType = (typeof TASK_TYPES)[number];
 
 /** 1 is the most urgent. */
 export type Priority = 1 | 2 | 3 | 4;
+
+/** The word for each priority, as the reports and `--fail-on` name it. */
+export const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;
+
+/** The levels `--fail-on` takes (low is left out: retention is always due somewhere), most urgent first. */
+export const FAIL_ON_LEVELS = ['critical', 'high', 'medium'] as const;
+export type FailOnLevel = (typeof FAIL_ON_LEVELS)[number];
+
+/** The priority a `--fail-on` level stands for: a task fails the assessment at this number or below. */
+export function failOnPriority(level: FailOnLevel): Priority {
+  return (FAIL_ON_LEVELS.indexOf(level) + 1) as Priority;
+}

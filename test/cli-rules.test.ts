@@ -21,6 +21,7 @@ async function cliInProcess(argv: readonly string[]): Promise<{ code: number; st
 
 /** One invocation breaking each rule (and no earlier one), in the order of RULES. */
 const BREAKING: readonly (readonly string[])[] = [
+  ['--run', '--fail-on', 'high'],
   ['--history', '--deep'],
   ['--history', '--dry-run'],
   ['--assess', '--days', '3'],
@@ -74,6 +75,7 @@ describe('declared CLI rules', () => {
         ['--init-demo', 'x', '--seed', '1.5'],
         `error: --seed must be a whole number from 0 to 4294967295 (got "1.5") (${HELP})\n`,
       ],
+      [['--assess', '--fail-on', 'low'], `error: --fail-on takes one of critical, high, medium, not "low" (${HELP})\n`],
       [
         ['--print-schedule', 'launchd'],
         `error: --print-schedule takes one of cron, systemd, windows, not "launchd" (${HELP})\n`,

@@ -6,7 +6,7 @@ import { DbmError, formatError } from '../errors.js';
 import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { inspectDatabaseFile, ReadConnection, sqliteError } from '../db/open.js';
-import { checkDatabase } from './database-health.js';
+import { checkDatabase, roleOf } from './database-health.js';
 import { countConversations, countPatterns } from './retention.js';
 import type { AssessmentProblem, DatabaseHealth, RetentionHealth } from './types.js';
 
@@ -66,7 +66,13 @@ export function assessOne(target: BrainDatabase, config: Config, now: Date, deep
   } catch (err) {
     const e = sqliteError(target, err, 'assessing it');
     problem(e);
-    health = { name: target.name, path: target.path, status: 'error', error: { code: e.code, message: e.message } };
+    health = {
+      name: target.name,
+      path: target.path,
+      ...roleOf(target),
+      status: 'error',
+      error: { code: e.code, message: e.message },
+    };
   }
   return { health, problems, partProblems, conversations, patterns, ms: Date.now() - t0 };
 }

@@ -67,6 +67,7 @@ export function checkDatabase(
   return {
     name: target.name,
     path: target.path,
+    ...roleOf(target),
     status: 'ok',
     fileBytes: facts.fileBytes,
     walBytes: facts.walBytes,
@@ -83,6 +84,11 @@ export function checkDatabase(
     fts,
     quickCheck,
   };
+}
+
+/** The role fields of a database's health. */
+export function roleOf(target: BrainDatabase): Pick<DatabaseHealth, 'role' | 'archiveOf'> {
+  return target.archiveOf ? { role: 'archive', archiveOf: target.archiveOf } : { role: 'live' };
 }
 
 /** PRAGMA auto_vacuum's values. */

@@ -9,6 +9,7 @@ import type { Brain } from '../config/load.js';
 import { selectDatabases } from '../config/select.js';
 import type { Assessment } from '../report/json.js';
 import { ensureStateDir } from '../state/state-dir.js';
+import { failOnPriority, type FailOnLevel } from '../task-types.js';
 import { StateDb } from '../state/state-db.js';
 import { assessOne, type DbAssessment } from './assess-one.js';
 import { checkEvents, checkLogs } from './files.js';
@@ -157,6 +158,12 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
     tasks,
     problems,
   };
+}
+
+/** The due tasks at or above a `--fail-on` level (their ids, most urgent first). */
+export function failOnFindings(a: Assessment, level: FailOnLevel): NonNullable<Assessment['failOn']> {
+  const priority = failOnPriority(level);
+  return { level, priority, tasks: a.tasks.filter((t) => t.priority <= priority).map((t) => t.id) };
 }
 
 /** The exit code an assessment ends with: the worst problem's (README "Exit codes"), else 0. */

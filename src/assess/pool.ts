@@ -9,6 +9,7 @@ import { workerEntry } from '../util/worker-entry.js';
 import type { BrainDatabase } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { assessOne, type DbAssessment } from './assess-one.js';
+import { roleOf } from './database-health.js';
 
 export async function assessInWorkers(
   targets: readonly BrainDatabase[],
@@ -64,7 +65,13 @@ export async function assessInWorkers(
 function crashed(target: BrainDatabase, err: Error): DbAssessment {
   const message = `error: internal error while assessing ${target.name}: ${err.message}`;
   return {
-    health: { name: target.name, path: target.path, status: 'error', error: { code: 'INTERNAL', message } },
+    health: {
+      name: target.name,
+      path: target.path,
+      ...roleOf(target),
+      status: 'error',
+      error: { code: 'INTERNAL', message },
+    },
     problems: [{ database: target.name, code: 'INTERNAL', message, exitCode: 1 }],
     partProblems: [],
     conversations: null,

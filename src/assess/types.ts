@@ -1,4 +1,5 @@
 /** The parts of an assessment: the `--json` contract (docs/json-output.md; the document is `Assessment` in src/report/json.ts). */
+import type { ArchiveRule } from '../config/archive-files.js';
 import type { FtsTriggerCheck } from '../db/fts-triggers.js';
 import type { Priority, TaskType } from '../task-types.js';
 
@@ -72,6 +73,9 @@ export interface FtsHealth {
 export interface DatabaseHealth {
   readonly name: string;
   readonly path: string;
+  /** live: a database of the config; archive: the archive database of a retention rule (`archiveOf`), when it exists. */
+  readonly role: 'live' | 'archive';
+  readonly archiveOf?: ArchiveRule;
   readonly status: 'ok' | 'error';
   readonly error?: { readonly code: string; readonly message: string };
   readonly fileBytes?: number;

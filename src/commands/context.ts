@@ -9,6 +9,7 @@ import type { AssessmentProblem } from '../assess/types.js';
 import { configPathFrom, loadConfig, type Brain } from '../config/load.js';
 import { createLogger } from '../log.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
+import type { FailOnLevel } from '../task-types.js';
 import { nowFrom } from '../util/time.js';
 
 export interface CliIo {
@@ -33,6 +34,7 @@ export interface CliOptions {
   verbose?: boolean;
   assess?: boolean;
   deep?: boolean;
+  failOn?: FailOnLevel;
   run?: boolean;
   dryRun?: boolean;
   vacuum?: boolean;

@@ -3,14 +3,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isSqliteHead, readHead } from '../db/open.js';
 import { DbmError } from '../errors.js';
+import { assessParallel } from '../assess/index.js';
 import { writeMetricsFile } from '../metrics/prometheus.js';
+import type { Assessment } from '../report/json.js';
 import { commandContext, type CliIo, type CliOptions } from './context.js';
 
-export function metricsCommand(opts: CliOptions, io: CliIo): void {
-  const { brain, now } = commandContext(opts, io);
+/**
+ * Writes the metrics file. The findings are `assessment`'s (the one `--assess` made), else those
+ * of a fresh read-only assessment (default depth, nothing recorded): after `--run` or
+ * `--scheduled`, what is still due once the maintenance is done.
+ */
+export async function metricsCommand(opts: CliOptions, io: CliIo, assessment?: Assessment): Promise<void> {
+  const { brain, now, logger } = commandContext(opts, io);
   const file = path.resolve(io.cwd, opts.metricsFile!);
+  // Its warnings are the action's own assessment's, already given: only errors are logged again.
+  const findings =
+    assessment ??
+    (await assessParallel({
+      brain,
+      dbName: opts.db,
+      deep: false,
+      now,
+      logger: logger.child({}, { level: 'error' }),
+      record: false,
+    }));
   try {
-    writeMetricsFile(file, brain, now);
+    writeMetricsFile(file, brain, now, findings);
   } catch (err) {
     throw new DbmError(
       'FILE_UNWRITABLE',

@@ -58,6 +58,7 @@ export interface Rule {
 
 /** "X goes with Y", checked in this order once there is exactly one action. */
 export const RULES: readonly Rule[] = [
+  { message: '--fail-on goes with --assess', broken: (o) => o.failOn !== undefined && !o.assess },
   { message: '--deep goes with --assess or --run', broken: (o) => Boolean(o.deep) && !(o.assess || isOperation(o)) },
   {
     message:

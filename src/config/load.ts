@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { z } from 'zod';
 import { DbmError } from '../errors.js';
 import { checkPaths } from './paths.js';
-import { archiveFile, DEFAULT_ARCHIVE_FILE } from './archive-files.js';
+import { archiveDatabases, archiveFile, DEFAULT_ARCHIVE_FILE, type ArchiveRule } from './archive-files.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { nameRegExpFlags } from '../util/platform.js';
 
@@ -20,6 +20,11 @@ export interface BrainDatabase {
   readonly path: string;
   /** The config key that names it, for error messages. */
   readonly configKey: string;
+  /**
+   * Set for the archive database of a retention rule (appended to the config's databases when
+   * its file exists): assessed and maintained like the others, never counted or moved by a rule.
+   */
+  readonly archiveOf?: ArchiveRule;
 }
 
 /**
@@ -255,16 +260,29 @@ export function resolveConfig(config: Config, configPath: string): Brain {
     const live = databases.find((d) => d.name === dbName);
     return configured || live ? archiveFile(baseDir, configured, live?.path ?? '', fallback) : undefined;
   };
+  // A part the config does not manage has no archive either (one left from an earlier config is not assessed).
+  const conversationsArchive = config.conversations
+    ? archive(config.conversations.archivePath, config.conversations.database, DEFAULT_ARCHIVE_FILE.conversations)
+    : undefined;
+  const patternsArchive = config.patterns
+    ? archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns)
+    : undefined;
   checkPaths({
     ...brain,
-    conversationsArchive: config.conversations
-      ? archive(config.conversations.archivePath, config.conversations.database, DEFAULT_ARCHIVE_FILE.conversations)
-      : undefined,
-    patternsArchive: config.patterns
-      ? archive(config.patterns.archivePath, config.patterns.database, DEFAULT_ARCHIVE_FILE.patterns)
-      : undefined,
+    conversationsArchive,
+    patternsArchive,
     eventsArchiveDir: config.events?.archiveDir === undefined ? undefined : at(config.events.archiveDir),
   });
+  databases.push(
+    ...archiveDatabases(databases, [
+      ...(config.conversations
+        ? [{ rule: 'conversations' as const, live: config.conversations.database, file: conversationsArchive }]
+        : []),
+      ...(config.patterns
+        ? [{ rule: 'patterns' as const, live: config.patterns.database, file: patternsArchive }]
+        : []),
+    ]),
+  );
   return brain;
 }
 

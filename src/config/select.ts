@@ -22,7 +22,7 @@ export function selectDatabases(
   const found = databaseNamed(brain, dbName);
   if (!found) {
     throw new DbmError('UNKNOWN_DATABASE', `unknown database "${dbName}" for --db`, {
-      hint: `use one of: ${brain.databases.map((d) => d.name).join(', ')} (the keys of "databases" in ${brain.configPath})`,
+      hint: `use one of: ${brain.databases.map((d) => d.name).join(', ')} (the keys of "databases" in ${brain.configPath}, and the archive databases that exist)`,
     });
   }
   return [found];

@@ -172,7 +172,8 @@ function report(
   };
 }
 
-function buildContext(a: Assessment, dbName: string, requested: boolean): OpContext | null {
+/** What an operation needs to know of its database from the assessment (null: it could not be assessed). */
+export function buildContext(a: Pick<Assessment, 'databases'>, dbName: string, requested: boolean): OpContext | null {
   const h = a.databases.find((d) => d.name === dbName);
   return h && h.status === 'ok' ? { fts: h.fts ?? [], requested, autoVacuum: h.autoVacuum ?? 'none' } : null;
 }

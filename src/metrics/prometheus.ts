@@ -8,56 +8,47 @@
  * the state database): when it last succeeded, how long its last run took, its last status.
  * From the newest run: when it ran, its exit code, and the rows archived, patterns pruned,
  * event lines compressed and logs rotated by it. From the newest run that timed the configured
- * probes: their p50/p95 before and after its maintenance, and whether a probe failed.
+ * probes: their p50/p95 before and after its maintenance, and whether a probe failed. The
+ * writer-wait budget, each database's role (live or archive) and newest backup. What an
+ * assessment found (src/metrics/findings.ts): tasks due, deferrals, FTS drift and trigger hazards.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Brain } from '../config/load.js';
 import { inspectDatabaseFile, ReadConnection } from '../db/open.js';
+import { backupDirFor, listBackups } from '../maintenance/backup.js';
+import type { Assessment } from '../report/json.js';
 import { StateDb } from '../state/state-db.js';
 import { TASKS } from '../tasks.js';
 import { TASK_TYPES, type TaskType } from '../task-types.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
-
-interface Sample {
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'gauge';
-  readonly samples: Sample[];
-}
-
-const escapeLabel = (v: string): string => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-
-export function formatPrometheus(families: readonly Family[]): string {
-  const out: string[] = [];
-  for (const f of families) {
-    if (f.samples.length === 0) continue;
-    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
-    for (const s of f.samples) {
-      const labels = Object.entries(s.labels);
-      const l = labels.length ? `{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}}` : '';
-      out.push(`${f.name}${l} ${Number.isFinite(s.value) ? String(s.value) : 'NaN'}`);
-    }
-  }
-  return `${out.join('\n')}\n`;
-}
-
-function family(name: string, help: string): Family {
-  return { name, help, type: 'gauge', samples: [] };
-}
+import { family, formatPrometheus, type Family } from './exposition.js';
+import { collectFindings } from './findings.js';
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-export function collectMetrics(brain: Brain, now: Date): Family[] {
+export function collectMetrics(brain: Brain, now: Date, assessment: Assessment): Family[] {
+  const info = family(
+    'dbm_database_info',
+    'Each database the tool keeps, by role: live (a database of the config) or archive (the archive database of a retention rule, archive_of).',
+  );
+  const backup = family(
+    'dbm_backup_newest_timestamp_seconds',
+    'When the newest kept backup of the database was taken (unix seconds, its file time).',
+  );
   const size = family('dbm_database_size_bytes', 'Size of the database file.');
   const wal = family('dbm_database_wal_bytes', 'Size of the database -wal file (0 when there is none).');
   const free = family('dbm_database_freelist_ratio', 'Free pages / all pages of the database.');
   const up = family('dbm_database_readable', '1 when the database could be read for these metrics, else 0.');
   for (const d of brain.databases) {
     const labels = { database: d.name };
+    info.samples.push({
+      labels: d.archiveOf ? { ...labels, role: 'archive', archive_of: d.archiveOf } : { ...labels, role: 'live' },
+      value: 1,
+    });
+    const newest = listBackups(backupDirFor(brain.backupDir, d), d.name).at(-1);
+    const taken = newest ? fileTime(path.join(backupDirFor(brain.backupDir, d), newest)) : null;
+    if (taken !== null) backup.samples.push({ labels, value: taken });
     let ok = 0;
     try {
       // The connection assess uses: it writes nothing, whether or not the database is open elsewhere.
@@ -155,9 +146,15 @@ export function collectMetrics(brain: Brain, now: Date): Family[] {
       state.close();
     }
   }
+  const budget = family(
+    'dbm_writer_wait_budget_seconds',
+    "maintenance.maxWriterWaitMs: the longest an unattended run may hold a database's write lock at once.",
+  );
+  budget.samples.push({ labels: {}, value: brain.config.maintenance.maxWriterWaitMs / 1000 });
   const generated = family('dbm_metrics_generated_timestamp_seconds', 'When this file was written (unix seconds).');
   generated.samples.push({ labels: {}, value: now.getTime() / 1000 });
   return [
+    info,
     size,
     wal,
     free,
@@ -173,11 +170,22 @@ export function collectMetrics(brain: Brain, now: Date): Family[] {
     probeLatency,
     probeError,
     probeRun,
+    budget,
+    backup,
+    ...collectFindings(assessment, brain.config),
     generated,
   ];
 }
 
-/** Writes the metrics to `file` atomically. */
-export function writeMetricsFile(file: string, brain: Brain, now: Date): void {
-  writeFileAtomic(file, formatPrometheus(collectMetrics(brain, now)));
+function fileTime(file: string): number | null {
+  try {
+    return fs.statSync(file).mtimeMs / 1000;
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the metrics to `file` atomically: the brain's, and the findings of `assessment`. */
+export function writeMetricsFile(file: string, brain: Brain, now: Date, assessment: Assessment): void {
+  writeFileAtomic(file, formatPrometheus(collectMetrics(brain, now, assessment)));
 }

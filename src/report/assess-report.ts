@@ -1,5 +1,6 @@
 /** The human form of an assessment. (`--json` prints the Assessment object itself.) */
 import type { DatabaseHealth } from '../assess/types.js';
+import { PRIORITY_WORD } from '../task-types.js';
 import type { Assessment } from './json.js';
 import { bytes, percent, seconds, table } from '../util/format.js';
 
@@ -10,8 +11,6 @@ const AUTO_VACUUM_MEANS = {
     'auto_vacuum=INCREMENTAL: free pages come back in incremental_vacuum batches within the writer-wait budget',
   full: 'auto_vacuum=FULL: SQLite returns free pages at every commit',
 } as const;
-
-const PRIORITY_WORD = { 1: 'critical', 2: 'high', 3: 'medium', 4: 'low' } as const;
 
 export function formatAssessment(a: Assessment): string {
   const out: string[] = [];
@@ -26,6 +25,7 @@ export function formatAssessment(a: Assessment): string {
     ),
   );
   for (const d of a.databases) {
+    if (d.archiveOf) out.push(`  ${d.name}: the archive database of ${d.archiveOf} (${d.path})`);
     if (d.status === 'error') out.push(`  ${d.name}: ${d.error?.message ?? 'error'}`);
     for (const f of d.fts ?? []) {
       if (f.status !== 'ok') out.push(`  ${d.name}: FTS "${f.table}" ${f.status}: ${f.detail}`);
@@ -86,6 +86,10 @@ export function formatAssessment(a: Assessment): string {
       );
   }
   out.push('');
+  if (a.failOn)
+    out.push(
+      `FAIL-ON ${a.failOn.level}: ${a.failOn.tasks.length === 0 ? 'no task that urgent is due' : `${a.failOn.tasks.length} due (${a.failOn.tasks.join(', ')})`}`,
+    );
   if (a.tasks.length === 0) {
     out.push(
       a.problems.length === 0

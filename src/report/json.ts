@@ -21,7 +21,7 @@ import type { Evidence } from '../init-config/types.js';
 import type { MaintenanceResult, PlannedStep, ProbeResult } from '../maintenance/types.js';
 import type { LaneDecision } from '../schedule/cadence.js';
 import type { HistoryRun } from '../state/state-db.js';
-import type { TaskType } from '../task-types.js';
+import type { FailOnLevel, Priority, TaskType } from '../task-types.js';
 
 /** `--assess --json`. */
 export interface Assessment {
@@ -37,6 +37,8 @@ export interface Assessment {
   readonly retention: RetentionHealth | null;
   readonly tasks: readonly MaintenanceTask[];
   readonly problems: readonly AssessmentProblem[];
+  /** With `--fail-on LEVEL` only: the level, the priority it stands for, and the ids of the due tasks at or above it. */
+  readonly failOn?: { readonly level: FailOnLevel; readonly priority: Priority; readonly tasks: readonly string[] };
 }
 
 /** `--run --json`, the operation flags (`--vacuum ...`) with `--json`, and each lane's maintenance in `--scheduled --json`. */
