@@ -31,7 +31,7 @@ export function sqliteUnavailable(): DbmError | null {
   } catch (err) {
     const first = ((err as Error).message ?? String(err)).split('\n')[0]!.replace(/\s*Tried:\s*$/, '');
     return new DbmError('FILE_ERROR', `SQLite cannot be loaded (better-sqlite3's native module: ${first})`, {
-      hint: `reinstall db-maintenance for this Node (${process.version}, ABI ${process.versions.modules}): npm ci in its directory, or npm install -g again for a global install`,
+      hint: `build it for this Node (${process.version}, ABI ${process.versions.modules}): npm rebuild better-sqlite3 in db-maintenance's directory (install scripts allowed), or install it again; without a compiler see the README's "Install"`,
     });
   }
 }
