@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { nodeSupport } from '../src/doctor/doctor.js';
 import { BIN, ROOT, tempDir } from './helpers.js';
 
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
@@ -44,6 +45,28 @@ describe('install: Node versions, dependencies, licence', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     expect(readme).toContain('Node 20.19+, 22.13+ or 24');
     expect(readme).toContain('On a fresh machine with Node 20, 22 or 24 and npm');
+  });
+
+  it("--doctor's node check follows engines: ok, a warning for an untested version, a failure below 20", () => {
+    const e = pkg.engines.node;
+    expect(nodeSupport(process.versions.node, e)).toBe('supported');
+    const got = Object.fromEntries(
+      ['20.19.0', '22.13.0', '24.0.0', '24.22.3', '20.18.3', '22.12.0', '23.1.0', '25.2.1', '19.9.0', '18.20.0'].map(
+        (v) => [v, nodeSupport(v, e)],
+      ),
+    );
+    expect(got).toEqual({
+      '20.19.0': 'supported',
+      '22.13.0': 'supported',
+      '24.0.0': 'supported',
+      '24.22.3': 'supported',
+      '20.18.3': 'untested',
+      '22.12.0': 'untested',
+      '23.1.0': 'untested',
+      '25.2.1': 'untested',
+      '19.9.0': 'older',
+      '18.20.0': 'older',
+    });
   });
 
   it('every runtime dependency is imported by src/, and better-sqlite3 is the one whose install script is approved', () => {
