@@ -243,14 +243,15 @@ describe('FTS5 sync triggers written the wrong way', () => {
 describe('the full check and the application holding the write lock', () => {
   it('falls back to the bounded check (which needs only a read snapshot) and says so, exit 0', async () => {
     const { config, file } = appBrain({ assess: { busyTimeoutMs: 300 } });
-    // The application: a write transaction held for 4 s.
+    // The application: a write transaction held until the test kills it (at most 60 s: a fixed
+    // 4 s ended before the CLI had even started under the load of a full CI run).
     const holder = spawn(
       process.execPath,
       [
         '-e',
         `const D = require('better-sqlite3'); const db = new D(process.argv[1]);
          db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO sessions(started_at) VALUES ('x')").run();
-         process.stdout.write('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+         process.stdout.write('locked'); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000);
          db.exec('COMMIT');`,
         file,
       ],

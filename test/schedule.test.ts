@@ -1,4 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decideLanes, LANES, localTime, windowOf, type Lane, type WindowStart } from '../src/schedule/cadence.js';
 import { cli, demoBrain } from './helpers.js';
@@ -47,6 +50,35 @@ describe('--scheduled cadence: due and not due', () => {
     expect(windowOf('weekly', new Date('2027-01-01T12:00:00Z'), 'UTC')).toBe('2026-W53'); // a Friday of 2026's last ISO week
     expect(windowOf('weekly', new Date('2026-01-01T12:00:00Z'), 'UTC')).toBe('2026-W01');
     expect(windowOf('monthly', new Date('2026-12-31T23:30:00Z'), 'Asia/Tokyo')).toBe('2027-01');
+  });
+
+  it("ISO weeks at year boundaries, whatever the process's own TZ (date-fns reads local fields)", () => {
+    // [instant, zone of the config, ISO week]: 2020 and 2026 have 53 weeks; 2025-W01 starts in 2024.
+    const cases: Array<[string, string, string]> = [
+      ['2020-12-31T12:00:00Z', 'UTC', '2020-W53'],
+      ['2021-01-03T23:59:00Z', 'UTC', '2020-W53'],
+      ['2021-01-04T00:00:00Z', 'UTC', '2021-W01'],
+      ['2024-12-29T23:59:00Z', 'UTC', '2024-W52'],
+      ['2024-12-30T00:00:00Z', 'UTC', '2025-W01'],
+      ['2026-12-28T00:00:00Z', 'UTC', '2026-W53'],
+      ['2027-01-03T23:59:00Z', 'UTC', '2026-W53'],
+      ['2027-01-04T00:30:00Z', 'UTC', '2027-W01'],
+      ['2027-01-03T23:30:00Z', 'Asia/Tokyo', '2027-W01'], // Monday 08:30 in Tokyo
+      ['2027-01-04T07:30:00Z', 'America/Los_Angeles', '2026-W53'], // Sunday 23:30 there
+    ];
+    const script = `import { windowOf } from ${JSON.stringify(pathToFileURL(path.resolve('dist/schedule/cadence.js')).href)};
+      const cases = JSON.parse(process.argv[1]);
+      console.log(JSON.stringify(cases.map(([at, zone]) => windowOf('weekly', new Date(at), zone))));`;
+    const expected = cases.map((c) => c[2]);
+    expect(cases.map(([at, zone]) => windowOf('weekly', new Date(at), zone))).toEqual(expected);
+    for (const tz of ['UTC', 'Pacific/Kiritimati', 'Pacific/Pago_Pago', 'America/Los_Angeles', 'Asia/Kathmandu']) {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(cases)], {
+        encoding: 'utf8',
+        env: { ...process.env, TZ: tz },
+      });
+      expect(r.stderr, tz).toBe('');
+      expect(JSON.parse(r.stdout), `process TZ ${tz}`).toEqual(expected);
+    }
   });
 
   it('hourly invocations for 120 days across both DST changes of New York: every window exactly once', () => {

@@ -29,9 +29,15 @@ export function sqliteUnavailable(): DbmError | null {
     new Database(':memory:').close();
     return null;
   } catch (err) {
-    const first = ((err as Error).message ?? String(err)).split('\n')[0]!.replace(/\s*Tried:\s*$/, '');
-    return new DbmError('FILE_ERROR', `SQLite cannot be loaded (better-sqlite3's native module: ${first})`, {
-      hint: `reinstall db-maintenance for this Node (${process.version}, ABI ${process.versions.modules}): npm ci in its directory, or npm install -g again for a global install`,
+    const message = (err as Error).message ?? String(err);
+    // Node's ABI error spans lines ("The module '...'\nwas compiled against ... NODE_MODULE_VERSION 137.
+    // This version of Node.js requires\nNODE_MODULE_VERSION 115. ..."): say it in one.
+    const abi = /NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
+      message,
+    );
+    const why = abi ? `built for another Node, ABI ${abi[1]}` : message.split('\n')[0]!.replace(/\s*Tried:\s*$/, '');
+    return new DbmError('FILE_ERROR', `SQLite cannot be loaded (better-sqlite3's native module: ${why})`, {
+      hint: `build it for this Node (${process.version}, ABI ${process.versions.modules}): npm rebuild better-sqlite3 in db-maintenance's directory (install scripts allowed), or install it again; without a compiler see the README's "Install"`,
     });
   }
 }

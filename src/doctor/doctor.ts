@@ -38,13 +38,30 @@ function canAccess(p: string, mode: number): boolean {
   }
 }
 
+/**
+ * Whether Node `version` (x.y.z) is one package.json's `engines` names: its alternatives are all
+ * `^x.y.z` (the majors CI tests). "older" below the first, "untested" for another major or an
+ * older minor of a tested one.
+ */
+export function nodeSupport(version: string, engines: string): 'supported' | 'older' | 'untested' {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map(Number);
+  const alts = engines.split('||').map((a) => (/\^(\d+)\.(\d+)\.(\d+)/.exec(a) ?? []).slice(1).map(Number));
+  const fits = alts.some(([a = -1, b = 0, c = 0]) => major === a && (minor > b || (minor === b && patch >= c)));
+  if (fits) return 'supported';
+  return major < Math.min(...alts.map(([a = Infinity]) => a)) ? 'older' : 'untested';
+}
+
 function runtimeChecks(): DoctorCheck[] {
   const out: DoctorCheck[] = [];
-  const major = Number(process.versions.node.split('.')[0]);
+  const engines = (createRequire(import.meta.url)('../../package.json') as { engines: { node: string } }).engines.node;
+  const runtime = `Node ${process.version}, ABI ${process.versions.modules}, ${process.platform}-${process.arch}`;
+  const support = nodeSupport(process.versions.node, engines);
   out.push(
-    major >= 20
-      ? ok('node', `Node ${process.version}, ABI ${process.versions.modules}, ${process.platform}-${process.arch}`)
-      : fail('node', `Node ${process.version} is older than 20`, EXIT.usage),
+    support === 'supported'
+      ? ok('node', runtime)
+      : support === 'untested'
+        ? warn('node', `${runtime}: not a version db-maintenance is tested on (${engines})`)
+        : fail('node', `Node ${process.version} is older than db-maintenance supports (${engines})`, EXIT.usage),
   );
   try {
     const pkg = createRequire(import.meta.url)('better-sqlite3/package.json') as { version: string };

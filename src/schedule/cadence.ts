@@ -11,6 +11,10 @@
  * never ran (due, once).
  */
 
+import { getISOWeek, getISOWeekYear } from 'date-fns';
+import { millisecondsInHour } from 'date-fns/constants';
+import { DAY_MS } from '../util/time.js';
+
 export const LANES = ['daily', 'weekly', 'monthly', 'compaction'] as const;
 export type Lane = (typeof LANES)[number];
 
@@ -64,17 +68,16 @@ export function isTimeZone(timeZone: string): boolean {
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
-/** ISO-8601 week of a calendar date: "2026-W47". */
+/**
+ * ISO-8601 week of a calendar date: "2026-W47" (date-fns' getISOWeekYear and getISOWeek). date-fns
+ * reads a Date's fields in the process's own time zone, so the date is built in that zone too, at
+ * noon (a DST change never moves noon to another day): the answer is the calendar date's week
+ * whatever TZ the process runs in.
+ */
 function isoWeek(d: LocalDate): string {
-  // Calendar arithmetic on the date alone (noon UTC), so no zone or DST can shift it.
-  const t = new Date(Date.UTC(d.year, d.month - 1, d.day, 12));
-  const weekday = (t.getUTCDay() + 6) % 7; // Monday 0
-  t.setUTCDate(t.getUTCDate() - weekday + 3); // the Thursday of this week decides its year
-  const year = t.getUTCFullYear();
-  const firstThursday = new Date(Date.UTC(year, 0, 4, 12));
-  firstThursday.setUTCDate(firstThursday.getUTCDate() - ((firstThursday.getUTCDay() + 6) % 7) + 3);
-  const week = 1 + Math.round((t.getTime() - firstThursday.getTime()) / (7 * 86_400_000));
-  return `${year}-W${pad(week)}`;
+  const t = new Date(d.year, d.month - 1, d.day, 12);
+  t.setFullYear(d.year); // years 0-99 too (the constructor would read them as 1900-1999)
+  return `${getISOWeekYear(t)}-W${pad(getISOWeek(t))}`;
 }
 
 /**
@@ -99,7 +102,7 @@ export function windowOf(lane: Lane, now: Date, timeZone: string, start: WindowS
   const t = localTime(now, timeZone);
   const days = lane === 'weekly' || lane === 'monthly' ? (start.day ?? 1) - 1 : 0;
   const shifted = new Date(
-    Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * 86_400_000 - (start.hour ?? 0) * 3_600_000,
+    Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - days * DAY_MS - (start.hour ?? 0) * millisecondsInHour,
   );
   const d: LocalDate = { year: shifted.getUTCFullYear(), month: shifted.getUTCMonth() + 1, day: shifted.getUTCDate() };
   if (lane === 'daily' || lane === 'compaction') return `${d.year}-${pad(d.month)}-${pad(d.day)}`;

@@ -1,4 +1,5 @@
 /** Timestamps of many formats, parsed the way SQLite's date functions parse them (no zone means UTC). */
+import { millisecondsInDay } from 'date-fns/constants';
 import { DbmError } from '../errors.js';
 
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i;
@@ -50,7 +51,7 @@ function parseAnyMs(value: unknown): number | null {
  * src/db/sql.ts's epochSecondsExpr says the same in SQL.
  */
 function numericToMs(n: number): number | null {
-  if (n >= 2_000_000 && n < 3_000_000) return (n - 2440587.5) * 86_400_000;
+  if (n >= 2_000_000 && n < 3_000_000) return (n - 2440587.5) * millisecondsInDay;
   if (n >= 1e11) return n;
   if (n < 1e8) return null;
   return n * 1000;
@@ -70,11 +71,18 @@ export function nowFrom(env: NodeJS.ProcessEnv): Date {
   return new Date();
 }
 
-export const DAY_MS = 86_400_000;
+/**
+ * A day as 24 hours of elapsed time: retention ages (`archiveAfterDays`, `compressAfterDays`, ...)
+ * are elapsed time, in no time zone, so never date-fns' subDays, which steps calendar days in
+ * the process's zone (23 or 25 hours across DST).
+ */
+export const DAY_MS = millisecondsInDay;
 
 /**
  * A UTC time in a file name: `20260801T101500Z` (backups), or `20260801-101500` (rotated logs).
- * Both forms are part of file names already on disk: never change them.
+ * Both forms are part of file names already on disk: never change them. Always UTC: date-fns'
+ * format and lightFormat write the process's local time (UTC would need @date-fns/utc or
+ * @date-fns/tz, which are not dependencies), so the fields come from toISOString.
  */
 export function fileStamp(at: Date | number, form: 'compact' | 'dashed'): string {
   const iso = new Date(at).toISOString(); // 2026-08-01T10:15:00.000Z
