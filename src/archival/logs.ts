@@ -120,7 +120,8 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   let rotated = 0;
   let failed = 0;
   let bytesIn = 0;
-  for (const c of candidates) {
+  for (const [i, c] of candidates.entries()) {
+    req.progress?.count('rotate-logs', i, candidates.length, 'files');
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
     const base = `${stem}-${fileStamp(c.stat.mtimeMs, 'dashed')}`;
     // A log a process holds open (a daemon's) is never removed from under it: its next lines would be lost.

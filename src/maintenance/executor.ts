@@ -38,6 +38,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       dbName: req.dbName,
       deep: req.deep,
       now,
+      ...(req.progress ? { progress: req.progress } : {}),
       logger,
       record: !req.dryRun,
     });
@@ -90,27 +91,19 @@ async function dispatch(
   // A fleet (the same threshold as assessment's): each database's tasks in order on one of `workers` threads, several databases at once.
   req.logger.debug({ workers, databases: perDatabase.length }, 'maintaining on worker threads');
   const { maintainInWorkers } = await import('./pool.js');
-  const estimate = tasks.reduce((a, t) => a + t.estimatedSeconds, 0) / workers;
-  const stop = req.progress?.(
-    `${tasks.length} tasks on ${perDatabase.length} databases, ${workers} at a time`,
-    estimate,
-  );
-  let done: MaintenanceResult[];
-  try {
-    const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
-    const perJob = await maintainInWorkers(req, jobs, workers);
-    // The retention tasks the plan lists are reported as not run by --run, here.
-    done = [
-      ...perJob.flat(),
-      ...(await runTasks(
-        req,
-        tasks.filter((t) => operationOf(t.type) === undefined),
-        contextFor,
-      )),
-    ];
-  } finally {
-    stop?.();
-  }
+  // The databases done of the fleet (counted as the worker threads finish them: this thread is free meanwhile).
+  req.progress?.count(`maintain, ${workers} at a time`, 0, perDatabase.length, 'databases');
+  const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
+  const perJob = await maintainInWorkers(req, jobs, workers).finally(() => req.progress?.end());
+  // The retention tasks the plan lists are reported as not run by --run, here.
+  const done = [
+    ...perJob.flat(),
+    ...(await runTasks(
+      req,
+      tasks.filter((t) => operationOf(t.type) === undefined),
+      contextFor,
+    )),
+  ];
   const byTask = new Map(done.map((r) => [r.taskId, r]));
   return tasks.map((t) => byTask.get(t.id) ?? skipped(t, req.now, 'not run: its worker thread ended before it'));
 }
