@@ -134,6 +134,7 @@ for (const [type, flag, db, dbs] of [
   ['ARCHIVE_CONVERSATIONS', '--archive', 'tier1', ['tier1']],
   ['PRUNE_PATTERNS', '--prune-patterns', 'tier2', ['tier2']],
   ['COMPRESS_EVENTS', '--compress-events', 'events', []],
+  ['ROTATE_LOGS', '--rotate-logs', 'logs', []],
 ]) {
   CASES.push({
     type,

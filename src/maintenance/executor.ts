@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { assessParallel, PARALLEL_MIN_DATABASES } from '../assess/index.js';
-import { planHistoryFrom, requestedTasks } from '../assess/plan.js';
+import { inRunOrder, planHistoryFrom, requestedTasks } from '../assess/plan.js';
 import type { MaintenanceTask } from '../assess/types.js';
 import { databaseNamed } from '../config/select.js';
 import { onDiskBytes } from '../db/open.js';
@@ -70,10 +70,13 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
 /** The run's tasks, in the one order: the requested operations, or the planned tasks (of the `only` types). */
 function planRun(req: RunRequest, assessment: Assessment): MaintenanceTask[] {
   if (req.requested.length === 0)
-    return req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : [...assessment.tasks];
+    return inRunOrder(
+      req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : assessment.tasks,
+      assessment.databases,
+    );
   const state = StateDb.openReadOnly(req.brain.stateDir);
   try {
-    return requestedTasks(assessment, req.requested, planHistoryFrom(state));
+    return inRunOrder(requestedTasks(assessment, req.requested, planHistoryFrom(state)), assessment.databases);
   } finally {
     state?.close();
   }
