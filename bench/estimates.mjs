@@ -9,9 +9,12 @@
 // (or `--assess --json` for retention), then the operation itself with `--json`, whose result
 // gives the task's durationMs (backup, operation and verification: what the estimate is of).
 // The phases come from the debug log of the run (the safety net logs each phase's ms).
-// Prints a Markdown table: operation | database | estimate | measured (median) | ratio | phases.
+// Prints a Markdown table: operation | database | estimate | measured, each round with the load
+// average when it started | ratio of the estimate to the fastest round (the least disturbed:
+// the machine these were made on is shared) and to the median | phases of the fastest round.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arg, median } from './lib.mjs';
@@ -152,26 +155,26 @@ for (const [type, flag, db, dbs] of [
 
 const selected = only ? CASES.filter((c) => only.split(',').includes(c.type)) : CASES;
 console.log(
-  `| operation | database | estimate (s) | measured (s), each round | ratio (estimate / median) | phases of the last round (s) |`,
+  `| operation | database | estimate (s) | measured (s) [load average] | ratio to fastest | ratio to median | phases of the fastest (s) |`,
 );
-console.log(`|---|---|---:|---:|---:|---|`);
+console.log(`|---|---|---:|---|---:|---:|---|`);
 for (const c of selected) {
-  const times = [];
+  const runs = [];
   let estimate = 0;
   let source = '';
-  let ph = '';
   for (let i = 0; i < rounds; i++) {
     const config = fresh(c.dbs ?? [c.db], c.extra);
+    const load = os.loadavg()[0];
     const r = c.run(config);
-    times.push(r.measured);
+    runs.push({ s: r.measured, load, phases: phases() });
     estimate = r.estimate;
     source = r.source;
-    ph = phases();
   }
-  const m = median(times);
-  const warn = source === 'heuristic' ? '' : ` (${source})`;
+  const fastest = runs.reduce((a, b) => (b.s < a.s ? b : a));
+  const m = median(runs.map((r) => r.s));
+  const note = source === 'heuristic' ? '' : ` (${source})`;
   console.log(
-    `| ${c.type} | ${c.db} | ${estimate.toFixed(1)}${warn} | ${times.map((t) => t.toFixed(1)).join(', ')} | ${(estimate / m).toFixed(2)} | ${ph} |`,
+    `| ${c.type} | ${c.db} | ${estimate.toFixed(1)}${note} | ${runs.map((r) => `${r.s.toFixed(1)} [${r.load.toFixed(1)}]`).join(', ')} | ${(estimate / fastest.s).toFixed(2)} | ${(estimate / m).toFixed(2)} | ${fastest.phases} |`,
   );
 }
 fs.rmSync(work, { recursive: true, force: true });
