@@ -66,7 +66,7 @@ const RETENTION_RANK = 6;
 export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   VACUUM: {
     priority: 2,
-    firstRun: { per: 'liveBytes', rate: 65e6 },
+    firstRun: { per: 'liveBytes', rate: 95e6 },
     rank: 3,
     flag: '--vacuum',
     operation: vacuum,
@@ -90,7 +90,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   REBUILD_FTS: {
     priority: 1,
-    firstRun: { per: 'ftsBytes', rate: 30e6, ftsCheck: true },
+    firstRun: { per: 'ftsBytes', rate: 50e6, ftsCheck: true },
     rank: 0,
     flag: '--rebuild-fts',
     operation: rebuildFts,
@@ -98,7 +98,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   REPAIR_FTS_TRIGGERS: {
     priority: 1,
-    firstRun: { per: 'ftsBytes', rate: 30e6, ftsCheck: true },
+    firstRun: { per: 'ftsBytes', rate: 50e6, ftsCheck: true },
     rank: 0,
     flag: '--repair-fts-triggers',
     operation: repairFtsTriggers,
@@ -114,7 +114,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   OPTIMIZE_FTS: {
     priority: 3,
-    firstRun: { per: 'ftsBytes', rate: 26e6, ftsCheck: true },
+    firstRun: { per: 'ftsBytes', rate: 55e6, ftsCheck: true },
     rank: 1,
     flag: null,
     operation: optimizeFts,
