@@ -122,7 +122,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   ARCHIVE_CONVERSATIONS: {
     priority: 4,
-    firstRun: { per: 'items', rate: 210, fixedSeconds: 0.1 },
+    firstRun: { per: 'items', rate: 280, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--archive',
     retention: { summaryKey: 'conversations_archived', enforced: true, work: archiveWork },
@@ -130,7 +130,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   COMPRESS_EVENTS: {
     priority: 4,
-    firstRun: { per: 'bytes', rate: 26e6, fixedSeconds: 0.1 },
+    firstRun: { per: 'bytes', rate: 40e6, fixedSeconds: 0.05 },
     rank: RETENTION_RANK,
     flag: '--compress-events',
     // Two names for one count, both kept for compatibility: the summary key of the JSON and the metric label.
@@ -147,7 +147,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   PRUNE_PATTERNS: {
     priority: 4,
-    firstRun: { per: 'items', rate: 3000, fixedSeconds: 0.1 },
+    firstRun: { per: 'items', rate: 4000, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--prune-patterns',
     retention: { summaryKey: 'patterns_pruned', enforced: true, work: patternsWork },
@@ -155,7 +155,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   RESTORE_CONVERSATION: {
     priority: 4,
-    firstRun: { per: 'items', rate: 210, fixedSeconds: 0.1 },
+    firstRun: { per: 'items', rate: 280, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--restore-conversation',
     retention: { summaryKey: 'conversations_restored', enforced: false, work: restoreWork },

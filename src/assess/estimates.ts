@@ -22,7 +22,7 @@
  * Per phase on tier1, quietest round (busy rounds) -> constant:
  *   backup        2.6-2.9 s (3.0-12.2 s) -> 0.05 s + 300 MB/s of the file (a page copy: free
  *                 pages too); tier3 0.1 s, scale-10 tier3 0.0-0.1 s
- *   verification  1.3-1.4 s (1.6-8.0 s) -> 0.1 s + 400 MB/s live (the row counts before,
+ *   verification  1.3-1.4 s (1.6-8.0 s) -> 0.05 s + 400 MB/s live (the row counts before,
  *                 0.1-0.5 s, included); tier3 0.1 s
  *   + FTS5's integrity-check of an index it rebuilt or optimized: 4.3-4.6 s for 228 MB (11-15 s)
  *     -> 30 MB/s beyond the page cache (16 MiB, the default maintenance.cacheSizeMiB), 50 MB/s
@@ -34,10 +34,11 @@
  *   FTS optimize  2.8 s (7.0-9.9 s)       -> 55 MB/s of index
  *   the rest (open, locks, preflight): 0.05 s
  * The operations' rates are in the task registry (src/tasks.ts: firstRun), with the retention
- * tasks': archive 210 conversations/s + 0.1 s (7344 conversations with their messages in
- * 24.7 s quietest, 44.6-49.3 s busy; about 290 in 0.8-2.8 s), prune 3000 patterns/s + 0.1 s
- * (3626 in 0.9-2.2 s), compress 26 MB/s of old lines + 0.1 s (10.3 MB in 0.3-1.0 s), rotate
- * 40 MB/s + 0.1 s. The accuracy table these give is in docs/benchmarks.md.
+ * tasks': archive 280 conversations/s + 0.1 s (7344 conversations with their messages in
+ * 18.1 s quietest, 24.7-49.3 s busy; about 290 in 0.8-2.8 s), prune 4000 patterns/s + 0.1 s
+ * (3626 in 0.6 s quietest, 0.9-2.2 s busy), compress 40 MB/s of old lines + 0.05 s (10.3 MB in
+ * 0.2 s quietest, 0.3-1.0 s busy), rotate 40 MB/s + 0.1 s (0.04 s: below the 0.1 s the
+ * estimates are rounded to). The accuracy table these give is in docs/benchmarks.md.
  */
 import type { Quantity } from '../tasks.js';
 import type { DatabaseHealth } from './types.js';
@@ -51,7 +52,7 @@ export const TASK_FIXED_SECONDS = 0.05;
 export const BACKUP_FIXED_SECONDS = 0.05;
 export const BACKUP_BYTES_PER_SECOND = 300e6;
 /** Verification (row counts before and after, quick_check table by table): fixed, and live bytes per second. */
-export const VERIFY_FIXED_SECONDS = 0.1;
+export const VERIFY_FIXED_SECONDS = 0.05;
 export const VERIFY_BYTES_PER_SECOND = 400e6;
 /**
  * FTS5's integrity-check of each index an operation rebuilt or optimized: index bytes per
