@@ -28,11 +28,29 @@ export interface RetentionSpec {
   readonly work: (req: RetentionRequest, restoreId?: string) => RetentionWork[];
 }
 
+/**
+ * What a first-run estimate of a task is proportional to: its database's file bytes or live
+ * bytes (pages in use), the bytes of its FTS5 indexes, its WAL's bytes, or the items / bytes a
+ * retention task works on.
+ */
+export type Quantity = 'fileBytes' | 'liveBytes' | 'ftsBytes' | 'walBytes' | 'items' | 'bytes';
+
+/** The cost of the task itself before the history has measured it (src/assess/estimates.ts has the derivation). */
+export interface FirstRunCost {
+  readonly per: Quantity;
+  /** Units of `per` a second, measured on the benchmark brain (bench/estimates.mjs). */
+  readonly rate: number;
+  /** Seconds a retention task costs whatever its size (a maintenance task's fixed costs are in src/assess/estimates.ts). */
+  readonly fixedSeconds?: number;
+  /** Its verification runs FTS5's integrity-check on the indexes (it rebuilt or merged them). */
+  readonly ftsCheck?: boolean;
+}
+
 export interface TaskSpec {
   /** The priority it is planned with (1 is the most urgent). */
   readonly priority: Priority;
-  /** Work units per second assumed before the history has measured it: bytes, or items for retention. */
-  readonly heuristicRate: number;
+  /** Its first-run estimate: the operation's own rate; the backup and verification around it come from src/assess/estimates.ts. */
+  readonly firstRun: FirstRunCost;
   /** Among tasks of the same priority, the order they run in: repair before compaction, statistics last. */
   readonly rank: number;
   /** The flag that requests it (an operation) or selects it (a retention item); null for none. */
@@ -49,12 +67,33 @@ export interface TaskSpec {
 const RETENTION_RANK = 6;
 
 export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
-  VACUUM: { priority: 2, heuristicRate: 40e6, rank: 3, flag: '--vacuum', operation: vacuum, metric: null },
-  ANALYZE: { priority: 3, heuristicRate: 150e6, rank: 5, flag: '--analyze', operation: analyze, metric: null },
-  REINDEX: { priority: 2, heuristicRate: 60e6, rank: 2, flag: '--reindex', operation: reindex, metric: null },
+  VACUUM: {
+    priority: 2,
+    firstRun: { per: 'liveBytes', rate: 95e6 },
+    rank: 3,
+    flag: '--vacuum',
+    operation: vacuum,
+    metric: null,
+  },
+  ANALYZE: {
+    priority: 3,
+    firstRun: { per: 'liveBytes', rate: 1.5e9 },
+    rank: 5,
+    flag: '--analyze',
+    operation: analyze,
+    metric: null,
+  },
+  REINDEX: {
+    priority: 2,
+    firstRun: { per: 'liveBytes', rate: 600e6 },
+    rank: 2,
+    flag: '--reindex',
+    operation: reindex,
+    metric: null,
+  },
   REBUILD_FTS: {
     priority: 1,
-    heuristicRate: 15e6,
+    firstRun: { per: 'ftsBytes', rate: 50e6, ftsCheck: true },
     rank: 0,
     flag: '--rebuild-fts',
     operation: rebuildFts,
@@ -62,17 +101,31 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   REPAIR_FTS_TRIGGERS: {
     priority: 1,
-    heuristicRate: 15e6,
+    firstRun: { per: 'ftsBytes', rate: 50e6, ftsCheck: true },
     rank: 0,
     flag: '--repair-fts-triggers',
     operation: repairFtsTriggers,
     metric: null,
   },
-  CHECKPOINT: { priority: 2, heuristicRate: 200e6, rank: 4, flag: '--checkpoint', operation: checkpoint, metric: null },
-  OPTIMIZE_FTS: { priority: 3, heuristicRate: 30e6, rank: 1, flag: null, operation: optimizeFts, metric: null },
+  CHECKPOINT: {
+    priority: 2,
+    firstRun: { per: 'walBytes', rate: 200e6 },
+    rank: 4,
+    flag: '--checkpoint',
+    operation: checkpoint,
+    metric: null,
+  },
+  OPTIMIZE_FTS: {
+    priority: 3,
+    firstRun: { per: 'ftsBytes', rate: 55e6, ftsCheck: true },
+    rank: 1,
+    flag: null,
+    operation: optimizeFts,
+    metric: null,
+  },
   ARCHIVE_CONVERSATIONS: {
     priority: 4,
-    heuristicRate: 500,
+    firstRun: { per: 'items', rate: 280, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--archive',
     retention: { summaryKey: 'conversations_archived', part: 'conversations', enforced: true, work: archiveWork },
@@ -80,7 +133,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   COMPRESS_EVENTS: {
     priority: 4,
-    heuristicRate: 40e6,
+    firstRun: { per: 'bytes', rate: 40e6, fixedSeconds: 0.05 },
     rank: RETENTION_RANK,
     flag: '--compress-events',
     // Two names for one count, both kept for compatibility: the summary key of the JSON and the metric label.
@@ -89,7 +142,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   ROTATE_LOGS: {
     priority: 4,
-    heuristicRate: 40e6,
+    firstRun: { per: 'bytes', rate: 40e6, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--rotate-logs',
     retention: { summaryKey: 'logs_rotated', part: 'logs', enforced: true, work: logsWork },
@@ -97,7 +150,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   PRUNE_PATTERNS: {
     priority: 4,
-    heuristicRate: 5000,
+    firstRun: { per: 'items', rate: 4000, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--prune-patterns',
     retention: { summaryKey: 'patterns_pruned', part: 'patterns', enforced: true, work: patternsWork },
@@ -105,7 +158,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   RESTORE_CONVERSATION: {
     priority: 4,
-    heuristicRate: 500,
+    firstRun: { per: 'items', rate: 280, fixedSeconds: 0.1 },
     rank: RETENTION_RANK,
     flag: '--restore-conversation',
     retention: { summaryKey: 'conversations_restored', part: 'conversations', enforced: false, work: restoreWork },
@@ -113,7 +166,7 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
   },
   COMPACT_LOG: {
     priority: 4,
-    heuristicRate: 50000,
+    firstRun: { per: 'items', rate: 50000 },
     rank: RETENTION_RANK,
     flag: '--compact-logs',
     retention: { summaryKey: 'log_rows_compacted', enforced: false, work: compactionWork },

@@ -45,6 +45,8 @@ import { outcome, type RetentionOutcome, type RetentionRequest } from './types.j
 export interface RowArchiveJob {
   /** 'conversations' or 'patterns': the config section, for messages. */
   readonly label: string;
+  /** What its progress line is called ('archive', 'prune-patterns'). */
+  readonly progressLabel: string;
   readonly source: BrainDatabase;
   readonly archivePath: string;
   readonly table: string;
@@ -110,7 +112,14 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
     const set = discoverMoveSet(src, job.table, job.key, job.children);
     const fts = listFtsTables(src);
     const keysSql = job.keysSql(src);
-    const eligible = Number(src.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params));
+    const progress = req.progress;
+    const counting = progress?.during(`${job.progressLabel}: counting eligible ${job.label}`, null);
+    let eligible: number;
+    try {
+      eligible = Number(src.prepare(`SELECT count(*) FROM (${keysSql})`).pluck().get(job.params));
+    } finally {
+      counting?.();
+    }
     const total = Number(
       src
         .prepare(`SELECT count(*) FROM ${quoteIdent(job.table)}`)
@@ -187,6 +196,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
         max,
       );
       let pool: unknown[] = [];
+      progress?.count(job.progressLabel, 0, eligible, job.label);
       for (;;) {
         if (pool.length === 0) {
           pool = findCandidates.all(job.params);
@@ -226,6 +236,7 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
         }
         // Committed: counted before anything else can go wrong.
         for (const [t, c] of r.moved) moved.set(t, (moved.get(t) ?? 0) + c);
+        progress?.count(job.progressLabel, moved.get(set.root) ?? 0, eligible, job.label);
         conflicts.push(...r.conflicts);
         blocked += r.blocked.length;
         batches++;
@@ -244,10 +255,15 @@ function archiveLocked(job: RowArchiveJob, req: RetentionRequest, timeoutMs: num
           `${existed ? 'created' : 'created the archive with'} ${schema.created.map((t) => `"${t}"`).join(', ')}`,
         );
       if (schema.addedColumns.length) notes.push(`added column(s) ${schema.addedColumns.join(', ')} to the archive`);
-      notes.push(
-        ...repairFts(src, fts, set, 'live', meter),
-        ...repairFts(arc, listFtsTables(arc), set, 'archive', meter),
-      );
+      const checking = progress?.during(`${job.progressLabel}: checking the FTS indexes`, null);
+      try {
+        notes.push(
+          ...repairFts(src, fts, set, 'live', meter),
+          ...repairFts(arc, listFtsTables(arc), set, 'archive', meter),
+        );
+      } finally {
+        checking?.();
+      }
       req.logger.debug({ ms: Date.now() - t0 }, 'FTS indexes checked');
       const count = moved.get(set.root) ?? 0;
       const childRows = [...moved].filter(([t]) => t !== set.root).reduce((a, [, c]) => a + c, 0);

@@ -26,6 +26,7 @@ import {
   yieldMs,
 } from '../maintenance/lock-meter.js';
 import { openForMove, attach } from './mover.js';
+import { NO_PROGRESS, type Progress } from '../util/progress.js';
 import { outcome, type RetentionOutcome } from './types.js';
 import type { z } from 'zod';
 
@@ -65,19 +66,31 @@ export function lowestWatermark(
   return { value: lowest };
 }
 
-export function compactLog(brain: Brain, job: CompactionJob, dryRun: boolean, now = new Date()): RetentionOutcome {
+export function compactLog(
+  brain: Brain,
+  job: CompactionJob,
+  dryRun: boolean,
+  now = new Date(),
+  progress: Progress = NO_PROGRESS,
+): RetentionOutcome {
   const target: BrainDatabase = ruleDatabase(brain, `compaction "${job.name}"`, job.database);
-  if (dryRun) return compactLocked(brain, job, dryRun, target);
+  if (dryRun) return compactLocked(brain, job, dryRun, target, progress);
   inspectDatabaseFile(target);
   const lock = RunLock.acquireDatabase(target.path, 'retention', now);
   try {
-    return compactLocked(brain, job, dryRun, target);
+    return compactLocked(brain, job, dryRun, target, progress);
   } finally {
     lock.release();
   }
 }
 
-function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target: BrainDatabase): RetentionOutcome {
+function compactLocked(
+  brain: Brain,
+  job: CompactionJob,
+  dryRun: boolean,
+  target: BrainDatabase,
+  progress: Progress,
+): RetentionOutcome {
   const meter = new LockMeter();
   const timeoutMs = brain.config.maintenance.busyTimeoutMs;
   let db: Database.Database;
@@ -155,6 +168,7 @@ function compactLocked(brain: Brain, job: CompactionJob, dryRun: boolean, target
       if (step.n === 0) break;
       highestUsed ??= limit;
       deleted += step.n;
+      progress.count(`compact-logs ${job.name}`, deleted, eligible, 'rows');
       batches++;
       sizer.took(took, Math.max(1, step.n));
       checkpointBetweenBatches(db);

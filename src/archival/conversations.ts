@@ -25,6 +25,7 @@ export function archiveConversations(req: RetentionRequest): RetentionOutcome {
   return archiveRows(
     {
       label: 'conversations',
+      progressLabel: 'archive',
       source: conversationsDatabase(req.brain),
       archivePath: conversationArchivePath(req.brain),
       table: rule.table,

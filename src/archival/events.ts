@@ -85,6 +85,8 @@ async function scanRuns(
   stop: number | undefined,
   route: Router | null,
   emit: (dest: number, slice: Buffer) => Promise<void> | void,
+  /** Called with the offset read up to after each read (progress). */
+  onRead?: (pos: number) => void,
 ): Promise<number> {
   // One buffer: the unfinished last line of a read moves to its front, the next read fills the rest.
   let buf = Buffer.allocUnsafe(2 * READ_BYTES);
@@ -102,6 +104,7 @@ async function scanRuns(
     const n = fs.readSync(fd, buf, carry, limit, pos);
     if (n <= 0) break;
     pos += n;
+    onRead?.(pos);
     const size = carry + n;
     const data = buf.subarray(0, size);
     const last = data.lastIndexOf(10);
@@ -303,9 +306,18 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   const malformedNote = (): string =>
     scan.malformed ? `; ${scan.malformed} line(s) without a valid JSON object or timestamp kept in the live file` : '';
 
+  // Bytes of the file scanned, in MB (KB for a small file; lines are not counted ahead).
+  const [unit, per] = st.size >= 10e6 ? ['MB', 1e6] : ['KB', 1e3];
+  const scanned = (pos: number): void =>
+    req.progress?.count(
+      'compress-events',
+      Math.round((10 * pos) / per) / 10,
+      Math.round((10 * st.size) / per) / 10,
+      unit,
+    );
   if (req.dryRun) {
     try {
-      await scanRuns(fd, 0, st.size, router, () => undefined);
+      await scanRuns(fd, 0, st.size, router, () => undefined, scanned);
     } finally {
       fs.closeSync(fd);
     }
@@ -340,10 +352,17 @@ export async function compressEvents(req: RetentionRequest): Promise<RetentionOu
   };
   let committed = false;
   try {
-    let copiedUpTo = await scanRuns(fd, 0, undefined, router, async (dest, slice) => {
-      if (dest === KEEP) sink.write(slice);
-      else await writerFor(slots[dest]!).write(slice);
-    });
+    let copiedUpTo = await scanRuns(
+      fd,
+      0,
+      undefined,
+      router,
+      async (dest, slice) => {
+        if (dest === KEEP) sink.write(slice);
+        else await writerFor(slots[dest]!).write(slice);
+      },
+      scanned,
+    );
     if (scan.moved === 0) {
       sink.abandon();
       fs.rmSync(temp, { force: true });

@@ -122,7 +122,8 @@ export async function rotateLogs(req: RetentionRequest): Promise<RetentionOutcom
   let rotated = 0;
   let failed = 0;
   let bytesIn = 0;
-  for (const c of candidates) {
+  for (const [i, c] of candidates.entries()) {
+    req.progress?.count('rotate-logs', i, candidates.length, 'files');
     const stem = c.name.slice(0, c.name.length - cfg.extension.length);
     const ext = c.name.slice(stem.length); // the log's own case (APP.LOG on Windows)
     const base = `${stem}-${fileStamp(c.stat.mtimeMs, 'dashed')}`;

@@ -30,6 +30,7 @@ export function prunePatterns(req: RetentionRequest): RetentionOutcome {
   return archiveRows(
     {
       label: 'patterns',
+      progressLabel: 'prune-patterns',
       source: patternsDatabase(req.brain),
       archivePath: patternArchivePath(req.brain),
       table: rule.table,

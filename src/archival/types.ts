@@ -5,6 +5,7 @@ import type { Brain } from '../config/load.js';
 import type { MaintenanceResult, ResultStatus } from '../maintenance/types.js';
 import type { FreeSpaceProbe } from '../maintenance/preflight.js';
 import type { TaskType } from '../task-types.js';
+import type { Progress } from '../util/progress.js';
 
 export interface RetentionRequest {
   readonly brain: Brain;
@@ -17,6 +18,8 @@ export interface RetentionRequest {
   readonly logger: Logger;
   readonly env: NodeJS.ProcessEnv;
   readonly probe?: FreeSpaceProbe;
+  /** Where the items show how far they are (a terminal's stderr); none by default. */
+  readonly progress?: Progress;
 }
 
 /** What an item did (or, with --dry-run, would do). */

@@ -8,6 +8,7 @@ import { DbmError, formatError, worstExitCode, type ExitCode } from '../errors.j
 import type { Brain } from '../config/load.js';
 import { selectDatabases } from '../config/select.js';
 import type { Assessment } from '../report/json.js';
+import type { Progress } from '../util/progress.js';
 import { ensureStateDir } from '../state/state-dir.js';
 import { failOnPriority, type FailOnLevel } from '../task-types.js';
 import { StateDb } from '../state/state-db.js';
@@ -31,6 +32,8 @@ export interface AssessOptions {
    * exit code (--assess, the default) or a warning in the log (--run and the operations).
    */
   readonly partErrors?: 'problem' | 'warn';
+  /** Where a deep assessment (each database's full checks) and a fleet's show how far they are. */
+  readonly progress?: Progress;
 }
 
 export function assess(opts: AssessOptions): Assessment {
@@ -39,7 +42,17 @@ export function assess(opts: AssessOptions): Assessment {
   return finish(
     opts,
     started,
-    selected.map((t) => assessOne(t, opts.brain.config, opts.now, opts.deep)),
+    selected.map((t, i) => {
+      // --deep reads every page (quick_check, the FTS integrity-checks): one long statement each.
+      const stop = opts.deep
+        ? opts.progress?.during(`assess --deep ${t.name} (${i + 1}/${selected.length})`, null)
+        : null;
+      try {
+        return assessOne(t, opts.brain.config, opts.now, opts.deep);
+      } finally {
+        stop?.();
+      }
+    }),
   );
 }
 
@@ -57,7 +70,12 @@ export async function assessParallel(opts: AssessOptions): Promise<Assessment> {
   if (workers <= 1 || selected.length < PARALLEL_MIN_DATABASES) return assess(opts);
   opts.logger.debug({ workers, databases: selected.length }, 'assessing on worker threads');
   const { assessInWorkers } = await import('./pool.js');
-  const perDb = await assessInWorkers(selected, opts.brain.config, opts.now, opts.deep, workers);
+  // This thread is free while the workers assess: the databases done are counted as they come back.
+  const label = `assess${opts.deep ? ' --deep' : ''}, ${workers} at a time`;
+  opts.progress?.count(label, 0, selected.length, 'databases');
+  const perDb = await assessInWorkers(selected, opts.brain.config, opts.now, opts.deep, workers, (done) =>
+    opts.progress?.count(label, done, selected.length, 'databases'),
+  ).finally(() => opts.progress?.end());
   return finish(opts, started, perDb);
 }
 
@@ -92,10 +110,14 @@ function finish(opts: AssessOptions, started: bigint, perDb: readonly DbAssessme
   let events: Assessment['events'] = null;
   let logs: Assessment['logs'] = null;
   if (wholeBrain && config.events && brain.eventsPath) {
+    // --deep reads every line of the events file (synchronously: the ticker shows it is alive).
+    const stop = opts.deep ? opts.progress?.during('assess --deep events', null) : null;
     try {
       events = checkEvents({ ...config.events, path: brain.eventsPath, now, deep: opts.deep });
     } catch (err) {
       problem('events', err);
+    } finally {
+      stop?.();
     }
   }
   if (wholeBrain && config.logs && brain.logsDir) {

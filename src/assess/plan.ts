@@ -9,11 +9,12 @@ import { lastRunKey, type StateDb } from '../state/state-db.js';
 import { compareTasks, TASKS } from '../tasks.js';
 import type { Priority, TaskType } from '../task-types.js';
 import type { Assessment } from '../report/json.js';
+import { backupSeconds, firstRunEstimate, quantitiesOf, type Quantities } from './estimates.js';
 import type { DatabaseHealth, EventsHealth, LogsHealth, MaintenanceTask, RetentionHealth } from './types.js';
 
 export interface PlanHistory {
   lastRun(database: string, type: TaskType): string | null;
-  /** Measured throughput in the unit of the registry's heuristicRate, or null without history. */
+  /** Measured throughput (units of workUnits a second: the database's bytes, or a retention task's items), or null without history. */
   throughput(database: string, type: TaskType): number | null;
   /** Bytes per millisecond of the longest write-lock hold of recent full runs, or null. */
   holdRate?(database: string, type: TaskType): number | null;
@@ -33,8 +34,10 @@ export interface PlanInput {
 const pct = (r: number): string => `${(r * 100).toFixed(1)}%`;
 
 /**
- * A task with its estimate: `workUnits` (bytes, or items for retention) over the throughput
- * measured by recent successful runs, else over a heuristic rate.
+ * A task with its estimate: `workUnits` (the database's bytes, or the items or bytes of a
+ * retention task) over the throughput recorded runs measured; without history, the first-run
+ * estimate (estimates.ts) from the database's measured `quantities`, or for a retention task
+ * `workUnits` over the registry's rate.
  */
 export function makeTask(
   type: TaskType,
@@ -42,28 +45,55 @@ export function makeTask(
   reason: string,
   workUnits: number,
   history: PlanHistory,
-  extra: { reclaimableBytes?: number; priority?: Priority } = {},
+  extra: { reclaimableBytes?: number; priority?: Priority; quantities?: Quantities } = {},
 ): MaintenanceTask {
   const measured = history.throughput(database, type);
-  const rate = measured ?? TASKS[type].heuristicRate;
-  const { priority, ...rest } = extra;
-  const estimatedSeconds = Math.max(0.1, Math.round((workUnits / rate) * 10) / 10);
-  // The longest hold of the write lock: from the holds recent full runs measured, else the whole task's estimate (an upper bound).
+  const { priority, quantities, ...rest } = extra;
+  const spec = TASKS[type];
+  const firstRun = quantities
+    ? firstRunEstimate(spec.firstRun, spec.operation?.guarded ?? false, quantities)
+    : {
+        seconds: (spec.firstRun.fixedSeconds ?? 0) + workUnits / spec.firstRun.rate,
+        holdSeconds: workUnits / spec.firstRun.rate,
+      };
+  const seconds = measured === null ? firstRun.seconds : workUnits / measured;
+  const estimatedSeconds = Math.max(0.1, Math.round(seconds * 10) / 10);
+  // The longest hold of the write lock: from the holds recent full runs measured, else the
+  // estimate's part that is not the backup (or with history, the whole task's): an upper bound.
   const holdRate = history.holdRate?.(database, type) ?? null;
+  const heuristicHoldMs = measured === null ? firstRun.holdSeconds * 1000 : estimatedSeconds * 1000;
   return {
     id: `${database}:${type}`,
     type,
     database,
-    priority: priority ?? TASKS[type].priority,
+    priority: priority ?? spec.priority,
     reason,
     estimatedSeconds,
     estimateSource: measured === null ? 'heuristic' : 'history',
     estimatedHoldMs:
-      holdRate === null ? Math.round(estimatedSeconds * 1000) : Math.max(1, Math.round(workUnits / holdRate)),
+      holdRate === null ? Math.max(1, Math.round(heuristicHoldMs)) : Math.max(1, Math.round(workUnits / holdRate)),
     holdEstimateSource: holdRate === null ? (measured === null ? 'heuristic' : 'history') : 'history',
     lastRun: history.lastRun(database, type),
     ...rest,
   };
+}
+
+/**
+ * The tasks of a run, in its order, with their first-run estimates as the run takes them: a
+ * database's backup is taken once, before its first guarded task, so the later ones on the same
+ * database do not include it. (--assess lists each task as if it ran alone.)
+ */
+export function inRunOrder(tasks: readonly MaintenanceTask[], databases: readonly DatabaseHealth[]): MaintenanceTask[] {
+  const backedUp = new Set<string>();
+  return tasks.map((t) => {
+    if (!TASKS[t.type].operation?.guarded) return t;
+    const first = !backedUp.has(t.database);
+    backedUp.add(t.database);
+    const h = databases.find((d) => d.name === t.database);
+    if (first || t.estimateSource !== 'heuristic' || !h) return t;
+    const less = Math.max(0.1, Math.round((t.estimatedSeconds - backupSeconds(quantitiesOf(h))) * 10) / 10);
+    return { ...t, estimatedSeconds: less };
+  });
 }
 
 /** PlanHistory over the state database (NO_HISTORY without one). */
@@ -72,7 +102,7 @@ export function planHistoryFrom(state: StateDb | null): PlanHistory {
   const last = state.lastRuns();
   return {
     lastRun: (d, t) => last.get(lastRunKey(d, t)) ?? null,
-    throughput: (d, t) => state.throughput(d, t),
+    throughput: (d, t) => state.throughput(d, t, TASKS[t].firstRun.per === 'items' ? 'items' : 'bytes'),
     holdRate: (d, t) => state.holdRate(d, t),
   };
 }
@@ -87,7 +117,11 @@ export function planTasks(input: PlanInput): MaintenanceTask[] {
     workUnits: number,
     extra: { reclaimableBytes?: number } = {},
   ): void => {
-    tasks.push(makeTask(type, database, reason, workUnits, input.history, extra));
+    // A maintenance task's first-run estimate comes from its database's measured quantities.
+    const h = TASKS[type].operation ? input.databases.find((d) => d.name === database) : undefined;
+    tasks.push(
+      makeTask(type, database, reason, workUnits, input.history, h ? { ...extra, quantities: quantitiesOf(h) } : extra),
+    );
   };
 
   for (const h of input.databases) {
@@ -223,6 +257,7 @@ export function requestedTasks(
       out.push(
         makeTask(type, h.name, reason, type === 'CHECKPOINT' ? (h.walBytes ?? 0) : (h.fileBytes ?? 0), history, {
           priority: planned?.priority ?? 2,
+          quantities: quantitiesOf(h),
           ...(type === 'VACUUM' && h.reclaimableBytes !== undefined ? { reclaimableBytes: h.reclaimableBytes } : {}),
         }),
       );

@@ -17,6 +17,8 @@ export async function assessInWorkers(
   now: Date,
   deep: boolean,
   workers: number,
+  /** Called with the number of databases assessed so far, as results come back. */
+  onDone?: (done: number) => void,
 ): Promise<DbAssessment[]> {
   const results: Array<DbAssessment | undefined> = new Array(targets.length);
   // Guided chunks: large while much is left (few messages), shrinking towards the end so the
@@ -24,6 +26,7 @@ export async function assessInWorkers(
   const chunkAt = (from: number): number =>
     Math.max(1, Math.min(32, Math.ceil((targets.length - from) / (workers * 4))));
   let next = 0;
+  let done = 0;
   const url = workerEntry(import.meta.url, './worker.js');
   const runWorker = (): Promise<void> =>
     new Promise((resolve) => {
@@ -42,6 +45,8 @@ export async function assessInWorkers(
       w.on('message', (m: { from: number; results: DbAssessment[] }) => {
         m.results.forEach((r, i) => (results[m.from + i] = r));
         pending.delete(m.from);
+        done += m.results.length;
+        onDone?.(done);
         feed();
       });
       w.on('error', (err) => {

@@ -3,7 +3,7 @@ import { assessmentExitCode, assessParallel, failOnFindings } from '../assess/in
 import { EXIT, type ExitCode } from '../errors.js';
 import type { Assessment } from '../report/json.js';
 import { formatAssessment } from '../report/assess-report.js';
-import { commandContext, printFailures, type CliIo, type CliOptions } from './context.js';
+import { commandContext, printFailures, progressFor, type CliIo, type CliOptions } from './context.js';
 
 /** `produced` receives the assessment (the metrics file writes its findings instead of assessing again). */
 export async function assessCommand(
@@ -12,7 +12,14 @@ export async function assessCommand(
   produced?: (a: Assessment) => void,
 ): Promise<ExitCode> {
   const { brain, logger, now, print } = commandContext(opts, io);
-  const assessed = await assessParallel({ brain, dbName: opts.db, deep: Boolean(opts.deep), now, logger });
+  const assessed = await assessParallel({
+    brain,
+    dbName: opts.db,
+    deep: Boolean(opts.deep),
+    now,
+    logger,
+    progress: progressFor(opts, io),
+  });
   const failOn = opts.failOn === undefined ? undefined : failOnFindings(assessed, opts.failOn);
   const assessment: Assessment = failOn ? { ...assessed, failOn } : assessed;
   produced?.(assessment);

@@ -8,6 +8,8 @@ import type { RetentionResult } from '../archival/types.js';
 import type { AssessmentProblem } from '../assess/types.js';
 import { configPathFrom, loadConfig, type Brain } from '../config/load.js';
 import { createLogger } from '../log.js';
+import { terminalProgress } from '../report/progress.js';
+import { NO_PROGRESS, type Progress } from '../util/progress.js';
 import type { MaintenanceResult } from '../maintenance/types.js';
 import type { FailOnLevel } from '../task-types.js';
 import { nowFrom } from '../util/time.js';
@@ -95,6 +97,16 @@ export function commandContext(opts: CliOptions, io: CliIo): CommandContext {
     now: nowFrom(io.env),
     print: (doc, human) => io.stdout(opts.json ? printJson(doc) : human(doc)),
   };
+}
+
+/**
+ * Where long work shows its progress: a line on stderr when stderr is a terminal, and never
+ * with --json or --quiet (the output is for a program, or nothing but errors is wanted). Cron,
+ * pipes and redirections get nothing: the test is stderr's own isTTY, so `2>file` is quiet
+ * even at a terminal.
+ */
+export function progressFor(opts: CliOptions, io: CliIo): Progress {
+  return io.stderrIsTTY && !opts.json && !opts.quiet ? terminalProgress() : NO_PROGRESS;
 }
 
 /** A `--json` document as printed: two-space indented, one trailing newline. */

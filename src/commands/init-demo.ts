@@ -5,7 +5,7 @@ import { EXIT, type ExitCode } from '../errors.js';
 import type { InitDemoReport } from '../report/json.js';
 import { bytes } from '../util/format.js';
 import { nowFrom } from '../util/time.js';
-import { printJson, type CliIo, type CliOptions } from './context.js';
+import { printJson, progressFor, type CliIo, type CliOptions } from './context.js';
 
 export function initDemoCommand(opts: CliOptions, io: CliIo): ExitCode {
   const dir = path.resolve(io.cwd, opts.initDemo!);
@@ -15,6 +15,7 @@ export function initDemoCommand(opts: CliOptions, io: CliIo): ExitCode {
     seed: opts.seed ?? 42,
     now: nowFrom(io.env),
     ftsDrift: Boolean(opts.ftsDrift),
+    progress: progressFor(opts, io),
   });
   if (opts.json) {
     const report: InitDemoReport = { version: 1, command: 'init-demo', ...summary };

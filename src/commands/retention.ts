@@ -12,7 +12,7 @@ import { formatRetention } from '../report/retention-report.js';
 import { retentionWork, runRetention } from '../retention/engine.js';
 import { ENFORCED_RETENTION, RETENTION_TYPES, TASKS } from '../tasks.js';
 import type { TaskType } from '../task-types.js';
-import { commandContext, printFailures, type CliIo, type CliOptions } from './context.js';
+import { commandContext, printFailures, progressFor, type CliIo, type CliOptions } from './context.js';
 import { flagGiven } from './rules.js';
 
 /** The retention task types the flags select, in the order they run (a restore goes alone). */
@@ -33,6 +33,7 @@ export async function retentionCommand(opts: CliOptions, io: CliIo): Promise<Exi
     force: Boolean(opts.force),
     logger,
     env: io.env,
+    progress: progressFor(opts, io),
   };
   const command = opts.enforceRetention ? '--enforce-retention' : types.map((t) => TASKS[t].flag).join(' ');
   const lock = acquireRunLock({ brain, command, now, dryRun: req.dryRun });

@@ -2,11 +2,10 @@
 import { selectDatabases } from '../config/select.js';
 import type { ExitCode } from '../errors.js';
 import { runExitCode, runMaintenance } from '../maintenance/executor.js';
-import { terminalProgress } from '../report/progress.js';
 import { formatRun } from '../report/run-report.js';
 import { REQUESTABLE_OPERATIONS, TASKS } from '../tasks.js';
 import type { TaskType } from '../task-types.js';
-import { commandContext, printFailures, type CliIo, type CliOptions } from './context.js';
+import { commandContext, printFailures, progressFor, type CliIo, type CliOptions } from './context.js';
 import { flagGiven } from './rules.js';
 
 /** The operations the flags request, in registry order (none: --run, the planned tasks). */
@@ -28,7 +27,7 @@ export async function runCommand(opts: CliOptions, io: CliIo): Promise<ExitCode>
     now,
     logger,
     env: io.env,
-    ...(io.stderrIsTTY && !opts.dryRun ? { progress: terminalProgress() } : {}),
+    progress: progressFor(opts, io),
   });
   print(report, formatRun);
   printFailures(io, { problems: report.problems, maintenance: report.results });

@@ -1,6 +1,7 @@
 /** The databases of the demo brain (generate.ts puts them together with the files and the config). */
 import Database from 'better-sqlite3';
 import { DAY_MS } from '../util/time.js';
+import { NO_PROGRESS, type Progress } from '../util/progress.js';
 import type { Random } from './random.js';
 import { STATE_SCHEMA, TIER1_DRIFTING_DELETE_TRIGGER, TIER1_SCHEMA, TIER2_SCHEMA, TIER3_SCHEMA } from './schema.js';
 
@@ -11,6 +12,8 @@ export interface DemoOptions {
   readonly seed: number;
   readonly now: Date;
   readonly ftsDrift: boolean;
+  /** Where the generator shows which file it writes and the rows so far (a terminal's stderr). */
+  readonly progress?: Progress;
 }
 
 /** The days of history the demo brain spans (its oldest rows and events are this old). */
@@ -149,7 +152,9 @@ export function buildTier1(
 
   // Conversations in time order, in batches so memory stays flat at any scale.
   const batch = 200;
+  const progress = opts.progress ?? NO_PROGRESS;
   for (let first = 0; first < nConversations; first += batch) {
+    progress.count('init-demo tier1', first, nConversations, 'conversations');
     db.transaction(() => {
       for (let c = first; c < Math.min(first + batch, nConversations); c++) {
         const t = startMs + ((c + rnd.next()) / nConversations) * SPAN_DAYS * DAY_MS;
@@ -205,7 +210,13 @@ export function buildTier1(
       }
     })();
   }
-  db.exec('ANALYZE');
+  progress.count('init-demo tier1', nConversations, nConversations, 'conversations');
+  const analyzing = progress.during('init-demo tier1: ANALYZE', null);
+  try {
+    db.exec('ANALYZE');
+  } finally {
+    analyzing();
+  }
 
   // Fragmentation and drifted statistics: delete three quarters of the older conversations.
   const cutoff = sqlTime(nowMs - 40 * DAY_MS);
@@ -216,7 +227,8 @@ export function buildTier1(
   const del = db.prepare('DELETE FROM conversations WHERE id = ?');
   let deleted = 0;
   db.transaction(() => {
-    for (const id of ids) {
+    for (const [i, id] of ids.entries()) {
+      progress.count('init-demo tier1: deleting older conversations', i, ids.length, 'looked at');
       if (rnd.chance(0.75)) {
         deleted++;
         messages -= Number(db.prepare('SELECT count(*) FROM messages WHERE conversation_id = ?').pluck().get(id));
@@ -254,8 +266,10 @@ export function buildTier2(
   const rel = db.prepare(
     'INSERT OR IGNORE INTO pattern_relationships(from_id, to_id, relation, weight) VALUES (?, ?, ?, ?)',
   );
+  const progress = opts.progress ?? NO_PROGRESS;
   db.transaction(() => {
     for (let i = 1; i <= n; i++) {
+      progress.count('init-demo tier2', i, n, 'patterns');
       const created = nowMs - rnd.int(1, SPAN_DAYS) * DAY_MS;
       // ISO with T and Z here, unlike tier1's 'YYYY-MM-DD HH:MM:SS': retention must compare both correctly.
       const lastUsed = rnd.chance(0.1)
@@ -292,8 +306,10 @@ export function buildTier3(
   );
   const hot = db.prepare('INSERT INTO file_hotspots(path, churn, last_modified) VALUES (?, ?, ?)');
   const snap = db.prepare('INSERT INTO context_snapshots(id, created_at, summary) VALUES (?, ?, ?)');
+  const progress = opts.progress ?? NO_PROGRESS;
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
+      progress.count('init-demo tier3', i + 1, n, 'commits');
       const sha = (i * 2654435761 + opts.seed).toString(16).padStart(12, '0');
       commit.run(
         sha,

@@ -62,12 +62,19 @@ export function generateDemoBrain(opts: DemoOptions): DemoSummary {
   for (const rel of Object.values(DEMO_PATHS)) {
     fs.mkdirSync(path.join(opts.dir, rel === 'logs' ? rel : path.dirname(rel)), { recursive: true });
   }
-  const t1 = buildTier1(path.join(opts.dir, DEMO_PATHS.tier1), opts, rnd, text, nowMs);
-  const patterns = buildTier2(path.join(opts.dir, DEMO_PATHS.tier2), opts, rnd, text, nowMs);
-  buildTier3(path.join(opts.dir, DEMO_PATHS.tier3), opts, rnd, text, nowMs);
-  buildState(path.join(opts.dir, DEMO_PATHS.state), rnd, nowMs);
-  const events = writeEvents(path.join(opts.dir, DEMO_PATHS.events), opts, rnd, nowMs);
-  writeLogs(path.join(opts.dir, DEMO_PATHS.logs), rnd, text, nowMs);
+  let t1: ReturnType<typeof buildTier1>;
+  let patterns: number;
+  let events: number;
+  try {
+    t1 = buildTier1(path.join(opts.dir, DEMO_PATHS.tier1), opts, rnd, text, nowMs);
+    patterns = buildTier2(path.join(opts.dir, DEMO_PATHS.tier2), opts, rnd, text, nowMs);
+    buildTier3(path.join(opts.dir, DEMO_PATHS.tier3), opts, rnd, text, nowMs);
+    buildState(path.join(opts.dir, DEMO_PATHS.state), rnd, nowMs);
+    events = writeEvents(path.join(opts.dir, DEMO_PATHS.events), opts, rnd, nowMs);
+    writeLogs(path.join(opts.dir, DEMO_PATHS.logs), rnd, text, nowMs);
+  } finally {
+    opts.progress?.end();
+  }
 
   const configPath = path.join(opts.dir, 'maintenance.config.json');
   writeFileAtomic(configPath, `${JSON.stringify(demoConfig(''), null, 2)}\n`);
@@ -152,6 +159,7 @@ function writeEvents(file: string, opts: DemoOptions, rnd: Random, nowMs: number
   const fd = fs.openSync(file, 'w');
   let buf = '';
   for (let i = 0; i < n; i++) {
+    opts.progress?.count('init-demo events', i + 1, n, 'lines');
     const t = startMs + ((i + rnd.next()) / n) * (SPAN_DAYS * DAY_MS - 60_000);
     const ts: string | number = i % 97 === 0 ? Math.floor(t) : new Date(t).toISOString();
     buf += `${JSON.stringify({ timestamp: ts, type: rnd.pick(['tool_call', 'message', 'route', 'error']), session: `sess-${rnd.int(0, 99)}`, data: { ms: rnd.int(1, 900) } })}\n`;

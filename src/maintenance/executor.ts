@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import { assessParallel, PARALLEL_MIN_DATABASES } from '../assess/index.js';
-import { planHistoryFrom, requestedTasks } from '../assess/plan.js';
+import { inRunOrder, planHistoryFrom, requestedTasks } from '../assess/plan.js';
 import type { MaintenanceTask } from '../assess/types.js';
 import { databaseNamed } from '../config/select.js';
 import { onDiskBytes } from '../db/open.js';
@@ -38,6 +38,7 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
       dbName: req.dbName,
       deep: req.deep,
       now,
+      ...(req.progress ? { progress: req.progress } : {}),
       logger,
       record: !req.dryRun,
       partErrors: 'warn',
@@ -75,10 +76,13 @@ export async function runMaintenance(req: RunRequest): Promise<RunReport> {
 /** The run's tasks, in the one order: the requested operations, or the planned tasks (of the `only` types). */
 function planRun(req: RunRequest, assessment: Assessment): MaintenanceTask[] {
   if (req.requested.length === 0)
-    return req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : [...assessment.tasks];
+    return inRunOrder(
+      req.only ? assessment.tasks.filter((t) => req.only!.includes(t.type)) : assessment.tasks,
+      assessment.databases,
+    );
   const state = StateDb.openReadOnly(req.brain.stateDir);
   try {
-    return requestedTasks(assessment, req.requested, planHistoryFrom(state));
+    return inRunOrder(requestedTasks(assessment, req.requested, planHistoryFrom(state)), assessment.databases);
   } finally {
     state?.close();
   }
@@ -96,18 +100,10 @@ async function dispatch(
   // A fleet (the same threshold as assessment's): each database's tasks in order on one of `workers` threads, several databases at once.
   req.logger.debug({ workers, databases: perDatabase.length }, 'maintaining on worker threads');
   const { maintainInWorkers } = await import('./pool.js');
-  const estimate = tasks.reduce((a, t) => a + t.estimatedSeconds, 0) / workers;
-  const stop = req.progress?.(
-    `${tasks.length} tasks on ${perDatabase.length} databases, ${workers} at a time`,
-    estimate,
-  );
-  let done: MaintenanceResult[];
-  try {
-    const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
-    done = (await maintainInWorkers(req, jobs, workers)).flat();
-  } finally {
-    stop?.();
-  }
+  // The databases done of the fleet (counted as the worker threads finish them: this thread is free meanwhile).
+  req.progress?.count(`maintain, ${workers} at a time`, 0, perDatabase.length, 'databases');
+  const jobs = perDatabase.map((c) => ({ tasks: c, ctx: contextFor(c[0]!.database), needs: spaceNeededBy(req, c) }));
+  const done = (await maintainInWorkers(req, jobs, workers).finally(() => req.progress?.end())).flat();
   const byTask = new Map(done.map((r) => [r.taskId, r]));
   return tasks.map((t) => byTask.get(t.id) ?? skipped(t, req.now, 'not run: its worker thread ended before it'));
 }

@@ -37,6 +37,7 @@ export async function maintainInWorkers(
   let next = 0;
   let running = 0;
   let mostAtOnce = 0;
+  let finished = 0;
   let waiting: Array<() => void> = [];
   const wake = (): void => {
     const w = waiting;
@@ -103,6 +104,7 @@ export async function maintainInWorkers(
           w = new Worker(url, { workerData: data });
         } finally {
           running--;
+          req.progress?.count(`maintain, ${workers} at a time`, ++finished, jobs.length, 'databases');
           if (job.reservation) ledger.release(job.reservation);
           wake();
         }

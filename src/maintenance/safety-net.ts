@@ -120,7 +120,7 @@ export async function runTasks(
       results.push(skipped(task, req.now, `not run: an earlier task on ${task.database} failed`));
       continue;
     }
-    const stop = req.progress?.(`${task.type} ${task.database}`, task.estimatedSeconds);
+    const stop = req.progress?.during(`${task.type} ${task.database}`, task.estimatedSeconds);
     let result: MaintenanceResult;
     try {
       result = await executeTask({ req, task, op, ctx, target, backups });

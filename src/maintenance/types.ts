@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Brain } from '../config/load.js';
 import type { TaskType } from '../task-types.js';
+import type { Progress } from '../util/progress.js';
 import { NO_HOLDS, type WriteLockHolds } from './lock-meter.js';
 import type { FreeSpaceProbe } from './preflight.js';
 
@@ -135,9 +136,6 @@ export interface ProbeResult<T extends ProbeTiming = Timing> {
   readonly error: string | null;
 }
 
-/** Shows that a long operation is alive; returns the function that stops showing it. */
-export type ProgressStarter = (label: string, estimatedSeconds: number) => () => void;
-
 /** What to maintain and how: `--run`, the operations requested by flags, and the lanes of `--scheduled`. */
 export interface RunRequest {
   readonly brain: Brain;
@@ -153,7 +151,8 @@ export interface RunRequest {
   readonly logger: Logger;
   readonly env: NodeJS.ProcessEnv;
   readonly probe?: FreeSpaceProbe;
-  readonly progress?: ProgressStarter;
+  /** Where a long task shows it is alive (a terminal's stderr); none by default. */
+  readonly progress?: Progress;
   /** Of the planned tasks, only these types (a lane of --scheduled). */
   readonly only?: readonly TaskType[];
   /** The caller holds the run lock already (--scheduled). */

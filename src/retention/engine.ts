@@ -77,6 +77,8 @@ export async function runRetention(
               : EXIT.ok;
     } catch (err) {
       [out, code] = failure(err, logger, w);
+    } finally {
+      req.progress?.end();
     }
     codes.push(code);
     const task = { id: `${w.target.name}:${w.type}`, type: w.type, database: w.target.name };

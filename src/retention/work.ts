@@ -70,5 +70,6 @@ export const compactionWork = (req: RetentionRequest): RetentionWork[] =>
   req.brain.config.compaction.map((job) => ({
     type: 'COMPACT_LOG' as const,
     target: { name: job.database, path: pathOrNull(() => databaseNamed(req.brain, job.database)!.path) },
-    run: async () => (await import('../archival/compaction.js')).compactLog(req.brain, job, req.dryRun, req.now),
+    run: async () =>
+      (await import('../archival/compaction.js')).compactLog(req.brain, job, req.dryRun, req.now, req.progress),
   }));

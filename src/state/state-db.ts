@@ -92,10 +92,16 @@ export class StateDb {
     return out;
   }
 
-  /** Median throughput (bytes per second of size_before) of the last successful runs, or null. */
-  throughput(database: string, type: TaskType): number | null {
+  /**
+   * Median throughput of the last successful runs, or null: bytes of size_before a second, or
+   * with `per` 'items' the items they moved (rows_affected) a second (a retention task's
+   * estimate is of its items).
+   */
+  throughput(database: string, type: TaskType, per: 'bytes' | 'items' = 'bytes'): number | null {
     if (this.schemaVersion() < SCHEMA_VERSION.history) return null;
-    return this.medianOfRecent('size_before * 1000.0 / max(duration_ms, 1)', 'size_before > 0', database, type);
+    return per === 'items'
+      ? this.medianOfRecent('rows_affected * 1000.0 / max(duration_ms, 1)', 'rows_affected > 0', database, type)
+      : this.medianOfRecent('size_before * 1000.0 / max(duration_ms, 1)', 'size_before > 0', database, type);
   }
 
   /**
