@@ -96,3 +96,21 @@ export function writeConfig(dir: string, config: Record<string, unknown>, name =
 export function readJson(file: string): Record<string, unknown> {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
 }
+
+/**
+ * Whether uid 65534 (nobody) can run this checkout's CLI: as root, with setpriv, and the
+ * checkout not under a directory closed to others (a clone in a `mktemp -d` is out of its reach).
+ * Tests that run the tool as nobody skip, with this reason, when it cannot.
+ */
+export function nobodyCanRunTheTool(): boolean {
+  if (process.getuid?.() !== 0) return false;
+  const r = spawnSync('setpriv', [
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    `require('fs').accessSync(${JSON.stringify(BIN)}, require('fs').constants.R_OK)`,
+  ]);
+  return r.status === 0;
+}
