@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { NOW, ROOT, cli, writeConfig } from './helpers.js';
+import { NOW, ROOT, cli, nobodyCanRunTheTool, writeConfig } from './helpers.js';
 import { allEventLines, miniBrain, type MiniBrain } from './retention-helpers.js';
 
 const APPENDER = path.join(ROOT, 'test', 'fixtures', 'appender.mjs');
@@ -18,16 +18,7 @@ const DAY = 86_400_000;
 const SEED_LINES = 3000;
 const isRoot = process.getuid?.() === 0;
 // uid 65534 must also reach this checkout (a clone under a 0700 directory is out of its reach).
-const canSetpriv =
-  isRoot &&
-  spawnSync('setpriv', [
-    '--reuid=65534',
-    '--regid=65534',
-    '--clear-groups',
-    process.execPath,
-    '-e',
-    `require('fs').accessSync(${JSON.stringify(path.join(ROOT, 'bin', 'db-maintenance.js'))})`,
-  ]).status === 0;
+const canSetpriv = nobodyCanRunTheTool();
 const NOBODY = 65534;
 
 /**

@@ -167,9 +167,4 @@ export function checkpointBetweenBatches(db: Database.Database): void {
 /** Waits without blocking the thread (a loop that may await, between two of its transactions). */
 export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Sleeps this thread (a loop that must stay synchronous, between two of its transactions). */
-export function sleepSync(ms: number): void {
-  Atomics.wait(sleeper, 0, 0, ms);
-}
+export { sleepSync } from '../util/process.js';

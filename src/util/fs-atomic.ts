@@ -22,15 +22,7 @@ export function tempPathFor(target: string, opts: { hidden?: boolean } = {}): st
  */
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   const dir = path.dirname(target);
-  const tmp = tempPathFor(target, { hidden: true });
-  removeDeadWritersTemps(target);
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const tmp = writeTemp(target, data, 0o644);
   try {
     renameRetrying(tmp, target);
   } catch (err) {
@@ -47,29 +39,38 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
  * hard links, a rename after one more look. The directory is fsynced.
  */
 export function writeNewFileAtomic(target: string, data: string | Uint8Array, prepare?: (fd: number) => void): void {
-  const tmp = tempPathFor(target, { hidden: true });
-  removeDeadWritersTemps(target);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
+  const tmp = writeTemp(target, data, 0o600, prepare);
   try {
-    try {
-      prepare?.(fd);
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
     try {
       fs.linkSync(tmp, target);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
       if (fs.existsSync(target)) throw Object.assign(new Error(`${target} exists`), { code: 'EEXIST' });
-      fs.renameSync(tmp, target);
+      renameRetrying(tmp, target);
     }
   } finally {
     fs.rmSync(tmp, { force: true });
   }
   fsyncDir(path.dirname(target));
+}
+
+/** `target`'s temp file, written and fsynced (`prepare` sets its mode and owner first); removed again if that fails. */
+function writeTemp(target: string, data: string | Uint8Array, mode: number, prepare?: (fd: number) => void): string {
+  const tmp = tempPathFor(target, { hidden: true });
+  removeDeadWritersTemps(target);
+  const fd = fs.openSync(tmp, 'wx', mode);
+  try {
+    prepare?.(fd);
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } catch (err) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+  fs.closeSync(fd);
+  return tmp;
 }
 
 export function fsyncDir(dir: string): void {

@@ -8,6 +8,7 @@
  *   - file names are case-insensitive: extensions and globs match whatever the case
  */
 import fs from 'node:fs';
+import { sleepSync } from './process.js';
 
 /** The errors a rename on Windows gets while another process briefly holds the file. */
 export const TRANSIENT_RENAME_ERRORS: readonly string[] = ['EPERM', 'EBUSY', 'EACCES'];
@@ -21,9 +22,6 @@ export interface RenameOptions {
   readonly attempts?: number;
   readonly sleep?: (ms: number) => void;
 }
-
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const sleepSync = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
 /**
  * `fs.renameSync(from, to)`, retried on Windows while it fails with a transient error. When
