@@ -116,7 +116,8 @@ export const TASKS: Readonly<Record<TaskType, TaskSpec>> = {
     metric: null,
   },
   OPTIMIZE_FTS: {
-    priority: 3,
+    // With VACUUM's priority and before it (rank): the pages it frees are VACUUM's to return.
+    priority: 2,
     firstRun: { per: 'ftsBytes', rate: 55e6, ftsCheck: true },
     rank: 1,
     flag: null,

@@ -61,6 +61,11 @@ export function checkDatabase(
       sampleRows: assess.ftsSampleRows,
       maxSegments: thresholds.ftsMaxSegments,
       fullCheckMaxBytes: assess.ftsFullCheckMaxBytes,
+      bloat: {
+        samplePages: assess.ftsBloatSamplePages,
+        deadRatio: thresholds.ftsDeadRatio,
+        minReclaimBytes: thresholds.minReclaimBytes,
+      },
     }),
   );
 

@@ -15,16 +15,26 @@ import { checkFtsTriggers, vacuumMayRenumber, type FtsTriggerCheck } from '../db
 import { ftsAveragesRowCount, ftsIndexBytes, ftsSegmentCount, type FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
 import type { WriteCapable } from '../db/open.js';
+import { bytes } from '../util/format.js';
+import { measureFtsBloat } from './fts-bloat.js';
 import { probeIndex } from './fts-probe.js';
-import type { FtsHealth } from './types.js';
+import type { FtsBloat, FtsHealth } from './types.js';
 
 export interface FtsCheckOptions {
   /** FTS5's integrity-check whatever the index's size (--deep, and verification of an index an operation rebuilt). */
   readonly deep: boolean;
   readonly sampleRows: number;
   readonly maxSegments: number;
-  /** FTS5's integrity-check by default on indexes up to this many bytes. */
+  /** FTS5's integrity-check by default on indexes up to this many bytes (and the exact dead weight). */
   readonly fullCheckMaxBytes: number;
+  /** Measure its dead weight (the assessment; not verification): null to leave it. */
+  readonly bloat: {
+    /** Leaf pages the estimate samples (assess.ftsBloatSamplePages). */
+    readonly samplePages: number;
+    /** An optimize is due over this dead share (thresholds.ftsDeadRatio) and these bytes (thresholds.minReclaimBytes). */
+    readonly deadRatio: number;
+    readonly minReclaimBytes: number;
+  } | null;
 }
 
 const isCode = (err: unknown, prefix: string): boolean =>
@@ -50,6 +60,7 @@ export function checkFts(conn: WriteCapable, table: FtsTable, opts: FtsCheckOpti
     indexBytes: null,
     vacuumRenumbers,
     triggers,
+    bloat: null,
   } as const;
   try {
     const indexBytes = safe(() => ftsIndexBytes(db, table.name)) ?? null;
@@ -112,6 +123,7 @@ function checkFtsUnguarded(
       indexedRows: null,
       contentRows: null,
       segments: null,
+      bloat: null,
     };
   }
   const segments = safe(() => ftsSegmentCount(db, table.name)) ?? null;
@@ -127,7 +139,12 @@ function checkFtsUnguarded(
         ? (safe(() => ftsAveragesRowCount(db, table.name)) ?? null)
         : null;
 
-  const result = (status: FtsHealth['status'], checked: FtsHealth['checked'], detail: string): FtsHealth => ({
+  const result = (
+    status: FtsHealth['status'],
+    checked: FtsHealth['checked'],
+    detail: string,
+    bloat: FtsBloat | null = null,
+  ): FtsHealth => ({
     ...base,
     status,
     checked,
@@ -135,6 +152,7 @@ function checkFtsUnguarded(
     indexedRows,
     contentRows,
     segments,
+    bloat,
   });
 
   let ran = '';
@@ -158,13 +176,15 @@ function checkFtsUnguarded(
     if (probe.problem) return result('drift', 'sampled', probe.problem);
     ran = probe.ran;
   }
-  if (segments !== null && segments > opts.maxSegments) {
-    return result(
-      'bloated',
-      full ? 'full' : 'counts',
-      `index has ${segments} segments (more than ${opts.maxSegments}); an optimize merges them`,
-    );
-  }
+  // A consistent index: how much of it an optimize would take out.
+  const bloat = opts.bloat
+    ? measureFtsBloat(db, table, {
+        exact: full,
+        samplePages: opts.bloat.samplePages,
+        dueRatio: opts.bloat.deadRatio,
+        dueBytes: opts.bloat.minReclaimBytes,
+      })
+    : null;
   const checked: FtsHealth['checked'] = full
     ? 'full'
     : table.kind === 'external'
@@ -172,6 +192,14 @@ function checkFtsUnguarded(
       : table.kind === 'regular'
         ? 'counts'
         : 'none';
+  const why: string[] = [];
+  if (segments !== null && segments > opts.maxSegments)
+    why.push(`index has ${segments} segments (more than ${opts.maxSegments})`);
+  if (bloat?.due) why.push(`${deadWeight(bloat)}, over ${(opts.bloat!.deadRatio * 100).toFixed(0)}%`);
+  if (why.length > 0) {
+    const fix = bloat?.due ? 'an optimize reclaims it' : 'an optimize merges them';
+    return result('bloated', full ? 'full' : 'counts', `${why.join('; ')}; ${fix}`, bloat);
+  }
   const detail =
     table.kind === 'contentless' && !full
       ? 'contentless index: only --deep checks it'
@@ -180,7 +208,12 @@ function checkFtsUnguarded(
         : table.kind === 'external'
           ? `consistent (bounded check: row counts${ran ? `, ${ran}` : ''})`
           : 'consistent';
-  return result('ok', checked, detail);
+  return result('ok', checked, detail, bloat);
+}
+
+/** "about 47% of the index (107 MB) is dead weight (sampled)": the words of a report line. */
+export function deadWeight(b: FtsBloat): string {
+  return `${(b.ratio * 100).toFixed(0)}% of the index (${bytes(b.reclaimableBytes)} of ${bytes(b.indexBytes)}) is dead weight from deletes (${b.method === 'exact' ? 'exact: an optimize of a copy' : `estimated from ${b.sampledPages} sampled pages`})`;
 }
 
 /** FTS5's own check; returns a description of the problem or null. */

@@ -48,6 +48,24 @@ export interface StatisticsHealth {
   readonly tablesChecked: number;
 }
 
+/** What an FTS5 'optimize' would take out of an index (src/assess/fts-bloat.ts). */
+export interface FtsBloat {
+  /** exact: an 'optimize' of a copy; sampled: leaf pages read over every segment. */
+  readonly method: 'exact' | 'sampled';
+  /** The bytes of the index's `<name>_data` (sampled: its leaf pages, as the sample scales them). */
+  readonly indexBytes: number;
+  /** Delete markers, deleted documents' entries and duplicate term keys: what an 'optimize' frees (and a VACUUM after it returns to the file system). */
+  readonly reclaimableBytes: number;
+  /** reclaimableBytes / indexBytes. */
+  readonly ratio: number;
+  /** Over thresholds.ftsDeadRatio and thresholds.minReclaimBytes: the plan has an optimize for it. */
+  readonly due: boolean;
+  /** Leaf pages the sampled estimate read (null for exact). */
+  readonly sampledPages: number | null;
+  /** What the figure leaves out (a detail=none index; the exact measure could not run), or null. */
+  readonly note: string | null;
+}
+
 export interface FtsHealth {
   readonly table: string;
   readonly kind: 'regular' | 'external' | 'contentless';
@@ -68,6 +86,8 @@ export interface FtsHealth {
   readonly vacuumRenumbers: boolean;
   /** The triggers that keep an external-content index in sync, classified (null for other kinds). */
   readonly triggers: FtsTriggerCheck | null;
+  /** Its dead weight (null: not measured, e.g. a drifted or unreadable index). */
+  readonly bloat: FtsBloat | null;
 }
 
 export interface DatabaseHealth {

@@ -151,6 +151,11 @@ export const ThresholdsSchema = z.strictObject({
     .default(0.5)
     .describe('... or this multiple of the database file, whichever is larger.'),
   ftsMaxSegments: count.default(16).describe('OPTIMIZE an FTS5 index whose b-tree has more segments than this.'),
+  ftsDeadRatio: ratio
+    .default(0.2)
+    .describe(
+      "OPTIMIZE an FTS5 index (before the database's VACUUM) when more than this share of it is dead weight from deletes (and at least minReclaimBytes).",
+    ),
 });
 
 export const AssessSchema = z.strictObject({
@@ -169,6 +174,12 @@ export const AssessSchema = z.strictObject({
   ftsSampleRows: count
     .default(200)
     .describe('Rows, and index entries, sampled per FTS5 index by the bounded consistency check.'),
+  ftsBloatSamplePages: count
+    .min(1)
+    .default(1024)
+    .describe(
+      "Leaf pages read per FTS5 index to estimate its dead weight (indexes up to ftsFullCheckMaxBytes, and all with --deep, get the exact figure: an 'optimize' of a copy).",
+    ),
   workers: workers.describe(
     'Worker threads that assess a fleet (16 databases or more) in parallel; about one per core.',
   ),

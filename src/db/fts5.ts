@@ -17,6 +17,8 @@ export interface FtsTable {
   readonly hasDocsize: boolean;
   /** The `tokenize` option as written (unquoted), or undefined for the default tokenizer. */
   readonly tokenize: string | undefined;
+  /** The `detail` option: what the index stores of each token ('full' by default). */
+  readonly detail: 'full' | 'column' | 'none';
 }
 
 /** Splits the argument list of `CREATE VIRTUAL TABLE x USING fts5(...)` at top-level commas. */
@@ -105,7 +107,13 @@ export function describeFts(name: string, sql: string): FtsTable | undefined {
     contentRowid: options.get('content_rowid') ?? 'rowid',
     hasDocsize: options.get('columnsize') !== '0',
     tokenize: options.get('tokenize'),
+    detail: detailOf(options.get('detail')),
   };
+}
+
+function detailOf(v: string | undefined): FtsTable['detail'] {
+  const d = v?.toLowerCase();
+  return d === 'column' || d === 'none' ? d : 'full';
 }
 
 export function listFtsTables(db: Database.Database): FtsTable[] {
@@ -154,11 +162,24 @@ export function readVarint(buf: Uint8Array, pos: number): [number, number] {
   return [value * 256 + last, 9];
 }
 
+/** One segment of an FTS5 index, as its structure record lists it. */
+export interface FtsSegment {
+  readonly id: number;
+  /** Its level: 0 holds the newest segments, the last level the oldest. */
+  readonly level: number;
+  readonly firstPage: number;
+  readonly lastPage: number;
+}
+
 /** What the structure record (id 10 of `<name>_data`) says about an FTS5 index. */
 export interface FtsStructure {
   readonly segments: number;
   /** Leaf pages of all its segments: the index's size is about this times its page size. */
   readonly leafPages: number;
+  /** Its segments, level by level, each level's oldest first. */
+  readonly list: readonly FtsSegment[];
+  /** Per level: how many of its segments are the inputs of an incremental merge in progress. */
+  readonly merging: readonly number[];
 }
 
 /** Parses the structure record: levels, then per level its segments (id, first and last leaf page). */
@@ -166,7 +187,11 @@ export function ftsStructure(db: Database.Database, name: string): FtsStructure 
   const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as
     { block: Buffer } | undefined;
   if (!row || !Buffer.isBuffer(row.block) || row.block.length < 6) return undefined;
-  const b = row.block;
+  return parseFtsStructure(row.block);
+}
+
+/** The structure record's fields (see ftsStructure); undefined when it is truncated. */
+export function parseFtsStructure(b: Uint8Array): FtsStructure | undefined {
   let pos = 4; // the cookie
   const v2 = b[4] === 0xff && b[5] === 0x00 && b[6] === 0x00 && b[7] === 0x01;
   if (v2) pos += 4;
@@ -181,21 +206,29 @@ export function ftsStructure(db: Database.Database, name: string): FtsStructure 
     const segments = next();
     next(); // the write counter
     let leafPages = 0;
-    for (let l = 0; l < nLevel; l++) {
-      next(); // segments being merged
+    const list: FtsSegment[] = [];
+    const merging: number[] = [];
+    for (let level = 0; level < nLevel; level++) {
+      merging.push(next());
       const nSeg = next();
       for (let s = 0; s < nSeg; s++) {
-        next(); // segment id
-        const first = next();
-        const last = next();
+        const id = next();
+        const firstPage = next();
+        const lastPage = next();
         if (v2) for (let k = 0; k < 5; k++) next(); // origin, tombstone and entry counts
-        leafPages += Math.max(0, last - first + 1);
+        leafPages += Math.max(0, lastPage - firstPage + 1);
+        list.push({ id, level, firstPage, lastPage });
       }
     }
-    return { segments, leafPages };
+    return { segments, leafPages, list, merging };
   } catch {
     return undefined;
   }
+}
+
+/** The `<name>_data` id of leaf page `page` of segment `segment` (FTS5_SEGMENT_ROWID), exact. */
+export function ftsLeafId(segment: number, page: number): bigint {
+  return (BigInt(segment) << 37n) + BigInt(page);
 }
 
 /** Number of segments in an FTS5 index, from its structure record. */

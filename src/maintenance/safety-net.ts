@@ -354,6 +354,7 @@ async function executeLocked(
           `${what}, but its backup could not be kept: ${(err as Error).message}; older backups were left as they are`,
           {
             rowsAffected: outcome?.rowsAffected ?? 0,
+            ftsIndexes: outcome && !opError ? (outcome.ftsIndexes ?? []) : [],
           },
         );
       }
@@ -361,6 +362,7 @@ async function executeLocked(
       if (outcome && !opError)
         return result(outcome.status, `${outcome.message}${bounded}; verified${noted}`, {
           rowsAffected: outcome.rowsAffected,
+          ftsIndexes: outcome.ftsIndexes ?? [],
         });
       // SQLite rolled the failed statement back; verification shows the database as it was.
       return result(

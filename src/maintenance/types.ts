@@ -8,6 +8,7 @@ import type { TaskType } from '../task-types.js';
 import type { Progress } from '../util/progress.js';
 import { NO_HOLDS, type WriteLockHolds } from './lock-meter.js';
 import type { FreeSpaceProbe } from './preflight.js';
+import type { FtsIndexSize } from './ops/types.js';
 
 /**
  * ok: done and verified. partial: ran but did not complete (a busy checkpoint).
@@ -38,6 +39,8 @@ export interface MaintenanceResult {
   readonly bounded: boolean;
   /** Not run because its lock hold would exceed the writer-wait budget (status 'skipped'); null otherwise. */
   readonly deferred: Deferral | null;
+  /** The FTS5 indexes it rebuilt or merged, each with its size and segments before and after (else empty). */
+  readonly ftsIndexes: readonly FtsIndexSize[];
 }
 
 /** Why a task was put off: its estimated hold of the write lock against the budget, and how to run it. */
@@ -62,6 +65,7 @@ export type Measured = Partial<
     | 'writeLock'
     | 'bounded'
     | 'deferred'
+    | 'ftsIndexes'
   >
 >;
 
@@ -89,6 +93,7 @@ export function taskResult(
     writeLock: measured.writeLock ?? NO_HOLDS,
     bounded: measured.bounded ?? false,
     deferred: measured.deferred ?? null,
+    ftsIndexes: measured.ftsIndexes ?? [],
   };
 }
 

@@ -254,6 +254,7 @@ export function ftsProblems(
       sampleRows: opts.ftsSampleRows,
       maxSegments: Number.MAX_SAFE_INTEGER,
       fullCheckMaxBytes: Math.min(opts.ftsFullCheckMaxBytes, fitsBytes),
+      bloat: null,
     });
     const was = ftsBefore.get(t.name);
     const bad = h.status === 'drift' || h.status === 'corrupt';

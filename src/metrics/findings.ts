@@ -1,8 +1,8 @@
 /**
  * The metrics of what an assessment found, for alerting: the tasks due by database, type and
  * priority, the due tasks an unattended run would defer (their hold of the write lock exceeds
- * maintenance.maxWriterWaitMs and they have no bounded form), each FTS index's drift and the
- * hazards of its triggers, each database's fragmentation, and the assessment's own problems.
+ * maintenance.maxWriterWaitMs and they have no bounded form), each FTS index's drift, the
+ * hazards of its triggers and its dead weight, each database's fragmentation, and the assessment's own problems.
  */
 import type { Config } from '../config/schema.js';
 import { boundedFormFor } from '../maintenance/budget.js';
@@ -42,6 +42,14 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
     'Problems found in the triggers that keep an external-content FTS5 index in sync (each one makes the index drift again).',
   );
   const segments = family('dbm_fts_segments', 'Segments of the FTS5 index (many: it wants an optimize).');
+  const deadRatio = family(
+    'dbm_fts_dead_ratio',
+    "Share of the FTS5 index that is dead weight from deletes (delete markers, deleted documents' entries): what an optimize frees.",
+  );
+  const deadBytes = family(
+    'dbm_fts_reclaimable_bytes',
+    'Bytes of the FTS5 index an optimize frees (and a VACUUM after it returns to the file system).',
+  );
   const fragmentation = family(
     'dbm_database_fragmentation_ratio',
     'Free pages plus unused space inside pages beyond the allowance, over the file (what a VACUUM would give back).',
@@ -76,7 +84,24 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
       drift.samples.push({ labels, value: f.status === 'drift' || f.status === 'corrupt' ? 1 : 0 });
       hazards.samples.push({ labels, value: f.triggers?.status === 'wrong' ? f.triggers.problems.length : 0 });
       if (f.segments !== null) segments.samples.push({ labels, value: f.segments });
+      if (f.bloat) {
+        deadRatio.samples.push({ labels, value: f.bloat.ratio });
+        deadBytes.samples.push({ labels, value: f.bloat.reclaimableBytes });
+      }
     }
   }
-  return [assessed, problems, due, byPriority, deferred, drift, hazards, segments, fragmentation, reclaimable];
+  return [
+    assessed,
+    problems,
+    due,
+    byPriority,
+    deferred,
+    drift,
+    hazards,
+    segments,
+    deadRatio,
+    deadBytes,
+    fragmentation,
+    reclaimable,
+  ];
 }

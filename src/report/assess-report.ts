@@ -40,6 +40,28 @@ export function formatAssessment(a: Assessment): string {
       out.push(`  ${d.name}: quick_check: ${d.quickCheck.messages.slice(0, 3).join('; ')}`);
     if (d.status === 'ok' && d.autoVacuum) out.push(`  ${d.name}: ${AUTO_VACUUM_MEANS[d.autoVacuum]}`);
   }
+  const indexes = a.databases.flatMap((d) => (d.fts ?? []).map((f) => ({ d, f })));
+  if (indexes.length > 0) {
+    out.push('');
+    out.push('FTS INDEXES');
+    out.push(
+      table(
+        ['database', 'index', 'kind', 'rows', 'segments', 'size', 'dead weight', 'measured', 'status'],
+        indexes.map(({ d, f }) => [
+          d.name,
+          f.table,
+          f.kind,
+          f.indexedRows === null ? '-' : String(f.indexedRows),
+          f.segments === null ? '-' : String(f.segments),
+          bytes(f.bloat?.indexBytes ?? f.indexBytes ?? undefined),
+          f.bloat ? `${percent(f.bloat.ratio)} (${bytes(f.bloat.reclaimableBytes)})` : '-',
+          f.bloat ? (f.bloat.method === 'exact' ? 'exact' : `${f.bloat.sampledPages} pages sampled`) : '-',
+          f.bloat?.due ? `${f.status}: optimize due` : f.status,
+        ]),
+      ),
+    );
+    for (const { d, f } of indexes) if (f.bloat?.note) out.push(`  ${d.name}: FTS "${f.table}": ${f.bloat.note}`);
+  }
   if (a.events || a.logs) {
     out.push('');
     out.push('FILES');

@@ -15,7 +15,7 @@
  * the levels being merged.
  */
 import type Database from 'better-sqlite3';
-import { ftsCommandSql } from '../../db/fts5.js';
+import { ftsCommandSql, ftsStructure, type FtsStructure } from '../../db/fts5.js';
 import {
   BatchSizer,
   checkpointBetweenBatches,
@@ -34,6 +34,8 @@ export interface MergeResult {
   readonly longestMs: number;
   /** The last step merged nothing (false: stopped at the work cap while the index kept growing). */
   readonly finished: boolean;
+  /** Why it stopped before the end (finished false), in words. */
+  readonly stoppedBecause?: string;
 }
 
 export async function mergeInSteps(
@@ -61,6 +63,67 @@ export async function mergeInSteps(
     written += pages;
     if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
     if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
+    sizer.took(took);
+    checkpointBetweenBatches(db);
+    await pause(yieldMs(took));
+  }
+}
+
+/**
+ * Whether FTS5's next negative 'merge' goes on with the merge in progress: it does when every
+ * segment is on one level, or all but one and those are all the inputs of the merge under way
+ * (fts5IndexOptimizeStruct). Otherwise it first moves every segment onto a new level and starts
+ * over, rewriting what the earlier steps merged.
+ */
+export function mergeGoesOn(s: FtsStructure): boolean {
+  const perLevel = new Map<number, number>();
+  for (const g of s.list) perLevel.set(g.level, (perLevel.get(g.level) ?? 0) + 1);
+  for (const [level, n] of perLevel) {
+    if (n === s.segments || (n === s.segments - 1 && s.merging[level] === n)) return true;
+  }
+  return false;
+}
+
+/**
+ * Merging every segment into one in bounded steps (`'merge', -N`), as 'optimize' does at once:
+ * only a merge into the oldest segment drops the delete markers and the entries they cancel,
+ * which is what reclaims an index's dead weight. Each step reads the structure record in its own
+ * write transaction first; when the application added segments since the last step (FTS5 would
+ * start the merge over), it stops there instead: the merge so far stays (every read is correct;
+ * the application's automerge carries on with it in small units as it writes), and the result
+ * says so.
+ */
+export async function mergeToOneInSteps(
+  db: Database.Database,
+  table: string,
+  opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
+): Promise<MergeResult> {
+  const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
+  const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
+  let written = 0;
+  let steps = 0;
+  let longest = 0;
+  for (;;) {
+    const pages = sizer.current;
+    let state = 'merged' as 'done' | 'restart' | 'merged';
+    const { ms: took } = heldTransaction(db, opts.meter, () => {
+      const s = ftsStructure(db, table);
+      if (!s || (s.segments <= 1 && s.merging.every((m) => m === 0))) state = 'done';
+      else if (steps > 0 && !mergeGoesOn(s)) state = 'restart';
+      else db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
+    });
+    longest = Math.max(longest, took);
+    if (state === 'done') return { steps, longestMs: Math.round(longest), finished: true };
+    if (state === 'restart')
+      return {
+        steps,
+        longestMs: Math.round(longest),
+        finished: false,
+        stoppedBecause: 'the application added segments meanwhile, and going on would start the merge over',
+      };
+    steps++;
+    written += pages;
+    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
     sizer.took(took);
     checkpointBetweenBatches(db);
     await pause(yieldMs(took));

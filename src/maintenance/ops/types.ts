@@ -41,6 +41,18 @@ export interface OpOutcome {
   readonly message: string;
   readonly rebuiltFts: readonly string[];
   readonly touchedFts: readonly string[];
+  /** The FTS5 indexes it rebuilt or merged, with their sizes before and after. */
+  readonly ftsIndexes?: readonly FtsIndexSize[];
+}
+
+/** An FTS5 index's size before and after an operation (its leaf pages x page size, from its structure record). */
+export interface FtsIndexSize {
+  readonly table: string;
+  readonly bytesBefore: number | null;
+  readonly bytesAfter: number | null;
+  /** Its segments before and after. */
+  readonly segmentsBefore: number | null;
+  readonly segmentsAfter: number | null;
 }
 
 /** One maintenance operation: the SQL it runs (shown by --dry-run) and how to run it. */
