@@ -1,54 +1,18 @@
 /**
  * The rows of a busy application: real processes commit while the tool maintains and moves rows.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDemoBrain } from '../src/demo/generate.js';
 import { createBackup, keepDiscarded, keepSequences, restoreBackup } from '../src/maintenance/backup.js';
-import { NOW, ROOT, cli, tempDir, writeConfig } from './helpers.js';
+import { NOW, cli, tempDir, writeConfig } from './helpers.js';
+import { startCommitter } from './process-helpers.js';
 import { RunLock } from '../src/maintenance/lock.js';
 
-const COMMITTER = path.join(ROOT, 'test', 'fixtures', 'committer.mjs');
 // Real processes and dozens of runs: the time depends on the machine's load.
 const LOAD_TIMEOUT_MS = 240_000;
-
-interface Committed {
-  readonly ids: number[];
-  readonly busy: number;
-  readonly errors: string[];
-}
-
-// A committer a failed assertion left running is ended: it would load the machine for every later test.
-const running = new Set<ChildProcess>();
-afterEach(() => {
-  for (const c of running) c.kill('SIGKILL');
-  running.clear();
-});
-
-function startCommitter(file: string): { child: ChildProcess; ready: Promise<void>; stop: () => Promise<Committed> } {
-  const child = spawn(process.execPath, [COMMITTER, file, 'messages'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  child.once('exit', () => running.delete(child));
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += String(d)));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      err += String(d);
-      if (err.includes('ready')) resolve();
-    });
-    child.once('exit', () => reject(new Error(`committer ended early: ${err}`)));
-  });
-  const stop = (): Promise<Committed> =>
-    new Promise((resolve) => {
-      child.once('close', () => resolve(JSON.parse(out) as Committed));
-      child.kill('SIGTERM');
-    });
-  return { child, ready, stop };
-}
 
 interface Result {
   type: string;

@@ -179,7 +179,7 @@ function checkFtsUnguarded(
   // A consistent index: how much of it an optimize would take out.
   const bloat = opts.bloat
     ? measureFtsBloat(db, table, {
-        exact: full,
+        scan: full,
         samplePages: opts.bloat.samplePages,
         dueRatio: opts.bloat.deadRatio,
         dueBytes: opts.bloat.minReclaimBytes,
@@ -213,7 +213,7 @@ function checkFtsUnguarded(
 
 /** "about 47% of the index (107 MB) is dead weight (sampled)": the words of a report line. */
 export function deadWeight(b: FtsBloat): string {
-  return `${(b.ratio * 100).toFixed(0)}% of the index (${bytes(b.reclaimableBytes)} of ${bytes(b.indexBytes)}) is dead weight from deletes (${b.method === 'exact' ? 'exact: an optimize of a copy' : `estimated from ${b.sampledPages} sampled pages`})`;
+  return `${(b.ratio * 100).toFixed(0)}% of the index (${bytes(b.reclaimableBytes)} of ${bytes(b.indexBytes)}) is dead weight from deletes (${b.method === 'scanned' ? 'every page read' : `estimated from ${b.sampledPages} sampled pages`})`;
 }
 
 /** FTS5's own check; returns a description of the problem or null. */

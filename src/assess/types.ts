@@ -50,8 +50,8 @@ export interface StatisticsHealth {
 
 /** What an FTS5 'optimize' would take out of an index (src/assess/fts-bloat.ts). */
 export interface FtsBloat {
-  /** exact: an 'optimize' of a copy; sampled: leaf pages read over every segment. */
-  readonly method: 'exact' | 'sampled';
+  /** scanned: every leaf page read (--deep, small indexes); sampled: assess.ftsBloatSamplePages of them. */
+  readonly method: 'scanned' | 'sampled';
   /** The bytes of the index's `<name>_data` (sampled: its leaf pages, as the sample scales them). */
   readonly indexBytes: number;
   /** Delete markers, deleted documents' entries and duplicate term keys: what an 'optimize' frees (and a VACUUM after it returns to the file system). */
@@ -60,9 +60,9 @@ export interface FtsBloat {
   readonly ratio: number;
   /** Over thresholds.ftsDeadRatio and thresholds.minReclaimBytes: the plan has an optimize for it. */
   readonly due: boolean;
-  /** Leaf pages the sampled estimate read (null for exact). */
+  /** Leaf pages the sampled estimate read (null when scanned). */
   readonly sampledPages: number | null;
-  /** What the figure leaves out (a detail=none index; the exact measure could not run), or null. */
+  /** What the figure leaves out (a detail=none index; a contentless one without _docsize), or null. */
   readonly note: string | null;
 }
 

@@ -21,26 +21,38 @@ export interface LeafTally {
   pageBytes: number;
   /** Entries with the delete flag and no positions: each cancels an entry of an older segment. */
   markerBytes: number;
-  /** Term keys and the footer's term offsets: what a term costs once per segment it appears in. */
+  /**
+   * What a term costs once per segment it appears in: its key, its offset in the footer, and the
+   * bytes its doclist's first rowid (written whole) takes beyond the one a delta would.
+   */
   termBytes: number;
   /** Page headers, the rest of an entry begun on an earlier page, and rowids past 2^53. */
   otherBytes: number;
-  /** Every other entry whole on the page: its rowid (exact below 2^53) and its bytes. */
-  readonly rowids: number[];
-  readonly entryBytes: number[];
+  /** The other entries, as `classify` told them: those whose rowid is live, and those whose rowid is not. */
+  liveBytes: number;
+  deadBytes: number;
 }
 
 export function emptyTally(): LeafTally {
-  return { pageBytes: 0, markerBytes: 0, termBytes: 0, otherBytes: 0, rowids: [], entryBytes: [] };
+  return { pageBytes: 0, markerBytes: 0, termBytes: 0, otherBytes: 0, liveBytes: 0, deadBytes: 0 };
 }
 
+/**
+ * Tells the entries of one page (other than delete markers) live or dead: `rowids[i]` (exact
+ * below 2^53) and `bytes[i]` for i < n, adding to `into.liveBytes` and `into.deadBytes`. The
+ * arrays are reused for the next page.
+ */
+export type Classify = (rowids: Float64Array, bytes: Uint32Array, n: number, into: LeafTally) => void;
+
 const TWO_53 = 2 ** 53;
+let rowidBuf = new Float64Array(2048);
+let bytesBuf = new Uint32Array(2048);
 
 /**
  * Adds one leaf page to `into`. Only for detail=full and detail=column indexes (a detail=none
  * doclist has no poslists). A page whose offsets point outside it counts as `otherBytes`.
  */
-export function tallyLeaf(page: Uint8Array, into: LeafTally): void {
+export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify): void {
   const n = page.length;
   into.pageBytes += n;
   if (n < 4) {
@@ -54,33 +66,39 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally): void {
     return;
   }
   let pos = 0;
-  /** The varint at `pos` (advancing it), or -1 past the page's end or at 2^53 and over. */
+  /** The varint at `pos` (advancing it), or -1 past `end` or at 2^53 and over. */
   const varint = (end: number): number => {
-    let v = 0;
-    for (let i = 0; i < 9; i++) {
+    if (pos >= end) return -1;
+    const b0 = page[pos++]!;
+    if (b0 < 0x80) return b0;
+    let v = b0 & 0x7f;
+    for (let i = 1; i < 9; i++) {
       if (pos >= end) return -1;
       const b = page[pos++]!;
       if (i === 8) return v * 256 + b >= TWO_53 ? -1 : v * 256 + b;
       v = v * 128 + (b & 0x7f);
-      if ((b & 0x80) === 0) return v >= TWO_53 ? -1 : v;
+      if (b < 0x80) return v >= TWO_53 ? -1 : v;
     }
     return -1;
   };
 
-  const terms: number[] = [];
+  let other = 0;
+  let markers = 0;
+  let terms = n - footer;
+  let entries = 0;
+  const starts: number[] = [];
   pos = footer;
   for (let at = 0; pos < n;) {
     const d = varint(n);
     if (d < 0) break;
     at += d;
     if (at < 4 || at >= footer) break;
-    terms.push(at);
+    starts.push(at);
   }
-  into.termBytes += n - footer;
-  const firstStop = terms.length > 0 ? terms[0]! : footer;
-  into.otherBytes += 4 + Math.max(0, (firstRowid || firstStop) - 4);
+  const firstStop = starts.length > 0 ? starts[0]! : footer;
+  other += 4 + Math.max(0, (firstRowid || firstStop) - 4);
 
-  const doclist = (start: number, end: number): void => {
+  const doclist = (start: number, end: number, afterTerm: boolean): void => {
     pos = start;
     let rowid = 0;
     let first = true;
@@ -88,48 +106,61 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally): void {
       const at = pos;
       const r = varint(end);
       if (r < 0 || (!first && rowid + r >= TWO_53)) {
-        into.otherBytes += end - at;
+        other += end - at;
         return;
+      }
+      let whole = 0;
+      if (first && afterTerm && pos - at > 1) {
+        whole = pos - at - 1;
+        terms += whole;
       }
       rowid = first ? r : rowid + r;
       first = false;
       const head = varint(end);
       if (head < 0) {
-        into.otherBytes += end - at;
+        other += end - at - whole;
         return;
       }
-      const size = Math.floor(head / 2);
-      pos += size;
+      pos += Math.floor(head / 2);
       if (pos > end) {
         // The entry goes on on the next page: what is here of it counts as other bytes.
-        into.otherBytes += end - at;
+        other += end - at - whole;
         return;
       }
-      if (size === 0 && head % 2 === 1) into.markerBytes += pos - at;
+      if (head === 1) markers += pos - at - whole;
       else {
-        into.rowids.push(rowid);
-        into.entryBytes.push(pos - at);
+        if (entries === rowidBuf.length) {
+          rowidBuf = grow(rowidBuf, new Float64Array(entries * 2));
+          bytesBuf = grow(bytesBuf, new Uint32Array(entries * 2));
+        }
+        rowidBuf[entries] = rowid;
+        bytesBuf[entries++] = pos - at - whole;
       }
     }
   };
 
-  if (firstRowid !== 0) doclist(firstRowid, firstStop);
-  for (let i = 0; i < terms.length; i++) {
-    const end = i + 1 < terms.length ? terms[i + 1]! : footer;
-    pos = terms[i]!;
+  if (firstRowid !== 0) doclist(firstRowid, firstStop, false);
+  for (let i = 0; i < starts.length; i++) {
+    const end = i + 1 < starts.length ? starts[i + 1]! : footer;
+    pos = starts[i]!;
     const at = pos;
-    if (i > 0 && varint(end) < 0) {
-      // the bytes it shares with the previous term: unreadable, so the rest is other bytes
-      into.otherBytes += end - at;
-      continue;
-    }
-    const len = varint(end);
+    // After the first term on the page: the bytes it shares with the previous term.
+    const len = i > 0 && varint(end) < 0 ? -1 : varint(end);
     if (len < 0 || pos + len > end) {
-      into.otherBytes += end - at;
+      other += end - at;
       continue;
     }
     pos += len;
-    into.termBytes += pos - at;
-    doclist(pos, end);
+    terms += pos - at;
+    doclist(pos, end, true);
   }
+  into.otherBytes += other;
+  into.markerBytes += markers;
+  into.termBytes += terms;
+  if (entries > 0) classify(rowidBuf, bytesBuf, entries, into);
+}
+
+function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
 }

@@ -55,7 +55,7 @@ export function formatAssessment(a: Assessment): string {
           f.segments === null ? '-' : String(f.segments),
           bytes(f.bloat?.indexBytes ?? f.indexBytes ?? undefined),
           f.bloat ? `${percent(f.bloat.ratio)} (${bytes(f.bloat.reclaimableBytes)})` : '-',
-          f.bloat ? (f.bloat.method === 'exact' ? 'exact' : `${f.bloat.sampledPages} pages sampled`) : '-',
+          f.bloat ? (f.bloat.method === 'scanned' ? 'every page' : `${f.bloat.sampledPages} pages sampled`) : '-',
           f.bloat?.due ? `${f.status}: optimize due` : f.status,
         ]),
       ),

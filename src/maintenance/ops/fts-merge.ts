@@ -119,11 +119,13 @@ export async function mergeToOneInSteps(
         steps,
         longestMs: Math.round(longest),
         finished: false,
-        stoppedBecause: 'the application added segments meanwhile, and going on would start the merge over',
+        stoppedBecause:
+          "the application added segments meanwhile, and going on would start the merge over; the application's automerge carries it on as it writes, or the next run does",
       };
     steps++;
     written += pages;
-    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
+    if (written >= cap)
+      return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
     sizer.took(took);
     checkpointBetweenBatches(db);
     await pause(yieldMs(took));
