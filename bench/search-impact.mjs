@@ -3,21 +3,22 @@
 //
 //   npm run build && node bench/search-impact.mjs [--scale 240] [--rounds 4] [--runs 30] [--cold 5]
 //
-// 1. the benchmark brain (bench/.data/brain-SCALE, made once by --init-demo) is copied three
-//    times: BEFORE stays as it is; AFTER gets `db-maintenance --run` with a config that lets it
+// 1. the benchmark brain (bench/.data/brain-SCALE, made once by --init-demo) is copied five
+//    times: BEFORE stays as it is, and so does CONTROL (the same bytes: it measures the noise);
+//    AFTER gets `db-maintenance --run` with a config that lets it
 //    block (maintenance.maxWriterWaitMs 600000: a maintenance window, so the plan runs whole:
 //    the FTS optimize, VACUUM, ANALYZE); BOUNDED gets `--run` with the default writer-wait
 //    budget (1 s: merge steps, VACUUM deferred); REFERENCE gets VACUUM, 'optimize' of every
 //    FTS5 index, VACUUM by hand (the best a file can be);
 // 2. a fixed set of queries on tier1 (FTS term lookups of the most and the least frequent term,
 //    a phrase, a prefix query, top-20 by bm25; one conversation's messages, a recent-range
-//    count), timed on BEFORE and AFTER in interleaved rounds (the order alternates each round),
-//    so that the machine's drift falls on both:
-//    - warm: one connection per brain and round, one untimed run, then --runs timed runs;
-//    - cold: before each of --cold runs the database's files leave the page cache
-//      (`vmtouch -e`, of these files only) and a new connection opens;
-// 3. p50 and p95 of each query on each side (all rounds pooled), the ratio after/before, and the
-//    run-to-run noise: the spread of the per-round p50s of each side (max/min - 1, the larger).
+//    count), timed on BEFORE, AFTER and CONTROL run by run in turn (the order rotates each
+//    run), so that the machine's drift falls on all three alike:
+//    - warm: one connection per copy and round, one untimed run each, then --runs turns;
+//    - cold: --cold turns a round, each copy's files leaving the page cache first
+//      (`vmtouch -e`, of those files only) and a new connection opening;
+// 3. p50 and p95 of each query on each copy (all rounds pooled), the ratio after/before, and the
+//    noise: the ratio control/before, which would be 1.00x on a quiet machine (the same bytes).
 // Also: the index's _data bytes and the file's bytes on each copy, and the probes of the --run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -52,8 +53,9 @@ if (!fs.existsSync(path.join(source, '.db-maintenance-demo'))) {
 
 // 1. the copies (the source is a finished demo brain: no -wal beside its files once closed)
 fs.rmSync(work, { recursive: true, force: true });
+fs.mkdirSync(work, { recursive: true });
 const copies = {};
-for (const name of ['before', 'after', 'bounded', 'reference']) {
+for (const name of ['before', 'control', 'after', 'bounded', 'reference']) {
   copies[name] = path.join(work, name);
   execFileSync('cp', ['-r', source, copies[name]]);
 }
@@ -87,54 +89,52 @@ const bounded = runOf(copies.bounded, {});
 }
 
 // 2. the rounds
-const samples = { before: {}, after: {} };
-const perRound = { before: {}, after: {} };
-for (const side of ['before', 'after'])
-  for (const q of queries) {
-    samples[side][q.name] = { warm: [], cold: [] };
-    perRound[side][q.name] = [];
-  }
+const SIDES = ['before', 'after', 'control'];
+const samples = {};
+for (const side of SIDES) {
+  samples[side] = {};
+  for (const q of queries) samples[side][q.name] = { warm: [], cold: [] };
+}
+const fileOf = (side) => path.join(copies[side], TIER1);
+let turn = 0;
+const inTurn = () => {
+  const k = turn++ % SIDES.length;
+  return [...SIDES.slice(k), ...SIDES.slice(0, k)];
+};
 for (let r = 0; r < rounds; r++) {
-  const order = r % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
-  for (const side of order) {
-    const file = path.join(copies[side], TIER1);
-    const db = new Database(file, { readonly: true });
-    for (const q of queries) {
-      const stmt = db.prepare(q.sql);
-      stmt.all(...q.params);
-      const xs = [];
-      for (let i = 0; i < runs; i++) xs.push(timed(() => stmt.all(...q.params)));
-      samples[side][q.name].warm.push(...xs);
-      perRound[side][q.name].push(quantile(xs, 0.5));
-    }
-    db.close();
-    for (const q of queries) {
-      for (let i = 0; i < coldRuns; i++) {
-        evict(file);
-        const cold = new Database(file, { readonly: true });
+  const conns = Object.fromEntries(SIDES.map((side) => [side, new Database(fileOf(side), { readonly: true })]));
+  for (const q of queries) {
+    const stmts = Object.fromEntries(SIDES.map((side) => [side, conns[side].prepare(q.sql)]));
+    for (const side of SIDES) stmts[side].all(...q.params);
+    for (let i = 0; i < runs; i++)
+      for (const side of inTurn()) samples[side][q.name].warm.push(timed(() => stmts[side].all(...q.params)));
+  }
+  for (const side of SIDES) conns[side].close();
+  for (const q of queries)
+    for (let i = 0; i < coldRuns; i++)
+      for (const side of inTurn()) {
+        evict(fileOf(side));
+        const cold = new Database(fileOf(side), { readonly: true });
         const stmt = cold.prepare(q.sql);
         samples[side][q.name].cold.push(timed(() => stmt.all(...q.params)));
         cold.close();
       }
-    }
-  }
   console.error(`round ${r + 1}/${rounds} done`);
 }
 
 // 3. the figures
 const fmt = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+const p50 = (side, q, k) => quantile(samples[side][q.name][k], 0.5);
 const lines = [];
 lines.push(
-  `| query | warm p50 before -> after (ms) | ratio | warm p95 before -> after | cold p50 before -> after | ratio | noise (per-round p50 spread) |`,
+  '| query | warm p50 before -> after (ms) | ratio | noise (control/before) | warm p95 before -> after | cold p50 before -> after | ratio | noise (control/before) |',
 );
-lines.push('|---|---|---|---|---|---|---|');
+lines.push('|---|---|---|---|---|---|---|---|');
 for (const q of queries) {
   const b = samples.before[q.name];
   const a = samples.after[q.name];
-  const spread = (xs) => Math.max(...xs) / Math.min(...xs) - 1;
-  const noise = Math.max(spread(perRound.before[q.name]), spread(perRound.after[q.name]));
   lines.push(
-    `| ${q.name} | ${fmt(quantile(b.warm, 0.5))} -> ${fmt(quantile(a.warm, 0.5))} | ${(quantile(a.warm, 0.5) / quantile(b.warm, 0.5)).toFixed(2)}x | ${fmt(quantile(b.warm, 0.95))} -> ${fmt(quantile(a.warm, 0.95))} | ${fmt(quantile(b.cold, 0.5))} -> ${fmt(quantile(a.cold, 0.5))} | ${(quantile(a.cold, 0.5) / quantile(b.cold, 0.5)).toFixed(2)}x | ${(noise * 100).toFixed(0)}% |`,
+    `| ${q.name} | ${fmt(p50('before', q, 'warm'))} -> ${fmt(p50('after', q, 'warm'))} | ${(p50('after', q, 'warm') / p50('before', q, 'warm')).toFixed(2)}x | ${(p50('control', q, 'warm') / p50('before', q, 'warm')).toFixed(2)}x | ${fmt(quantile(b.warm, 0.95))} -> ${fmt(quantile(a.warm, 0.95))} | ${fmt(p50('before', q, 'cold'))} -> ${fmt(p50('after', q, 'cold'))} | ${(p50('after', q, 'cold') / p50('before', q, 'cold')).toFixed(2)}x | ${(p50('control', q, 'cold') / p50('before', q, 'cold')).toFixed(2)}x |`,
   );
 }
 const sizes = {};
@@ -164,7 +164,7 @@ console.log(
     .join(' ')}`,
 );
 console.log(
-  `queries on ${TIER1}; ${rounds} interleaved rounds; warm: ${runs} runs a round; cold: ${coldRuns} a round (vmtouch -e)`,
+  `queries on ${TIER1}; ${rounds} rounds; warm: ${runs} turns a round; cold: ${coldRuns} turns a round (vmtouch -e); a turn times before, after and control in rotating order`,
 );
 console.log('');
 console.log(lines.join('\n'));

@@ -124,21 +124,25 @@ function scanned(
   return tallies;
 }
 
-/** The live rowids, as a test: a bitmap while they are small non-negative integers, else a set. */
+/** The live rowids, as a test: a bitmap while they are small non-negative integers, else a set (one pass). */
 function liveSet(db: Database.Database, live: LiveRowids): (rowid: number) => boolean {
-  const ids = db.prepare(`SELECT ${live.key} FROM ${live.from}`).pluck().all() as unknown[];
-  let max = 0;
-  let small = true;
-  for (const id of ids) {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= 2 ** 31) small = false;
-    else if (id > max) max = id;
+  const range = db.prepare(`SELECT min(${live.key}) AS lo, max(${live.key}) AS hi FROM ${live.from}`).get() as {
+    lo: unknown;
+    hi: unknown;
+  };
+  const ids = db.prepare(`SELECT ${live.key} FROM ${live.from}`).pluck().safeIntegers();
+  const { lo, hi } = range;
+  if (typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && lo >= 0 && hi < 2 ** 31) {
+    const bits = new Uint8Array((hi >> 3) + 1);
+    for (const id of ids.iterate() as Iterable<bigint>) {
+      const n = Number(id);
+      bits[n >> 3]! |= 1 << (n & 7);
+    }
+    return (r) => r >= 0 && r <= hi && (bits[r >> 3]! & (1 << (r & 7))) !== 0;
   }
-  if (small) {
-    const bits = new Uint8Array((max >> 3) + 1);
-    for (const id of ids as number[]) bits[id >> 3]! |= 1 << (id & 7);
-    return (r) => r >= 0 && r <= max && (bits[r >> 3]! & (1 << (r & 7))) !== 0;
-  }
-  const set = new Set(ids.map((id) => (typeof id === 'bigint' ? Number(id) : id)));
+  // Rowids past 2^53 are not told apart by the parser either (it counts them as other bytes).
+  const set = new Set<number>();
+  for (const id of ids.iterate() as Iterable<bigint | number>) set.add(Number(id));
   return (r) => set.has(r);
 }
 

@@ -5,7 +5,7 @@
  * next invocation retries it.
  *
  *   daily:   compress events; ANALYZE where statistics are stale
- *   weekly:  archive conversations, rotate logs; VACUUM where fragmented
+ *   weekly:  archive conversations, rotate logs; the FTS optimize of dead weight, then VACUUM where fragmented
  *   monthly: prune patterns; FTS rebuild/optimize, REINDEX, VACUUM regardless of fragmentation
  *   compaction (daily): the configured append-only log tables, up to their consumers' watermarks;
  *     then a VACUUM of each job's database once per the job's own `vacuumEvery` window
@@ -37,7 +37,7 @@ interface LanePlan {
 
 export const LANE_PLANS: Readonly<Record<Lane, LanePlan>> = {
   daily: { retention: ['COMPRESS_EVENTS'], planned: ['ANALYZE'], requested: [] },
-  weekly: { retention: ['ARCHIVE_CONVERSATIONS', 'ROTATE_LOGS'], planned: ['VACUUM'], requested: [] },
+  weekly: { retention: ['ARCHIVE_CONVERSATIONS', 'ROTATE_LOGS'], planned: ['OPTIMIZE_FTS', 'VACUUM'], requested: [] },
   monthly: {
     retention: ['PRUNE_PATTERNS'],
     planned: ['REPAIR_FTS_TRIGGERS'],

@@ -401,7 +401,7 @@ export interface HistoryRun {
   readonly host: string;
   readonly pid: number;
   readonly tasks: ReadonlyArray<
-    Omit<MaintenanceResult, 'writeLock' | 'deferred'> & {
+    Omit<MaintenanceResult, 'writeLock' | 'deferred' | 'ftsIndexes'> & {
       /** null for a run recorded before the holds were (state schema version 5). */
       readonly writeLock: { readonly longestMs: number; readonly totalMs: number; readonly holds: null } | null;
     }
