@@ -10,7 +10,8 @@
 //    the FTS optimize, VACUUM, ANALYZE); BOUNDED gets `--run` with the default writer-wait
 //    budget (1 s: merge steps, VACUUM deferred); REFERENCE gets VACUUM, 'optimize' of every
 //    FTS5 index, VACUUM by hand (the best a file can be);
-// 2. a fixed set of queries on tier1 (FTS term lookups of the most and the least frequent term,
+// 2. a fixed set of queries on tier1 (FTS term lookups of the most frequent term, the median one
+//    and the least frequent (of 5 documents or more),
 //    a phrase, a prefix query, top-20 by bm25; one conversation's messages, a recent-range
 //    count), timed on BEFORE, AFTER and CONTROL run by run in turn (the order rotates each
 //    run), so that the machine's drift falls on all three alike:
@@ -198,6 +199,11 @@ function chooseQueries(file) {
   db.exec(`CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, 'messages_fts', 'row')`);
   const common = db.prepare('SELECT term FROM temp.v ORDER BY doc DESC LIMIT 2').pluck().all();
   const rare = db.prepare('SELECT term FROM temp.v WHERE doc >= 5 ORDER BY doc ASC LIMIT 1').pluck().get();
+  const terms = Number(db.prepare('SELECT count(*) FROM temp.v').pluck().get());
+  const median = db
+    .prepare('SELECT term FROM temp.v ORDER BY doc DESC LIMIT 1 OFFSET ?')
+    .pluck()
+    .get(Math.floor(terms / 2));
   const conversation = db
     .prepare('SELECT conversation_id FROM messages ORDER BY id DESC LIMIT 1 OFFSET 500')
     .pluck()
@@ -207,6 +213,7 @@ function chooseQueries(file) {
   const match = 'SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?';
   return [
     { name: `term, common ('${common[0]}')`, sql: match, params: [common[0]] },
+    { name: `term, median ('${median}')`, sql: match, params: [median] },
     { name: `term, rare ('${rare}')`, sql: match, params: [rare] },
     { name: `phrase ('${common[0]} ${common[1]}')`, sql: match, params: [`"${common[0]} ${common[1]}"`] },
     { name: `prefix ('${common[0].slice(0, 3)}*')`, sql: match, params: [`${common[0].slice(0, 3)}*`] },

@@ -105,15 +105,24 @@ export async function mergeToOneInSteps(
   let longest = 0;
   for (;;) {
     const pages = sizer.current;
-    let state = 'merged' as 'done' | 'restart' | 'merged';
+    let state = 'merged' as 'nothing' | 'restart' | 'merged' | 'ended';
     const { ms: took } = heldTransaction(db, opts.meter, () => {
       const s = ftsStructure(db, table);
-      if (!s || (s.segments <= 1 && s.merging.every((m) => m === 0))) state = 'done';
+      if (!s || (s.segments <= 1 && s.merging.every((m) => m === 0))) state = 'nothing';
       else if (steps > 0 && !mergeGoesOn(s)) state = 'restart';
-      else db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
+      else {
+        db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
+        // No merge under way after a step: this one ended it (whatever the application added
+        // before it stays a segment of its own).
+        if (ftsStructure(db, table)?.merging.every((m) => m === 0)) state = 'ended';
+      }
     });
     longest = Math.max(longest, took);
-    if (state === 'done') return { steps, longestMs: Math.round(longest), finished: true };
+    if (state === 'merged' || state === 'ended') {
+      steps++;
+      written += pages;
+    }
+    if (state === 'nothing' || state === 'ended') return { steps, longestMs: Math.round(longest), finished: true };
     if (state === 'restart')
       return {
         steps,
@@ -122,10 +131,7 @@ export async function mergeToOneInSteps(
         stoppedBecause:
           "the application added segments meanwhile, and going on would start the merge over; the application's automerge carries it on as it writes, or the next run does",
       };
-    steps++;
-    written += pages;
-    if (written >= cap)
-      return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
+    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
     sizer.took(took);
     checkpointBetweenBatches(db);
     await pause(yieldMs(took));
