@@ -64,7 +64,9 @@ const quantile = (xs, q) => {
 
 function flagsOf(op) {
   if (op === 'scheduled') return ['--scheduled'];
-  if (op === 'incremental') return ['--run', '--db', 'tier1'];
+  // incremental, and dead-weight: the benchmark brain as made, whose messages_fts is 47% dead
+  // weight (the optimize runs as 'merge' steps into one segment within the budget).
+  if (op === 'incremental' || op === 'dead-weight') return ['--run', '--db', 'tier1'];
   return [`--${op}`, '--db', 'tier1'];
 }
 
