@@ -191,7 +191,7 @@ export function ftsStructure(db: Database.Database, name: string): FtsStructure 
 }
 
 /** The structure record's fields (see ftsStructure); undefined when it is truncated. */
-export function parseFtsStructure(b: Uint8Array): FtsStructure | undefined {
+function parseFtsStructure(b: Uint8Array): FtsStructure | undefined {
   let pos = 4; // the cookie
   const v2 = b[4] === 0xff && b[5] === 0x00 && b[6] === 0x00 && b[7] === 0x01;
   if (v2) pos += 4;

@@ -15,7 +15,7 @@
  * the levels being merged.
  */
 import type Database from 'better-sqlite3';
-import { ftsCommandSql, ftsStructure, type FtsStructure } from '../../db/fts5.js';
+import { ftsCommandSql, ftsStructure } from '../../db/fts5.js';
 import {
   BatchSizer,
   checkpointBetweenBatches,
@@ -70,28 +70,19 @@ export async function mergeInSteps(
 }
 
 /**
- * Whether FTS5's next negative 'merge' goes on with the merge in progress: it does when every
- * segment is on one level, or all but one and those are all the inputs of the merge under way
- * (fts5IndexOptimizeStruct). Otherwise it first moves every segment onto a new level and starts
- * over, rewriting what the earlier steps merged.
- */
-export function mergeGoesOn(s: FtsStructure): boolean {
-  const perLevel = new Map<number, number>();
-  for (const g of s.list) perLevel.set(g.level, (perLevel.get(g.level) ?? 0) + 1);
-  for (const [level, n] of perLevel) {
-    if (n === s.segments || (n === s.segments - 1 && s.merging[level] === n)) return true;
-  }
-  return false;
-}
-
-/**
- * Merging every segment into one in bounded steps (`'merge', -N`), as 'optimize' does at once:
- * only a merge into the oldest segment drops the delete markers and the entries they cancel,
- * which is what reclaims an index's dead weight. Each step reads the structure record in its own
- * write transaction first; when the application added segments since the last step (FTS5 would
- * start the merge over), it stops there instead: the merge so far stays (every read is correct;
- * the application's automerge carries on with it in small units as it writes), and the result
- * says so.
+ * Merging every segment into one in bounded steps, as 'optimize' does at once: only a merge into
+ * the oldest segment drops the delete markers and the entries they cancel, which is what
+ * reclaims an index's dead weight.
+ *
+ * The first step is `'merge', -N`: FTS5 moves every segment onto one new level and starts merging
+ * them into one, writing about N pages. The later steps are `'merge', N` (positive): FTS5 goes on
+ * with a merge under way before it looks for anything else (fts5IndexMerge takes the first level
+ * with a merge in progress), so a segment the application adds meanwhile stays out of it instead
+ * of starting it over, as a second negative step would (fts5IndexOptimizeStruct moves every
+ * segment onto a new level again unless all but one are the merge's inputs). The merge under way
+ * writes into the last level, so it is a merge into the oldest segment to the end. It is done
+ * when no merge is under way after a step; the application's own automerge, which also goes on
+ * with it as it writes, may end it first. Each step is its own short write transaction.
  */
 export async function mergeToOneInSteps(
   db: Database.Database,
@@ -100,38 +91,32 @@ export async function mergeToOneInSteps(
 ): Promise<MergeResult> {
   const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
   const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
+  const merging = (): boolean => ftsStructure(db, table)?.merging.some((m) => m > 0) ?? false;
   let written = 0;
   let steps = 0;
   let longest = 0;
   for (;;) {
     const pages = sizer.current;
-    let state = 'merged' as 'nothing' | 'restart' | 'merged' | 'ended';
+    let ended = false;
     const { ms: took } = heldTransaction(db, opts.meter, () => {
-      const s = ftsStructure(db, table);
-      if (!s || (s.segments <= 1 && s.merging.every((m) => m === 0))) state = 'nothing';
-      else if (steps > 0 && !mergeGoesOn(s)) state = 'restart';
-      else {
-        db.prepare(ftsCommandSql(table, 'merge', -pages)).run();
-        // No merge under way after a step: this one ended it (whatever the application added
-        // before it stays a segment of its own).
-        if (ftsStructure(db, table)?.merging.every((m) => m === 0)) state = 'ended';
+      if (steps > 0 && !merging()) {
+        ended = true; // the application's automerge ended it since the last step
+        return;
       }
+      const s = steps === 0 ? ftsStructure(db, table) : undefined;
+      if (steps === 0 && (!s || s.segments <= 1)) {
+        ended = true; // one segment already: nothing to merge (FTS5 would leave it as it is)
+        return;
+      }
+      db.prepare(ftsCommandSql(table, 'merge', steps === 0 ? -pages : pages)).run();
+      ended = !merging();
     });
     longest = Math.max(longest, took);
-    if (state === 'merged' || state === 'ended') {
-      steps++;
-      written += pages;
-    }
-    if (state === 'nothing' || state === 'ended') return { steps, longestMs: Math.round(longest), finished: true };
-    if (state === 'restart')
-      return {
-        steps,
-        longestMs: Math.round(longest),
-        finished: false,
-        stoppedBecause:
-          "the application added segments meanwhile, and going on would start the merge over; the application's automerge carries it on as it writes, or the next run does",
-      };
-    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
+    steps++;
+    written += pages;
+    if (ended) return { steps, longestMs: Math.round(longest), finished: true };
+    if (written >= cap)
+      return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
     sizer.took(took);
     checkpointBetweenBatches(db);
     await pause(yieldMs(took));
