@@ -104,7 +104,9 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
     let first = true;
     while (pos < end) {
       const at = pos;
-      const r = varint(end);
+      // One-byte varints, by far the most common, read inline.
+      const b0 = page[pos]!;
+      const r = b0 < 0x80 ? (pos++, b0) : varint(end);
       if (r < 0 || (!first && rowid + r >= TWO_53)) {
         other += end - at;
         return;
@@ -116,7 +118,8 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
       }
       rowid = first ? r : rowid + r;
       first = false;
-      const head = varint(end);
+      const b1 = pos < end ? page[pos]! : 0x80;
+      const head = b1 < 0x80 ? (pos++, b1) : varint(end);
       if (head < 0) {
         other += end - at - whole;
         return;

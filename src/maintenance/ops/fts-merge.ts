@@ -7,12 +7,13 @@
  * application's waiting writers get the lock. A step that changes fewer than two rows
  * (sqlite3_total_changes) merged nothing: no level has that many segments any more.
  *
- * Not a negative N (which would end where 'optimize' does): it first moves every segment onto
- * one new level, and does so again at every step after the application added a segment, so
- * under a live writer a large index's merge starts over at each step and never ends (seen on
- * the benchmark brain: 82 steps, stopped at the work cap, the application's inserts slowed by
- * the half-merged levels). A positive N leaves the application's new level-0 segments out of
- * the levels being merged.
+ * Not a negative N at every step (which would end where 'optimize' does): it first moves every
+ * segment onto one new level, and does so again at every step after the application added a
+ * segment, so under a live writer a large index's merge starts over at each step and never ends
+ * (seen on the benchmark brain: 82 steps, stopped at the work cap, the application's inserts
+ * slowed by the half-merged levels). A positive N leaves the application's new level-0 segments
+ * out of the levels being merged. mergeToOneInSteps (dead weight) takes one negative step to
+ * start a merge of everything, then positive ones.
  */
 import type Database from 'better-sqlite3';
 import { ftsCommandSql, ftsStructure } from '../../db/fts5.js';
@@ -38,31 +39,52 @@ export interface MergeResult {
   readonly stoppedBecause?: string;
 }
 
-export async function mergeInSteps(
+export function mergeInSteps(
   db: Database.Database,
   table: string,
   opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
 ): Promise<MergeResult> {
-  const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
   const changes = db.prepare('SELECT total_changes()').pluck();
-  // A cap on the work (three times the index's pages) so that an index the application keeps growing cannot keep us here.
+  return inSteps(db, opts, (pages) => {
+    const before = Number(changes.get());
+    db.prepare(ftsCommandSql(table, 'merge', pages)).run();
+    return Number(changes.get()) - before < 2;
+  });
+}
+
+/**
+ * Runs `step(pages, index)` in short write transactions, each sized from the time the last one
+ * took, with a PASSIVE checkpoint and a pause after it, until a step says it is done (true) or
+ * the work reaches a cap: three times the index's pages, so that an index the application keeps
+ * growing cannot keep us here.
+ */
+async function inSteps(
+  db: Database.Database,
+  opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
+  step: (pages: number, index: number) => boolean,
+): Promise<MergeResult> {
+  const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
   const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
   let written = 0;
   let steps = 0;
   let longest = 0;
   for (;;) {
-    let delta = 0;
     const pages = sizer.current;
+    let done = false;
     const { ms: took } = heldTransaction(db, opts.meter, () => {
-      const before = Number(changes.get());
-      db.prepare(ftsCommandSql(table, 'merge', pages)).run();
-      delta = Number(changes.get()) - before;
+      done = step(pages, steps);
     });
     steps++;
     longest = Math.max(longest, took);
     written += pages;
-    if (delta < 2) return { steps, longestMs: Math.round(longest), finished: true };
-    if (written >= cap) return { steps, longestMs: Math.round(longest), finished: false };
+    if (done) return { steps, longestMs: Math.round(longest), finished: true };
+    if (written >= cap)
+      return {
+        steps,
+        longestMs: Math.round(longest),
+        finished: false,
+        stoppedBecause: "the work cap, three times the index's pages: the application kept adding segments",
+      };
     sizer.took(took);
     checkpointBetweenBatches(db);
     await pause(yieldMs(took));
@@ -84,41 +106,18 @@ export async function mergeInSteps(
  * when no merge is under way after a step; the application's own automerge, which also goes on
  * with it as it writes, may end it first. Each step is its own short write transaction.
  */
-export async function mergeToOneInSteps(
+export function mergeToOneInSteps(
   db: Database.Database,
   table: string,
   opts: { readonly budgetMs: number; readonly meter: LockMeter; readonly indexBytes: number },
 ): Promise<MergeResult> {
-  const sizer = new BatchSizer(MERGE_PAGES_FIRST, stepTargetMs(opts.budgetMs), 8, 1 << 20);
-  const cap = Math.max(1000, Math.ceil((3 * opts.indexBytes) / 4096));
   const merging = (): boolean => ftsStructure(db, table)?.merging.some((m) => m > 0) ?? false;
-  let written = 0;
-  let steps = 0;
-  let longest = 0;
-  for (;;) {
-    const pages = sizer.current;
-    let ended = false;
-    const { ms: took } = heldTransaction(db, opts.meter, () => {
-      if (steps > 0 && !merging()) {
-        ended = true; // the application's automerge ended it since the last step
-        return;
-      }
-      const s = steps === 0 ? ftsStructure(db, table) : undefined;
-      if (steps === 0 && (!s || s.segments <= 1)) {
-        ended = true; // one segment already: nothing to merge (FTS5 would leave it as it is)
-        return;
-      }
-      db.prepare(ftsCommandSql(table, 'merge', steps === 0 ? -pages : pages)).run();
-      ended = !merging();
-    });
-    longest = Math.max(longest, took);
-    steps++;
-    written += pages;
-    if (ended) return { steps, longestMs: Math.round(longest), finished: true };
-    if (written >= cap)
-      return { steps, longestMs: Math.round(longest), finished: false, stoppedBecause: 'the work cap' };
-    sizer.took(took);
-    checkpointBetweenBatches(db);
-    await pause(yieldMs(took));
-  }
+  return inSteps(db, opts, (pages, index) => {
+    // Later steps: the application's automerge may have ended the merge since the last one.
+    if (index > 0 && !merging()) return true;
+    // One segment already: nothing to merge (FTS5 would leave it as it is).
+    if (index === 0 && (ftsStructure(db, table)?.segments ?? 0) <= 1) return true;
+    db.prepare(ftsCommandSql(table, 'merge', index === 0 ? -pages : pages)).run();
+    return !merging();
+  });
 }

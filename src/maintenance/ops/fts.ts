@@ -127,7 +127,7 @@ async function mergeAll(
     sizes.push(sized(t.table, before, sizeOf(db, t.table)));
     touched.push(t.table);
     notes.push(
-      `${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ` (stopped before the end: ${r.stoppedBecause ?? 'the application kept adding segments'})`}`,
+      `${t.table} merged in ${r.steps} step(s) of at most ${r.longestMs} ms${r.finished ? '' : ` (stopped before the end: ${r.stoppedBecause ?? 'the work cap'})`}`,
     );
   }
   if (touched.length === 0)
