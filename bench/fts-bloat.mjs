@@ -7,7 +7,8 @@
 // 1. synthetic external-content indexes (the demo's tier1 schema and triggers: every delete goes
 //    through the correct FTS5 'delete' trigger), `--docs` documents of 20-160 words drawn from
 //    3,000 words (Zipf-like), written 20 to a transaction as an application does; then 0%, 10%,
-//    30% and 60% of them deleted, at random or oldest first, 200 to a transaction;
+//    30% and 60% of them deleted, at random or oldest first, or given new text (an UPDATE through
+//    the correct trigger), 200 to a transaction;
 // 2. with --brain, the FTS5 indexes of that brain's tier1 and tier2 as they are.
 // For each: the sampled estimate (the default: assess.ftsBloatSamplePages = 1024 pages) and the
 // scan (--deep: every page) against the copy's optimize; the time each took.
@@ -41,7 +42,8 @@ function makeIndex(file, fraction, pattern) {
   db.exec(`CREATE TABLE messages(id INTEGER PRIMARY KEY, content TEXT);
     CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='porter unicode61');
     CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;
-    CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;`);
+    CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
+    CREATE TRIGGER messages_au AFTER UPDATE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;`);
   const rnd = lcg(12345);
   const syl = ['ka', 'lo', 'mi', 'ra', 'te', 'vo', 'shi', 'nu', 'pe', 'dra', 'qu', 'bel', 'xor', 'fin', 'gal', 'zen'];
   const words = [];
@@ -50,23 +52,27 @@ function makeIndex(file, fraction, pattern) {
     for (let i = 2 + Math.floor(rnd() * 3); i > 0; i--) w += syl[Math.floor(rnd() * syl.length)];
     words.push(w);
   }
+  const text = () => {
+    const a = [];
+    for (let k = 20 + Math.floor(rnd() * 140); k > 0; k--)
+      a.push(words[Math.floor(Math.pow(rnd(), 2.5) * words.length)]);
+    return a.join(' ');
+  };
   const ins = db.prepare('INSERT INTO messages(content) VALUES (?)');
   for (let i = 0; i < docs; i += 20)
     db.transaction(() => {
-      for (let j = i; j < Math.min(docs, i + 20); j++) {
-        const n = 20 + Math.floor(rnd() * 140);
-        const a = [];
-        for (let k = 0; k < n; k++) a.push(words[Math.floor(Math.pow(rnd(), 2.5) * words.length)]);
-        ins.run(a.join(' '));
-      }
+      for (let j = i; j < Math.min(docs, i + 20); j++) ins.run(text());
     })();
   const ids = db.prepare('SELECT id FROM messages ORDER BY id').pluck().all();
   const victims =
     pattern === 'oldest' ? ids.slice(0, Math.round(ids.length * fraction)) : ids.filter(() => rnd() < fraction);
-  const del = db.prepare('DELETE FROM messages WHERE id = ?');
+  const change =
+    pattern === 'updated'
+      ? db.prepare('UPDATE messages SET content = ? WHERE id = ?')
+      : db.prepare('DELETE FROM messages WHERE id = ?');
   for (let i = 0; i < victims.length; i += 200)
     db.transaction(() => {
-      for (const id of victims.slice(i, i + 200)) del.run(id);
+      for (const id of victims.slice(i, i + 200)) pattern === 'updated' ? change.run(text(), id) : change.run(id);
     })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -104,12 +110,17 @@ function measure(label, file) {
 }
 
 const all = [];
-for (const pattern of ['random', 'oldest']) {
+for (const pattern of ['random', 'oldest', 'updated']) {
   for (const fraction of [0, 0.1, 0.3, 0.6]) {
-    if (pattern === 'oldest' && fraction === 0) continue;
+    if (pattern !== 'random' && fraction === 0) continue;
     const file = path.join(work, `fts-${pattern}-${fraction}.db`);
     makeIndex(file, fraction, pattern);
-    all.push(...measure(`${docs} docs, ${fraction * 100}% deleted (${pattern})`, file));
+    all.push(
+      ...measure(
+        `${docs} docs, ${fraction * 100}% ${pattern === 'updated' ? 'updated' : `deleted (${pattern})`}`,
+        file,
+      ),
+    );
     console.error(JSON.stringify(all.at(-1)));
   }
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { measureFtsBloat } from '../src/assess/fts-bloat.js';
-import { emptyTally, tallyLeaf } from '../src/db/fts5-leaf.js';
+import { MARKER, emptyTally, tallyLeaf } from '../src/db/fts5-leaf.js';
 import { ftsLeafId, ftsStructure, listFtsTables } from '../src/db/fts5.js';
 // @ts-expect-error: a JavaScript module of the benchmarks, shared with them
 import { optimizedCopy } from '../bench/lib.mjs';
@@ -25,33 +25,41 @@ const truth = optimizedCopy as (
   name: string,
 ) => { before: number; dead: number };
 
-/** An external-content index kept by the correct triggers: `docs` documents written 20 a transaction, then `fraction` deleted. */
-function indexWithDeletes(docs: number, fraction: number): string {
+/**
+ * An external-content index kept by the correct triggers: `docs` documents written 20 a
+ * transaction, then `fraction` of them deleted (or given new text), 200 a transaction.
+ */
+function indexWithDeletes(docs: number, fraction: number, change: 'delete' | 'update' = 'delete'): string {
   const file = path.join(tempDir('dbm-bloat-'), 'app.db');
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.exec(`CREATE TABLE messages(id INTEGER PRIMARY KEY, content TEXT);
     CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id');
     CREATE TRIGGER messages_ai AFTER INSERT ON messages BEGIN INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;
-    CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;`);
+    CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); END;
+    CREATE TRIGGER messages_au AFTER UPDATE ON messages BEGIN INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content); INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content); END;`);
   let seed = 7;
   const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const text = (): string => {
+    const words: string[] = [];
+    for (let k = 20 + Math.floor(rnd() * 100); k > 0; k--) words.push(`w${Math.floor(Math.pow(rnd(), 2.5) * 2000)}`);
+    return words.join(' ');
+  };
   const ins = db.prepare('INSERT INTO messages(content) VALUES (?)');
   for (let i = 0; i < docs; i += 20)
     db.transaction(() => {
-      for (let j = 0; j < 20; j++) {
-        const words: string[] = [];
-        for (let k = 20 + Math.floor(rnd() * 100); k > 0; k--)
-          words.push(`w${Math.floor(Math.pow(rnd(), 2.5) * 2000)}`);
-        ins.run(words.join(' '));
-      }
+      for (let j = 0; j < 20; j++) ins.run(text());
     })();
   const ids = db.prepare('SELECT id FROM messages').pluck().all() as number[];
   const del = db.prepare('DELETE FROM messages WHERE id = ?');
+  const upd = db.prepare('UPDATE messages SET content = ? WHERE id = ?');
   const victims = ids.filter(() => rnd() < fraction);
   for (let i = 0; i < victims.length; i += 200)
     db.transaction(() => {
-      for (const id of victims.slice(i, i + 200)) del.run(id);
+      for (const id of victims.slice(i, i + 200)) {
+        if (change === 'delete') del.run(id);
+        else upd.run(text(), id);
+      }
     })();
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
@@ -77,8 +85,12 @@ describe('reading FTS5 leaf pages', () => {
     const tallyOf = (g: (typeof s.list)[number]): ReturnType<typeof emptyTally> => {
       const t = emptyTally();
       for (let p = g.firstPage; p <= g.lastPage; p++)
-        tallyLeaf(page.get(ftsLeafId(g.id, p)) as Buffer, t, (rowids, bytes, n, into) => {
-          for (let i = 0; i < n; i++) rowids[i]! > 3 ? (into.liveBytes += bytes[i]!) : (into.deadBytes += bytes[i]!);
+        tallyLeaf(page.get(ftsLeafId(g.id, p)) as Buffer, t, (rowids, bytes, kinds, n, into) => {
+          for (let i = 0; i < n; i++) {
+            if (kinds[i] === MARKER) expect(bytes[i]).toBe(2);
+            else if (rowids[i]! > 3) into.liveBytes += bytes[i]!;
+            else into.deadBytes += bytes[i]!;
+          }
         });
       return t;
     };
@@ -96,10 +108,17 @@ describe('reading FTS5 leaf pages', () => {
 });
 
 describe('the dead-weight measure against an optimize of a copy', () => {
-  it.each([0, 0.1, 0.3, 0.6])(
-    '%s of the documents deleted: sampled and scanned within a fifth of the truth',
-    (fraction) => {
-      const file = indexWithDeletes(3000, fraction);
+  it.each([
+    [0, 'delete'],
+    [0.1, 'delete'],
+    [0.3, 'delete'],
+    [0.6, 'delete'],
+    [0.1, 'update'],
+    [0.3, 'update'],
+  ] as const)(
+    '%s of the documents: %s, sampled and scanned within a fifth of the truth',
+    (fraction, change) => {
+      const file = indexWithDeletes(3000, fraction, change);
       const db = new Database(file, { readonly: true });
       const table = listFtsTables(db)[0]!;
       const exact = truth(Database, db, table.name);

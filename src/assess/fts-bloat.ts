@@ -24,7 +24,7 @@
  * estimated from its markers only, and says so.
  */
 import type Database from 'better-sqlite3';
-import { emptyTally, tallyLeaf, type Classify, type LeafTally } from '../db/fts5-leaf.js';
+import { MARKER, REPLACEMENT, emptyTally, tallyLeaf, type Classify, type LeafTally } from '../db/fts5-leaf.js';
 import { contentRowidExpr, ftsLeafId, ftsPageSize, ftsStructure, type FtsSegment, type FtsTable } from '../db/fts5.js';
 import { quoteIdent } from '../db/sql.js';
 import type { FtsBloat } from './types.js';
@@ -42,8 +42,6 @@ export interface FtsBloatOptions {
 
 /** Rowids looked up by the sampled estimate, over all segments: each stands for the entries around it. */
 const MAX_LOOKUPS = 4000;
-/** The first `_data` id of a leaf page (segment 1, page 0): ids below are the averages and structure records. */
-const FIRST_LEAF_ID = 2 ** 37;
 
 /**
  * The dead weight of one index, read from `db` without writing to it. Runs in the caller's read
@@ -92,11 +90,22 @@ function liveRowids(table: FtsTable): LiveRowids | null {
 /** What was read of one segment: the pages, and their tally (live and dead bytes classified). */
 interface SegmentTally extends LeafTally {
   pages: number;
+  /** Sampled: the entries told live, and the traces of updates (markers of live rowids, replacements) found. */
+  liveEntries: number;
+  traces: number;
+  /** Sampled: what the updates traced here superseded in older segments, about (bytes, unscaled). */
+  supersededBytes: number;
 }
 
-const segmentTally = (): SegmentTally => ({ ...emptyTally(), pages: 0 });
+const segmentTally = (): SegmentTally => ({ ...emptyTally(), pages: 0, liveEntries: 0, traces: 0, supersededBytes: 0 });
 
-/** Every leaf page; every entry's rowid against the live ones, read first (one pass each). */
+/**
+ * Every leaf page, segment by segment from the newest to the oldest (FTS5's own order of
+ * precedence: level 0 first, and within a level the last segment first). An entry is live when
+ * its rowid is live and this is the newest segment that holds the rowid: an UPDATE rewrites
+ * every term of its document (a delete marker or a new entry) in the segment it is written to,
+ * so whatever an older segment holds of that rowid is superseded.
+ */
 function scanned(
   db: Database.Database,
   table: FtsTable,
@@ -104,46 +113,61 @@ function scanned(
   live: LiveRowids | null,
 ): SegmentTally[] {
   const tallies = segments.map(segmentTally);
-  const bySegment = new Map(segments.map((g, i) => [g.id, tallies[i]!]));
-  const isLive = live ? liveSet(db, live) : null;
-  const classify: Classify = (rowids, bytes, n, into) => {
-    for (let i = 0; i < n; i++) {
-      if (!isLive || isLive(rowids[i]!)) into.liveBytes += bytes[i]!;
-      else into.deadBytes += bytes[i]!;
+  const docs = live ? liveDocs(db, live) : null;
+  const pages = db
+    .prepare(`SELECT block FROM ${quoteIdent(`${table.name}_data`)} WHERE id BETWEEN ? AND ? ORDER BY id`)
+    .pluck();
+  const newestFirst = segments.map((g, i) => ({ g, i })).sort((a, b) => a.g.level - b.g.level || b.i - a.i);
+  newestFirst.forEach(({ g, i }, rank) => {
+    const home = rank + 2;
+    const classify: Classify = (rowids, bytes, kinds, n, into) => {
+      for (let k = 0; k < n; k++) {
+        if (kinds[k] === MARKER) continue;
+        const seen = docs ? docs.get(rowids[k]!) : home;
+        if (seen === 1) docs!.set(rowids[k]!, home); // the newest segment that holds it: this one
+        if (seen === 1 || seen === home) into.liveBytes += bytes[k]!;
+        else into.deadBytes += bytes[k]!;
+      }
+    };
+    const t = tallies[i]!;
+    for (const block of pages.iterate(ftsLeafId(g.id, g.firstPage), ftsLeafId(g.id, g.lastPage)) as Iterable<unknown>) {
+      if (!Buffer.isBuffer(block)) continue;
+      tallyLeaf(block, t, classify);
+      t.pages++;
     }
-  };
-  const pages = db.prepare(`SELECT id, block FROM ${quoteIdent(`${table.name}_data`)} WHERE id >= ? ORDER BY id`).raw();
-  for (const [id, block] of pages.iterate(FIRST_LEAF_ID) as Iterable<[number, unknown]>) {
-    // A doclist index (its own bit above the page bits) is no leaf page.
-    if (Math.floor(id / 2 ** 36) % 2 === 1 || !Buffer.isBuffer(block)) continue;
-    const t = bySegment.get(Math.floor(id / FIRST_LEAF_ID));
-    if (!t) continue;
-    tallyLeaf(block, t, classify);
-    t.pages++;
-  }
+  });
   return tallies;
 }
 
-/** The live rowids, as a test: a bitmap while they are small non-negative integers, else a set (one pass). */
-function liveSet(db: Database.Database, live: LiveRowids): (rowid: number) => boolean {
+/**
+ * The live rowids and, once the scan has met them, the rank of the newest segment that holds
+ * each: 0 not live, 1 live and not met yet, rank + 2 after. An array while the rowids are small
+ * non-negative integers, else a map (read in one pass).
+ */
+interface LiveDocs {
+  get(rowid: number): number;
+  set(rowid: number, v: number): void;
+}
+
+function liveDocs(db: Database.Database, live: LiveRowids): LiveDocs {
   const range = db.prepare(`SELECT min(${live.key}) AS lo, max(${live.key}) AS hi FROM ${live.from}`).get() as {
     lo: unknown;
     hi: unknown;
   };
   const ids = db.prepare(`SELECT ${live.key} FROM ${live.from}`).pluck().safeIntegers();
   const { lo, hi } = range;
-  if (typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && lo >= 0 && hi < 2 ** 31) {
-    const bits = new Uint8Array((hi >> 3) + 1);
-    for (const id of ids.iterate() as Iterable<bigint>) {
-      const n = Number(id);
-      bits[n >> 3]! |= 1 << (n & 7);
-    }
-    return (r) => r >= 0 && r <= hi && (bits[r >> 3]! & (1 << (r & 7))) !== 0;
+  if (typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && lo >= 0 && hi < 2 ** 24) {
+    const state = new Uint16Array(hi + 1);
+    for (const id of ids.iterate() as Iterable<bigint>) state[Number(id)] = 1;
+    return {
+      get: (r) => (r >= 0 && r <= hi ? state[r]! : 0),
+      set: (r, v) => void (state[r] = v),
+    };
   }
   // Rowids past 2^53 are not told apart by the parser either (it counts them as other bytes).
-  const set = new Set<number>();
-  for (const id of ids.iterate() as Iterable<bigint | number>) set.add(Number(id));
-  return (r) => set.has(r);
+  const map = new Map<number, number>();
+  for (const id of ids.iterate() as Iterable<bigint | number>) map.set(Number(id), 1);
+  return { get: (r) => map.get(r) ?? 0, set: (r, v) => void map.set(r, v) };
 }
 
 /** Pages spread evenly over each segment (its pages are in term order), the same pages every time. */
@@ -157,31 +181,75 @@ function sampled(
   const totalPages = segments.reduce((s, g) => s + pagesOf(g), 0);
   const leaf = db.prepare(`SELECT block FROM ${quoteIdent(`${table.name}_data`)} WHERE id = ?`).pluck();
   const isLive = live ? db.prepare(`SELECT 1 FROM ${live.from} WHERE ${live.key} = ?`).pluck() : null;
-  // A few rowids a page are looked up, each standing for the entries around it (their bytes).
+  // A few rowids a page are looked up, each standing for the entries around it (their bytes),
+  // and as many of its delete markers: one of a live rowid is the trace of an update.
   const perPage = Math.max(1, Math.round(MAX_LOOKUPS / Math.max(1, samplePages)));
-  const classify: Classify = (rowids, bytes, n, into) => {
-    const k = Math.min(n, perPage);
-    for (let j = 0; j < k; j++) {
-      const from = Math.floor((j * n) / k);
-      const to = Math.floor(((j + 1) * n) / k);
-      let sum = 0;
-      for (let i = from; i < to; i++) sum += bytes[i]!;
-      if (!isLive || isLive.get(BigInt(rowids[(from + to) >> 1]!)) !== undefined) into.liveBytes += sum;
-      else into.deadBytes += sum;
-    }
-  };
-  return segments.map((g) => {
+  const liveRowid = (r: number): boolean => !isLive || isLive.get(BigInt(r)) !== undefined;
+  const classify =
+    (t: SegmentTally): Classify =>
+    (rowids, bytes, kinds, n) => {
+      const entries: number[] = [];
+      const markers: number[] = [];
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] === MARKER) markers.push(i);
+        else {
+          entries.push(i);
+          if (kinds[i] === REPLACEMENT) t.traces++;
+        }
+      }
+      forBlocks(entries, perPage, (block, mid) => {
+        let sum = 0;
+        for (const i of block) sum += bytes[i]!;
+        if (liveRowid(rowids[mid]!)) {
+          t.liveBytes += sum;
+          t.liveEntries += block.length;
+        } else t.deadBytes += sum;
+      });
+      forBlocks(markers, perPage, (block, mid) => {
+        if (liveRowid(rowids[mid]!)) t.traces += block.length;
+      });
+    };
+  const tallies = segments.map((g) => {
     const t = segmentTally();
     const pages = pagesOf(g);
     const take = Math.min(pages, Math.max(1, Math.round((samplePages * pages) / Math.max(1, totalPages))));
     for (let i = 0; i < take; i++) {
       const block = leaf.get(ftsLeafId(g.id, g.firstPage + Math.floor(((i + 0.5) * pages) / take)));
       if (!Buffer.isBuffer(block)) continue;
-      tallyLeaf(block, t, classify);
+      tallyLeaf(block, t, classify(t));
       t.pages++;
     }
     return t;
   });
+  // Each trace of an update supersedes an entry of its rowid in an older segment, of about the
+  // average size of a live entry; the oldest segment's traces have nothing older (their targets
+  // were merged away with them).
+  const liveBytes = tallies.reduce((s, t) => s + t.liveBytes, 0);
+  const liveEntries = tallies.reduce((s, t) => s + t.liveEntries, 0);
+  const oldest = oldestIndex(segments);
+  tallies.forEach((t, i) => {
+    if (i !== oldest && liveEntries > 0) t.supersededBytes = (t.traces * liveBytes) / liveEntries;
+  });
+  return tallies;
+}
+
+/** `items` split into at most `k` blocks in order; `fn` gets each block and the item in its middle. */
+function forBlocks(items: readonly number[], k: number, fn: (block: number[], mid: number) => void): void {
+  const n = items.length;
+  const blocks = Math.min(n, k);
+  for (let j = 0; j < blocks; j++) {
+    const block = items.slice(Math.floor((j * n) / blocks), Math.floor(((j + 1) * n) / blocks));
+    fn(block, block[block.length >> 1]!);
+  }
+}
+
+/** The oldest segment: the first of the highest level (FTS5's order of precedence, reversed). */
+function oldestIndex(segments: readonly FtsSegment[]): number {
+  let oldest = 0;
+  segments.forEach((g, i) => {
+    if (g.level > segments[oldest]!.level) oldest = i;
+  });
+  return oldest;
 }
 
 const pagesOf = (g: FtsSegment): number => Math.max(0, g.lastPage - g.firstPage + 1);
@@ -211,7 +279,7 @@ function deadWeight(
     const share = classified === 0 ? 0 : gone / classified;
     // A merge keeps one copy of each term: the largest segment's; the others' term keys go.
     const terms = i === largest ? 0 : t.termBytes;
-    dead += scale * (gone + share * t.otherBytes + terms);
+    dead += scale * (gone + share * t.otherBytes + terms + t.supersededBytes);
     indexBytes += scale * t.pageBytes;
   });
   const reclaimableBytes = Math.round(Math.min(dead, indexBytes));

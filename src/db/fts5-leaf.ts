@@ -37,16 +37,29 @@ export function emptyTally(): LeafTally {
   return { pageBytes: 0, markerBytes: 0, termBytes: 0, otherBytes: 0, liveBytes: 0, deadBytes: 0 };
 }
 
+/** What an entry is: an ENTRY of a document, a delete MARKER, or a REPLACEMENT (the delete flag with positions: a document rewritten in one transaction). */
+export const ENTRY = 0;
+export const MARKER = 1;
+export const REPLACEMENT = 2;
+
 /**
- * Tells the entries of one page (other than delete markers) live or dead: `rowids[i]` (exact
- * below 2^53) and `bytes[i]` for i < n, adding to `into.liveBytes` and `into.deadBytes`. The
- * arrays are reused for the next page.
+ * Tells the entries of one page live or dead: `rowids[i]` (exact below 2^53), `bytes[i]` and
+ * `kinds[i]` for i < n, adding the bytes of the entries and replacements to `into.liveBytes`
+ * or `into.deadBytes` (the markers' bytes are `markerBytes` already; they come along for what
+ * their rowids say). The arrays are reused for the next page.
  */
-export type Classify = (rowids: Float64Array, bytes: Uint32Array, n: number, into: LeafTally) => void;
+export type Classify = (
+  rowids: Float64Array,
+  bytes: Uint32Array,
+  kinds: Uint8Array,
+  n: number,
+  into: LeafTally,
+) => void;
 
 const TWO_53 = 2 ** 53;
 let rowidBuf = new Float64Array(2048);
 let bytesBuf = new Uint32Array(2048);
+let kindBuf = new Uint8Array(2048);
 
 /**
  * Adds one leaf page to `into`. Only for detail=full and detail=column indexes (a detail=none
@@ -131,14 +144,14 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
         return;
       }
       if (head === 1) markers += pos - at - whole;
-      else {
-        if (entries === rowidBuf.length) {
-          rowidBuf = grow(rowidBuf, new Float64Array(entries * 2));
-          bytesBuf = grow(bytesBuf, new Uint32Array(entries * 2));
-        }
-        rowidBuf[entries] = rowid;
-        bytesBuf[entries++] = pos - at - whole;
+      if (entries === rowidBuf.length) {
+        rowidBuf = grow(rowidBuf, new Float64Array(entries * 2));
+        bytesBuf = grow(bytesBuf, new Uint32Array(entries * 2));
+        kindBuf = grow(kindBuf, new Uint8Array(entries * 2));
       }
+      rowidBuf[entries] = rowid;
+      kindBuf[entries] = head === 1 ? MARKER : head % 2 === 1 ? REPLACEMENT : ENTRY;
+      bytesBuf[entries++] = pos - at - whole;
     }
   };
 
@@ -160,10 +173,10 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
   into.otherBytes += other;
   into.markerBytes += markers;
   into.termBytes += terms;
-  if (entries > 0) classify(rowidBuf, bytesBuf, entries, into);
+  if (entries > 0) classify(rowidBuf, bytesBuf, kindBuf, entries, into);
 }
 
-function grow<T extends Float64Array | Uint32Array>(from: T, to: T): T {
+function grow<T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }
