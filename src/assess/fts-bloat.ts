@@ -14,9 +14,9 @@
  * - scanned (--deep, and indexes up to assess.ftsFullCheckMaxBytes): every leaf page, every
  *   entry's rowid looked up: exact counts of markers and dead entries.
  * - sampled (the default above the bound): assess.ftsBloatSamplePages leaf pages spread evenly
- *   over every segment in proportion to its size, and a few rowids of each page (about 4,000 in
- *   all) looked up, each standing for the entries around it; each segment's sampled pages stand
- *   for all of its pages.
+ *   over every segment in proportion to its size, and a few rowids of each page (about 2,000 in
+ *   all, and 1,000 of its delete markers) looked up, each standing for the entries around it;
+ *   each segment's sampled pages stand for all of its pages.
  * bench/fts-bloat.mjs measures both against what an 'optimize' of a copy takes out.
  *
  * Not seen by the sample: the entries an UPDATE superseded (their rowid is still live); their
@@ -40,8 +40,9 @@ export interface FtsBloatOptions {
   readonly dueBytes: number;
 }
 
-/** Rowids looked up by the sampled estimate, over all segments: each stands for the entries around it. */
-const MAX_LOOKUPS = 4000;
+/** Rowids looked up by the sampled estimate, over all its pages: each stands for the entries (or markers) around it. */
+const ENTRY_LOOKUPS = 2000;
+const MARKER_LOOKUPS = 1000;
 
 /**
  * The dead weight of one index, read from `db` without writing to it. Runs in the caller's read
@@ -154,11 +155,12 @@ function liveDocs(db: Database.Database, live: LiveRowids): LiveDocs {
     lo: unknown;
     hi: unknown;
   };
-  const ids = db.prepare(`SELECT ${live.key} FROM ${live.from}`).pluck().safeIntegers();
+  const ids = db.prepare(`SELECT ${live.key} FROM ${live.from}`).pluck();
   const { lo, hi } = range;
   if (typeof lo === 'number' && typeof hi === 'number' && Number.isInteger(lo) && lo >= 0 && hi < 2 ** 24) {
     const state = new Uint16Array(hi + 1);
-    for (const id of ids.iterate() as Iterable<bigint>) state[Number(id)] = 1;
+    // Integers below 2^24 read exactly as numbers.
+    for (const id of ids.iterate() as Iterable<number>) state[id] = 1;
     return {
       get: (r) => (r >= 0 && r <= hi ? state[r]! : 0),
       set: (r, v) => void (state[r] = v),
@@ -166,7 +168,7 @@ function liveDocs(db: Database.Database, live: LiveRowids): LiveDocs {
   }
   // Rowids past 2^53 are not told apart by the parser either (it counts them as other bytes).
   const map = new Map<number, number>();
-  for (const id of ids.iterate() as Iterable<bigint | number>) map.set(Number(id), 1);
+  for (const id of ids.safeIntegers().iterate() as Iterable<bigint | number>) map.set(Number(id), 1);
   return { get: (r) => map.get(r) ?? 0, set: (r, v) => void map.set(r, v) };
 }
 
@@ -183,31 +185,51 @@ function sampled(
   const isLive = live ? db.prepare(`SELECT 1 FROM ${live.from} WHERE ${live.key} = ?`).pluck() : null;
   // A few rowids a page are looked up, each standing for the entries around it (their bytes),
   // and as many of its delete markers: one of a live rowid is the trace of an update.
-  const perPage = Math.max(1, Math.round(MAX_LOOKUPS / Math.max(1, samplePages)));
+  const perPage = Math.max(1, Math.round(ENTRY_LOOKUPS / Math.max(1, samplePages)));
+  const markersPerPage = Math.max(1, Math.round(MARKER_LOOKUPS / Math.max(1, samplePages)));
   const liveRowid = (r: number): boolean => !isLive || isLive.get(BigInt(r)) !== undefined;
   const classify =
     (t: SegmentTally): Classify =>
     (rowids, bytes, kinds, n) => {
-      const entries: number[] = [];
-      const markers: number[] = [];
+      let entries = 0;
+      let markers = 0;
       for (let i = 0; i < n; i++) {
-        if (kinds[i] === MARKER) markers.push(i);
+        if (kinds[i] === MARKER) markers++;
         else {
-          entries.push(i);
+          entries++;
           if (kinds[i] === REPLACEMENT) t.traces++;
         }
       }
-      forBlocks(entries, perPage, (block, mid) => {
-        let sum = 0;
-        for (const i of block) sum += bytes[i]!;
-        if (liveRowid(rowids[mid]!)) {
-          t.liveBytes += sum;
-          t.liveEntries += block.length;
-        } else t.deadBytes += sum;
-      });
-      forBlocks(markers, perPage, (block, mid) => {
-        if (liveRowid(rowids[mid]!)) t.traces += block.length;
-      });
+      // Each kind split into at most perPage blocks in page order; a block's middle rowid is looked up.
+      const eBlocks = Math.min(entries, perPage);
+      const mBlocks = Math.min(markers, markersPerPage);
+      let e = 0;
+      let m = 0;
+      let eSum = 0;
+      let eRowid = 0;
+      let mRowid = 0;
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] === MARKER) {
+          const j = Math.floor((m * mBlocks) / markers);
+          const start = Math.floor((j * markers) / mBlocks);
+          const end = Math.floor(((j + 1) * markers) / mBlocks);
+          if (m === (start + end) >> 1) mRowid = rowids[i]!;
+          if (++m === end && liveRowid(mRowid)) t.traces += end - start;
+          continue;
+        }
+        const j = Math.floor((e * eBlocks) / entries);
+        const start = Math.floor((j * entries) / eBlocks);
+        const end = Math.floor(((j + 1) * entries) / eBlocks);
+        if (e === (start + end) >> 1) eRowid = rowids[i]!;
+        eSum += bytes[i]!;
+        if (++e === end) {
+          if (liveRowid(eRowid)) {
+            t.liveBytes += eSum;
+            t.liveEntries += end - start;
+          } else t.deadBytes += eSum;
+          eSum = 0;
+        }
+      }
     };
   const tallies = segments.map((g) => {
     const t = segmentTally();
@@ -231,16 +253,6 @@ function sampled(
     if (i !== oldest && liveEntries > 0) t.supersededBytes = (t.traces * liveBytes) / liveEntries;
   });
   return tallies;
-}
-
-/** `items` split into at most `k` blocks in order; `fn` gets each block and the item in its middle. */
-function forBlocks(items: readonly number[], k: number, fn: (block: number[], mid: number) => void): void {
-  const n = items.length;
-  const blocks = Math.min(n, k);
-  for (let j = 0; j < blocks; j++) {
-    const block = items.slice(Math.floor((j * n) / blocks), Math.floor(((j + 1) * n) / blocks));
-    fn(block, block[block.length >> 1]!);
-  }
 }
 
 /** The oldest segment: the first of the highest level (FTS5's order of precedence, reversed). */

@@ -176,7 +176,7 @@ export const AssessSchema = z.strictObject({
     .describe('Rows, and index entries, sampled per FTS5 index by the bounded consistency check.'),
   ftsBloatSamplePages: count
     .min(1)
-    .default(1024)
+    .default(512)
     .describe(
       "Leaf pages read per FTS5 index to estimate its dead weight (indexes up to ftsFullCheckMaxBytes, and all with --deep, get the exact figure: an 'optimize' of a copy).",
     ),

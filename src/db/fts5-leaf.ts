@@ -78,87 +78,29 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
     into.otherBytes += n;
     return;
   }
-  let pos = 0;
-  /** The varint at `pos` (advancing it), or -1 past `end` or at 2^53 and over. */
-  const varint = (end: number): number => {
-    if (pos >= end) return -1;
-    const b0 = page[pos++]!;
-    if (b0 < 0x80) return b0;
-    let v = b0 & 0x7f;
-    for (let i = 1; i < 9; i++) {
-      if (pos >= end) return -1;
-      const b = page[pos++]!;
-      if (i === 8) return v * 256 + b >= TWO_53 ? -1 : v * 256 + b;
-      v = v * 128 + (b & 0x7f);
-      if (b < 0x80) return v >= TWO_53 ? -1 : v;
-    }
-    return -1;
-  };
-
-  let other = 0;
-  let markers = 0;
-  let terms = n - footer;
-  let entries = 0;
-  const starts: number[] = [];
+  // The page is read through module state (P, pos, the counts): no closures made per page.
+  P = page;
+  other = 0;
+  markers = 0;
+  terms = n - footer;
+  entries = 0;
+  let nStarts = 0;
   pos = footer;
   for (let at = 0; pos < n;) {
     const d = varint(n);
     if (d < 0) break;
     at += d;
     if (at < 4 || at >= footer) break;
-    starts.push(at);
+    if (nStarts === startBuf.length) startBuf = grow(startBuf, new Int32Array(nStarts * 2));
+    startBuf[nStarts++] = at;
   }
-  const firstStop = starts.length > 0 ? starts[0]! : footer;
+  const firstStop = nStarts > 0 ? startBuf[0]! : footer;
   other += 4 + Math.max(0, (firstRowid || firstStop) - 4);
 
-  const doclist = (start: number, end: number, afterTerm: boolean): void => {
-    pos = start;
-    let rowid = 0;
-    let first = true;
-    while (pos < end) {
-      const at = pos;
-      // One-byte varints, by far the most common, read inline.
-      const b0 = page[pos]!;
-      const r = b0 < 0x80 ? (pos++, b0) : varint(end);
-      if (r < 0 || (!first && rowid + r >= TWO_53)) {
-        other += end - at;
-        return;
-      }
-      let whole = 0;
-      if (first && afterTerm && pos - at > 1) {
-        whole = pos - at - 1;
-        terms += whole;
-      }
-      rowid = first ? r : rowid + r;
-      first = false;
-      const b1 = pos < end ? page[pos]! : 0x80;
-      const head = b1 < 0x80 ? (pos++, b1) : varint(end);
-      if (head < 0) {
-        other += end - at - whole;
-        return;
-      }
-      pos += Math.floor(head / 2);
-      if (pos > end) {
-        // The entry goes on on the next page: what is here of it counts as other bytes.
-        other += end - at - whole;
-        return;
-      }
-      if (head === 1) markers += pos - at - whole;
-      if (entries === rowidBuf.length) {
-        rowidBuf = grow(rowidBuf, new Float64Array(entries * 2));
-        bytesBuf = grow(bytesBuf, new Uint32Array(entries * 2));
-        kindBuf = grow(kindBuf, new Uint8Array(entries * 2));
-      }
-      rowidBuf[entries] = rowid;
-      kindBuf[entries] = head === 1 ? MARKER : head % 2 === 1 ? REPLACEMENT : ENTRY;
-      bytesBuf[entries++] = pos - at - whole;
-    }
-  };
-
   if (firstRowid !== 0) doclist(firstRowid, firstStop, false);
-  for (let i = 0; i < starts.length; i++) {
-    const end = i + 1 < starts.length ? starts[i + 1]! : footer;
-    pos = starts[i]!;
+  for (let i = 0; i < nStarts; i++) {
+    const end = i + 1 < nStarts ? startBuf[i + 1]! : footer;
+    pos = startBuf[i]!;
     const at = pos;
     // After the first term on the page: the bytes it shares with the previous term.
     const len = i > 0 && varint(end) < 0 ? -1 : varint(end);
@@ -176,7 +118,76 @@ export function tallyLeaf(page: Uint8Array, into: LeafTally, classify: Classify)
   if (entries > 0) classify(rowidBuf, bytesBuf, kindBuf, entries, into);
 }
 
-function grow<T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T {
+let P: Uint8Array = new Uint8Array(0);
+let pos = 0;
+let other = 0;
+let markers = 0;
+let terms = 0;
+let entries = 0;
+let startBuf = new Int32Array(256);
+
+/** The varint of P at `pos` (advancing it), or -1 past `end` or at 2^53 and over. */
+function varint(end: number): number {
+  if (pos >= end) return -1;
+  const b0 = P[pos++]!;
+  if (b0 < 0x80) return b0;
+  let v = b0 & 0x7f;
+  for (let i = 1; i < 9; i++) {
+    if (pos >= end) return -1;
+    const b = P[pos++]!;
+    if (i === 8) return v * 256 + b >= TWO_53 ? -1 : v * 256 + b;
+    v = v * 128 + (b & 0x7f);
+    if (b < 0x80) return v >= TWO_53 ? -1 : v;
+  }
+  return -1;
+}
+
+/** The doclist of P from `start` to `end` into the entry buffers (its first rowid whole). */
+function doclist(start: number, end: number, afterTerm: boolean): void {
+  pos = start;
+  let rowid = 0;
+  let first = true;
+  while (pos < end) {
+    const at = pos;
+    // One-byte varints, by far the most common, read inline.
+    const b0 = P[pos]!;
+    const r = b0 < 0x80 ? (pos++, b0) : varint(end);
+    if (r < 0 || (!first && rowid + r >= TWO_53)) {
+      other += end - at;
+      return;
+    }
+    let whole = 0;
+    if (first && afterTerm && pos - at > 1) {
+      whole = pos - at - 1;
+      terms += whole;
+    }
+    rowid = first ? r : rowid + r;
+    first = false;
+    const b1 = pos < end ? P[pos]! : 0x80;
+    const head = b1 < 0x80 ? (pos++, b1) : varint(end);
+    if (head < 0) {
+      other += end - at - whole;
+      return;
+    }
+    pos += Math.floor(head / 2);
+    if (pos > end) {
+      // The entry goes on on the next page: what is here of it counts as other bytes.
+      other += end - at - whole;
+      return;
+    }
+    if (head === 1) markers += pos - at - whole;
+    if (entries === rowidBuf.length) {
+      rowidBuf = grow(rowidBuf, new Float64Array(entries * 2));
+      bytesBuf = grow(bytesBuf, new Uint32Array(entries * 2));
+      kindBuf = grow(kindBuf, new Uint8Array(entries * 2));
+    }
+    rowidBuf[entries] = rowid;
+    kindBuf[entries] = head === 1 ? MARKER : head % 2 === 1 ? REPLACEMENT : ENTRY;
+    bytesBuf[entries++] = pos - at - whole;
+  }
+}
+
+function grow<T extends Float64Array | Uint32Array | Uint8Array | Int32Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }
