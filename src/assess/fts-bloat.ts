@@ -9,19 +9,21 @@
  * live documents.
  *
  * Leaf pages are parsed (src/db/fts5-leaf.ts): delete markers are dead, an entry whose rowid is
- * no longer in the index (`_docsize`, else the content) is dead, the rest is live. To that come
- * the term keys of every segment but the largest (a merge keeps one copy of each term).
- * - scanned (--deep, and indexes up to assess.ftsFullCheckMaxBytes): every leaf page, every
- *   entry's rowid looked up: exact counts of markers and dead entries.
+ * no longer in the index (`_docsize`, else the content) is dead, an entry an UPDATE superseded
+ * is dead, the rest is live. To that come the term keys of every segment but the largest (a
+ * merge keeps one copy of each term).
+ * - scanned (--deep, and indexes up to assess.ftsFullCheckMaxBytes): every leaf page, segment by
+ *   segment from the newest, every entry's rowid looked up: exact counts of markers, deleted and
+ *   superseded entries.
  * - sampled (the default above the bound): assess.ftsBloatSamplePages leaf pages spread evenly
- *   over every segment in proportion to its size, and a few rowids of each page (about 2,000 in
- *   all, and 1,000 of its delete markers) looked up, each standing for the entries around it;
- *   each segment's sampled pages stand for all of its pages.
+ *   over every segment in proportion to its size, and a few rowids of each page (about 2,000
+ *   entries and 1,000 markers in all) looked up, each standing for those around it; each
+ *   segment's sampled pages stand for all of its pages. What an UPDATE superseded is estimated
+ *   from the traces of updates the sample finds (markers of live rowids, replacement entries).
  * bench/fts-bloat.mjs measures both against what an 'optimize' of a copy takes out.
  *
- * Not seen by the sample: the entries an UPDATE superseded (their rowid is still live); their
- * delete markers are counted. A detail=none index, or a contentless one without `_docsize`, is
- * estimated from its markers only, and says so.
+ * A detail=none index is not parsed, and a contentless one without `_docsize` counts its
+ * markers only; the measure's note says so.
  */
 import type Database from 'better-sqlite3';
 import { MARKER, REPLACEMENT, emptyTally, tallyLeaf, type Classify, type LeafTally } from '../db/fts5-leaf.js';
