@@ -279,6 +279,30 @@ describe('planning and running the optimize', () => {
     expect(after.segments).toBe(1);
     expect(after.bloat!.ratio).toBeLessThan(0.05);
   }, 60_000);
+  it("a rebuild's result gives the size before and none after (its index waits in FTS5's pending terms until COMMIT)", () => {
+    const dir = path.join(tempDir('dbm-bloat-rebuild-'), 'brain');
+    generateDemoBrain({ dir, scale: 1, seed: 3, now: NOW, ftsDrift: true });
+    const run = cli([
+      '--config',
+      path.join(dir, 'maintenance.config.json'),
+      '--rebuild-fts',
+      '--db',
+      'tier1',
+      '--json',
+    ]);
+    expect(run.status, run.stderr).toBe(0);
+    const r = (JSON.parse(run.stdout) as { results: Result[] }).results[0]!;
+    expect(r.message).toMatch(/^rebuilt messages_fts; the triggers/);
+    expect(r.ftsIndexes).toEqual([
+      {
+        table: 'messages_fts',
+        bytesBefore: expect.any(Number),
+        bytesAfter: null,
+        segmentsBefore: expect.any(Number),
+        segmentsAfter: null,
+      },
+    ]);
+  }, 60_000);
 });
 
 describe('what the assessment shows', () => {
