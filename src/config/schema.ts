@@ -175,7 +175,7 @@ export const AssessSchema = z.strictObject({
     .default(200)
     .describe('Rows, and index entries, sampled per FTS5 index by the bounded consistency check.'),
   ftsBloatSamplePages: count
-    .min(1)
+    .min(1, 'must be at least 1')
     .default(512)
     .describe(
       "Leaf pages read per FTS5 index to estimate its dead weight (indexes up to ftsFullCheckMaxBytes, and all with --deep, get the exact figure: an 'optimize' of a copy).",
