@@ -55,7 +55,7 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
         return [
           bounded
             ? deadWeightDue(t)
-              ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until the index is one segment`
+              ? `${ftsCommandSql(t.table, 'merge', -MERGE_PAGES_FIRST)} -- then ('merge', N) steps going on with it, each in its own transaction, until the merge into one segment ends`
               : `${ftsCommandSql(t.table, 'merge', MERGE_PAGES_FIRST)} -- repeated, each in its own transaction, until it merges nothing`
             : statement(t, a),
         ];
