@@ -187,11 +187,7 @@ export function ftsStructure(db: Database.Database, name: string): FtsStructure 
   const row = db.prepare(`SELECT block FROM ${quoteIdent(`${name}_data`)} WHERE id = 10`).get() as
     { block: Buffer } | undefined;
   if (!row || !Buffer.isBuffer(row.block) || row.block.length < 6) return undefined;
-  return parseFtsStructure(row.block);
-}
-
-/** The structure record's fields (see ftsStructure); undefined when it is truncated. */
-function parseFtsStructure(b: Uint8Array): FtsStructure | undefined {
+  const b = row.block;
   let pos = 4; // the cookie
   const v2 = b[4] === 0xff && b[5] === 0x00 && b[6] === 0x00 && b[7] === 0x01;
   if (v2) pos += 4;

@@ -44,7 +44,7 @@ export function collectFindings(a: Assessment, config: Config): Family[] {
   const segments = family('dbm_fts_segments', 'Segments of the FTS5 index (many: it wants an optimize).');
   const deadRatio = family(
     'dbm_fts_dead_ratio',
-    "Share of the FTS5 index that is dead weight from deletes (delete markers, deleted documents' entries): what an optimize frees.",
+    'Share of the FTS5 index that is dead weight (delete markers, entries of deleted or updated documents, duplicate term keys): what an optimize frees.',
   );
   const deadBytes = family(
     'dbm_fts_reclaimable_bytes',

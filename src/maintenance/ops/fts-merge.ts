@@ -33,7 +33,7 @@ export const MERGE_PAGES_FIRST = 64;
 export interface MergeResult {
   readonly steps: number;
   readonly longestMs: number;
-  /** The last step merged nothing (false: stopped at the work cap while the index kept growing). */
+  /** The merge ended (false: stopped at the work cap while the application kept adding segments). */
   readonly finished: boolean;
   /** Why it stopped before the end (finished false), in words. */
   readonly stoppedBecause?: string;

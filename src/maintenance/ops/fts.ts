@@ -8,7 +8,7 @@
  * inside a single segment is taken out by a 'rebuild' (same content, same index, without it).
  */
 import type { FtsHealth } from '../../assess/types.js';
-import { ftsCommandSql, ftsIndexBytes, ftsSegmentCount } from '../../db/fts5.js';
+import { ftsCommandSql, ftsPageSize, ftsStructure } from '../../db/fts5.js';
 import { wrongTriggersNote } from './fts-triggers.js';
 import { MERGE_PAGES_FIRST, mergeInSteps, mergeToOneInSteps, type MergeResult } from './fts-merge.js';
 import type { LockMeter } from '../lock-meter.js';
@@ -77,10 +77,11 @@ function make(type: 'REBUILD_FTS' | 'OPTIMIZE_FTS'): Operation {
   };
 }
 
-/** Its size now, for the before and after of a result. */
+/** Its size now, for the before and after of a result (one read of its structure record). */
 function sizeOf(db: Db, table: string): { bytes: number | null; segments: number | null } {
   try {
-    return { bytes: ftsIndexBytes(db, table) ?? null, segments: ftsSegmentCount(db, table) ?? null };
+    const s = ftsStructure(db, table);
+    return s ? { bytes: s.leafPages * ftsPageSize(db, table), segments: s.segments } : { bytes: null, segments: null };
   } catch {
     return { bytes: null, segments: null };
   }
