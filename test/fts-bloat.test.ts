@@ -11,12 +11,14 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { measureFtsBloat } from '../src/assess/fts-bloat.js';
 import { MARKER, emptyTally, tallyLeaf } from '../src/db/fts5-leaf.js';
-import { ftsLeafId, ftsStructure, listFtsTables } from '../src/db/fts5.js';
+import { ftsIndexBytes, ftsLeafId, ftsStructure, listFtsTables } from '../src/db/fts5.js';
 // @ts-expect-error: a JavaScript module of the benchmarks, shared with them
 import { optimizedCopy } from '../bench/lib.mjs';
 import { NOW, cli, tempDir } from './helpers.js';
 import { dumpUserRows } from './maintenance-helpers.js';
 import { exited, startCli, startCommitter } from './process-helpers.js';
+import { LockMeter } from '../src/maintenance/lock-meter.js';
+import { mergeToOneInSteps } from '../src/maintenance/ops/fts-merge.js';
 import { generateDemoBrain } from '../src/demo/generate.js';
 
 const truth = optimizedCopy as (
@@ -176,6 +178,37 @@ function brain(maintenance: Record<string, unknown> = {}): { config: string; tie
   return { config, tier1: path.join(dir, 'tier1', 'conversations.db') };
 }
 
+/**
+ * The rowids of messages deleted before now: below the highest live one and not live (the
+ * application's new rows take rowids above it).
+ */
+function deletedBefore(file: string): (rowid: number) => boolean {
+  const db = new Database(file, { readonly: true });
+  const live = new Set(db.prepare('SELECT id FROM messages').pluck().all() as number[]);
+  db.close();
+  const top = Math.max(...live);
+  return (rowid) => rowid <= top && !live.has(rowid);
+}
+
+/** Bytes of messages_fts's entries and delete markers, on every leaf page, whose rowid `dead` says. */
+function deadWeightOf(file: string, dead: (rowid: number) => boolean): number {
+  const db = new Database(file, { readonly: true });
+  const s = ftsStructure(db, 'messages_fts')!;
+  const page = db.prepare('SELECT block FROM messages_fts_data WHERE id = ?').pluck();
+  let total = 0;
+  const t = emptyTally();
+  for (const g of s.list)
+    for (let p = g.firstPage; p <= g.lastPage; p++) {
+      const block = page.get(ftsLeafId(g.id, p)) as Buffer | undefined;
+      if (block)
+        tallyLeaf(block, t, (rowids, bytes, _kinds, n) => {
+          for (let i = 0; i < n; i++) if (dead(rowids[i]!)) total += bytes[i]!;
+        });
+    }
+  db.close();
+  return total;
+}
+
 const assessed = (config: string): { fts: Fts; tasks: Task[] } => {
   const a = JSON.parse(cli(['--config', config, '--assess', '--json']).stdout) as {
     databases: Array<{ name: string; fts: Fts[] }>;
@@ -257,7 +290,8 @@ describe('planning and running the optimize', () => {
     // To the end although the application added segments all along: the later steps go on with
     // the merge under way instead of starting it over.
     expect(opt.message).toMatch(/messages_fts merged in \d+ step\(s\) of at most \d+ ms; messages_fts /);
-    expect(opt.ftsIndexes[0]!.bytesAfter).toBeLessThan(opt.ftsIndexes[0]!.bytesBefore * 0.6);
+    expect(opt.ftsIndexes[0]!.bytesAfter).toEqual(expect.any(Number));
+    expect(committed.ids.length).toBeGreaterThan(0);
     expect(committed.errors).toEqual([]);
     expect(committed.busy).toBe(0);
     const db = new Database(tier1);
@@ -266,6 +300,31 @@ describe('planning and running the optimize', () => {
     db.prepare("INSERT INTO messages_fts(messages_fts, rank) VALUES ('integrity-check', 1)").run();
     db.close();
   }, 120_000);
+
+  it('the bounded merge goes to the end under an application committing as fast as it can: no entry or marker of a deleted document is left when it returns', async () => {
+    // The index's size after says little with an application adding to it all along (under load
+    // it added about as much as the merge took out), and a second later the application's own
+    // automerge has ended any merge under way. So: in this process, the committer frozen the
+    // moment the steps return, the dead weight counted on every leaf page.
+    const { tier1 } = brain();
+    const deleted = deletedBefore(tier1);
+    expect(deadWeightOf(tier1, deleted)).toBeGreaterThan(0);
+    const db = new Database(tier1, { timeout: 5000 });
+    const indexBytes = ftsIndexBytes(db, 'messages_fts')!;
+    const app = startCommitter(tier1);
+    await app.ready;
+    const r = await mergeToOneInSteps(db, 'messages_fts', { budgetMs: 50, meter: new LockMeter(), indexBytes });
+    app.child.kill('SIGSTOP');
+    const left = deadWeightOf(tier1, deleted);
+    app.child.kill('SIGCONT');
+    db.close();
+    const committed = await app.stop();
+    expect(left).toBe(0);
+    expect(r.finished).toBe(true);
+    expect(r.steps).toBeGreaterThan(1);
+    expect(committed.errors).toEqual([]);
+    expect(committed.busy).toBe(0);
+  }, 60_000);
 
   it('within a small writer-wait budget and left alone, the merge steps end where an optimize does', () => {
     const { config } = brain({ maxWriterWaitMs: 50 });
