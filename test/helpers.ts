@@ -11,6 +11,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 export const BIN = path.join(ROOT, 'bin', 'db-maintenance.js');
 export const NOW = new Date('2026-11-20T12:00:00.000Z');
 
+/**
+ * SIGKILL trials per campaign in `npm test` (DBM_CRASH_TRIALS to change it): a sample that keeps
+ * the suite near five minutes on the 2-core machine. The campaigns of hundreds of trials are
+ * bench/crash.mjs and bench/retention-crash.mjs.
+ */
+export const CRASH_TRIALS = Math.max(2, Number(process.env['DBM_CRASH_TRIALS'] ?? 12) || 12);
+
 const dirs: string[] = [];
 afterEach(() => {
   while (dirs.length) fs.rmSync(dirs.pop()!, { recursive: true, force: true });
