@@ -16,7 +16,8 @@ import { ftsAveragesRowCount, ftsIndexBytes, ftsSegmentCount, type FtsTable } fr
 import { quoteIdent } from '../db/sql.js';
 import type { WriteCapable } from '../db/open.js';
 import { bytes } from '../util/format.js';
-import { measureFtsBloat } from './fts-bloat.js';
+import { measureFtsBloat, type FtsBloatOptions } from './fts-bloat.js';
+import { SCAN_ASIDE_MIN_BYTES, scanAside } from './fts-bloat-aside.js';
 import { probeIndex } from './fts-probe.js';
 import type { FtsBloat, FtsHealth } from './types.js';
 
@@ -155,64 +156,72 @@ function checkFtsUnguarded(
     bloat,
   });
 
-  let ran = '';
-  if (full) {
-    // The counts may come from another snapshot than the check (one statement); the check decides.
-    const problem = fullIntegrityCheck(conn, table);
-    const rows =
-      indexedRows !== null && contentRows !== null && indexedRows !== contentRows
-        ? ` (the index holds ${indexedRows} rows, its content ${contentRows})`
-        : '';
-    if (problem) return result(table.kind === 'external' ? 'drift' : 'corrupt', 'full', problem + rows);
-  } else if (indexedRows !== null && contentRows !== null && indexedRows !== contentRows) {
-    const what = table.kind === 'external' ? `content table "${table.contentTable}"` : 'its content';
-    return result(
-      table.kind === 'external' ? 'drift' : 'corrupt',
-      'counts',
-      `index holds ${indexedRows} rows but ${what} has ${contentRows}`,
-    );
-  } else if (table.kind === 'external') {
-    const probe = probeIndex(conn, table, opts.sampleRows, indexedRows);
-    if (probe.problem) return result('drift', 'sampled', probe.problem);
-    ran = probe.ran;
-  }
-  // A consistent index: how much of it an optimize would take out (a measure that cannot be
-  // taken leaves bloat null, not the index unchecked).
   const b = opts.bloat;
-  const bloat = b
-    ? (safe(() =>
-        measureFtsBloat(db, table, {
-          scan: full,
-          samplePages: b.samplePages,
-          dueRatio: b.deadRatio,
-          dueBytes: b.minReclaimBytes,
-        }),
-      ) ?? null)
-    : null;
-  const checked: FtsHealth['checked'] = full
-    ? 'full'
-    : table.kind === 'external'
-      ? 'sampled'
-      : table.kind === 'regular'
-        ? 'counts'
-        : 'none';
-  const why: string[] = [];
-  if (segments !== null && segments > opts.maxSegments)
-    why.push(`index has ${segments} segments (more than ${opts.maxSegments})`);
-  if (b && bloat?.due) why.push(`${deadWeight(bloat)}, over ${(b.deadRatio * 100).toFixed(0)}%`);
-  if (why.length > 0) {
-    const fix = bloat?.due ? 'an optimize reclaims it' : 'an optimize merges them';
-    return result('bloated', full ? 'full' : 'counts', `${why.join('; ')}; ${fix}`, bloat);
+  const bloatOpts = (scan: boolean): FtsBloatOptions | null =>
+    b ? { scan, samplePages: b.samplePages, dueRatio: b.deadRatio, dueBytes: b.minReclaimBytes } : null;
+  // A large index read whole: its dead weight on the other core while its integrity-check runs here.
+  const wide = full ? bloatOpts(true) : null;
+  const aside =
+    wide && !db.inTransaction && (known.indexBytes ?? 0) >= SCAN_ASIDE_MIN_BYTES
+      ? safe(() =>
+          scanAside(db.name, table, wide, known.indexBytes!, Number(db.pragma('busy_timeout', { simple: true }))),
+        )
+      : undefined;
+  try {
+    let ran = '';
+    if (full) {
+      // The counts may come from another snapshot than the check (one statement); the check decides.
+      const problem = fullIntegrityCheck(conn, table);
+      const rows =
+        indexedRows !== null && contentRows !== null && indexedRows !== contentRows
+          ? ` (the index holds ${indexedRows} rows, its content ${contentRows})`
+          : '';
+      if (problem) return result(table.kind === 'external' ? 'drift' : 'corrupt', 'full', problem + rows);
+    } else if (indexedRows !== null && contentRows !== null && indexedRows !== contentRows) {
+      const what = table.kind === 'external' ? `content table "${table.contentTable}"` : 'its content';
+      return result(
+        table.kind === 'external' ? 'drift' : 'corrupt',
+        'counts',
+        `index holds ${indexedRows} rows but ${what} has ${contentRows}`,
+      );
+    } else if (table.kind === 'external') {
+      const probe = probeIndex(conn, table, opts.sampleRows, indexedRows);
+      if (probe.problem) return result('drift', 'sampled', probe.problem);
+      ran = probe.ran;
+    }
+    // A consistent index: how much of it an optimize would take out (a measure that cannot be
+    // taken leaves bloat null, not the index unchecked).
+    const measure = bloatOpts(full);
+    const fromAside = aside?.result();
+    const bloat =
+      fromAside !== undefined ? fromAside : measure ? (safe(() => measureFtsBloat(db, table, measure)) ?? null) : null;
+    const checked: FtsHealth['checked'] = full
+      ? 'full'
+      : table.kind === 'external'
+        ? 'sampled'
+        : table.kind === 'regular'
+          ? 'counts'
+          : 'none';
+    const why: string[] = [];
+    if (segments !== null && segments > opts.maxSegments)
+      why.push(`index has ${segments} segments (more than ${opts.maxSegments})`);
+    if (b && bloat?.due) why.push(`${deadWeight(bloat)}, over ${(b.deadRatio * 100).toFixed(0)}%`);
+    if (why.length > 0) {
+      const fix = bloat?.due ? 'an optimize reclaims it' : 'an optimize merges them';
+      return result('bloated', full ? 'full' : 'counts', `${why.join('; ')}; ${fix}`, bloat);
+    }
+    const detail =
+      table.kind === 'contentless' && !full
+        ? 'contentless index: only --deep checks it'
+        : full
+          ? 'integrity-check passed'
+          : table.kind === 'external'
+            ? `consistent (bounded check: row counts${ran ? `, ${ran}` : ''})`
+            : 'consistent';
+    return result('ok', checked, detail, bloat);
+  } finally {
+    aside?.cancel();
   }
-  const detail =
-    table.kind === 'contentless' && !full
-      ? 'contentless index: only --deep checks it'
-      : full
-        ? 'integrity-check passed'
-        : table.kind === 'external'
-          ? `consistent (bounded check: row counts${ran ? `, ${ran}` : ''})`
-          : 'consistent';
-  return result('ok', checked, detail, bloat);
 }
 
 /** "46% of the index (100.5 MB of 217.3 MB) is dead weight from deletes (estimated from 1028 sampled pages)" */
