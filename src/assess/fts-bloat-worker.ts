@@ -4,9 +4,8 @@
  * given, then raises the shared flag the assessing thread waits on.
  */
 import { workerData, type MessagePort } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import type { FtsTable } from '../db/fts5.js';
-import { measureFtsBloat, type FtsBloatOptions } from './fts-bloat.js';
+import type { FtsBloatOptions } from './fts-bloat.js';
 import type { FtsBloat } from './types.js';
 
 const data = workerData as {
@@ -19,6 +18,9 @@ const data = workerData as {
 };
 let out: { bloat: FtsBloat | null } | { error: string };
 try {
+  // Loaded here, so that even a module that fails to load raises the flag (with the error).
+  const { default: Database } = await import('better-sqlite3');
+  const { measureFtsBloat } = await import('./fts-bloat.js');
   // Read-only: it cannot write, and the assessing thread's connection stays open meanwhile, so
   // this one's close is never the last (it never checkpoints or removes a WAL).
   const db = new Database(data.file, { readonly: true, fileMustExist: true, timeout: data.timeoutMs });
