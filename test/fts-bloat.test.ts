@@ -14,8 +14,7 @@ import { MARKER, emptyTally, tallyLeaf } from '../src/db/fts5-leaf.js';
 import { ftsIndexBytes, ftsLeafId, ftsStructure, listFtsTables } from '../src/db/fts5.js';
 // @ts-expect-error: a JavaScript module of the benchmarks, shared with them
 import { optimizedCopy } from '../bench/lib.mjs';
-import { NOW, cli, snapshotTree, tempDir, writeConfig } from './helpers.js';
-import { SCAN_ASIDE_MIN_BYTES, scanAside } from '../src/assess/fts-bloat-aside.js';
+import { NOW, cli, tempDir } from './helpers.js';
 import { dumpUserRows } from './maintenance-helpers.js';
 import { exited, startCli, startCommitter } from './process-helpers.js';
 import { LockMeter } from '../src/maintenance/lock-meter.js';
@@ -387,73 +386,4 @@ describe('what the assessment shows', () => {
       /FTS "messages_fts" bloated: .*\d+% of the index \(.+ of .+\) is dead weight from deletes \(every page read\)/,
     );
   }, 60_000);
-});
-
-describe('--deep: the scan of a large index on the other core, beside its integrity-check', () => {
-  /** An index past SCAN_ASIDE_MIN_BYTES (about 36 MB), a fifth of its documents deleted, in WAL mode at rest. */
-  function largeIndex(): { dir: string; file: string } {
-    const dir = tempDir('dbm-bloat-aside-');
-    const file = path.join(dir, 'app.db');
-    const db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.exec(`CREATE TABLE m(id INTEGER PRIMARY KEY, c TEXT);
-      CREATE VIRTUAL TABLE m_fts USING fts5(c, content='m', content_rowid='id');`);
-    let seed = 11;
-    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
-    const words = Array.from({ length: 20000 }, (_, i) => `w${i.toString(36)}`);
-    const ins = db.prepare('INSERT INTO m(c) VALUES (?)');
-    const fts = db.prepare('INSERT INTO m_fts(rowid, c) VALUES (?, ?)');
-    const del = db.prepare("INSERT INTO m_fts(m_fts, rowid, c) VALUES ('delete', ?, ?)");
-    const gone = db.prepare('DELETE FROM m WHERE id = ?');
-    db.transaction(() => {
-      for (let i = 0; i < 200_000; i++) {
-        const c = Array.from({ length: 60 }, () => words[Math.floor(rnd() * rnd() * 20000)]).join(' ');
-        fts.run(ins.run(c).lastInsertRowid, c);
-      }
-    })();
-    const victims = db.prepare('SELECT id, c FROM m WHERE id % 5 = 0').all() as Array<{ id: number; c: string }>;
-    db.transaction(() => {
-      for (const v of victims) {
-        del.run(v.id, v.c);
-        gone.run(v.id);
-      }
-    })();
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.close();
-    return { dir, file };
-  }
-
-  it('reports what the same scan on this thread measures, and changes no byte of the brain, leaving no -wal or -shm', () => {
-    const { dir, file } = largeIndex();
-    // Read-write, so that its close removes the -wal and -shm (a read-only one would leave them).
-    const db = new Database(file);
-    const table = listFtsTables(db)[0]!;
-    expect(ftsIndexBytes(db, 'm_fts')!).toBeGreaterThan(SCAN_ASIDE_MIN_BYTES);
-    const inline = measureFtsBloat(db, table, { ...OPTS, scan: true })!;
-    db.close();
-    expect(inline.ratio).toBeGreaterThan(0.1);
-    const config = writeConfig(dir, { databases: { app: { path: 'app.db' } } });
-    const notOurs = (rel: string): boolean => rel === 'maintenance.config.json' || rel.startsWith('.db-maintenance');
-    const before = snapshotTree(dir, notOurs);
-    expect(Object.keys(before).some((f) => f.endsWith('-wal') || f.endsWith('-shm'))).toBe(false);
-    const r = cli(['--config', config, '--assess', '--deep', '--json']);
-    expect(r.status, r.stderr).toBe(0);
-    const fts = (JSON.parse(r.stdout) as { databases: Array<{ fts: Fts[] }> }).databases[0]!.fts[0]!;
-    expect(fts).toMatchObject({ status: 'bloated', checked: 'full' });
-    expect(fts.bloat).toEqual({ ...inline, due: fts.bloat!.due });
-    expect(snapshotTree(dir, notOurs)).toEqual(before);
-  }, 120_000);
-
-  it('a thread that cannot read the file gives no measure, at once, and the caller measures on its own thread', () => {
-    const db = new Database(':memory:');
-    db.exec('CREATE VIRTUAL TABLE d USING fts5(b)');
-    const table = listFtsTables(db)[0]!;
-    db.close();
-    const dir = tempDir();
-    const aside = scanAside(path.join(dir, 'missing.db'), table, { ...OPTS, scan: true }, 1 << 30, 1000);
-    expect(aside.result()).toBeUndefined();
-    expect(aside.result()).toBeUndefined();
-    // Nothing is created where the database should be.
-    expect(fs.readdirSync(dir)).toEqual([]);
-  });
 });

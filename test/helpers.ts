@@ -16,7 +16,14 @@ export const NOW = new Date('2026-11-20T12:00:00.000Z');
  * the suite near five minutes on the 2-core machine. The campaigns of hundreds of trials are
  * bench/crash.mjs and bench/retention-crash.mjs.
  */
-export const CRASH_TRIALS = Math.max(2, Number(process.env['DBM_CRASH_TRIALS'] ?? 12) || 12);
+export const CRASH_TRIALS = ((): number => {
+  const v = process.env['DBM_CRASH_TRIALS'];
+  if (v === undefined || v === '') return 12;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 2)
+    throw new Error(`DBM_CRASH_TRIALS must be a whole number of at least 2, not '${v}'`);
+  return n;
+})();
 
 const dirs: string[] = [];
 afterEach(() => {

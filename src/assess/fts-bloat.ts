@@ -40,6 +40,8 @@ export interface FtsBloatOptions {
   readonly dueRatio: number;
   /** ... and this many bytes (thresholds.minReclaimBytes). */
   readonly dueBytes: number;
+  /** The scan asks before each page: true ends it with an error (fts-bloat-worker.ts). */
+  readonly stop?: () => boolean;
 }
 
 /** Rowids looked up by the sampled estimate, over all its pages: each stands for the entries (or markers) around it. */
@@ -63,7 +65,7 @@ export function measureFtsBloat(db: Database.Database, table: FtsTable, opts: Ft
     const tallies = !readable
       ? structure.list.map(segmentTally)
       : opts.scan
-        ? scanned(db, table, structure.list, live)
+        ? scanned(db, table, structure.list, live, opts.stop)
         : sampled(db, table, structure.list, opts.samplePages, live);
     const m = deadWeight(structure.list, tallies, ftsPageSize(db, table.name));
     return {
@@ -114,6 +116,7 @@ function scanned(
   table: FtsTable,
   segments: readonly FtsSegment[],
   live: LiveRowids | null,
+  stop: (() => boolean) | undefined,
 ): SegmentTally[] {
   const tallies = segments.map(segmentTally);
   const docs = live ? liveDocs(db, live) : null;
@@ -134,6 +137,7 @@ function scanned(
     };
     const t = tallies[i]!;
     for (const block of pages.iterate(ftsLeafId(g.id, g.firstPage), ftsLeafId(g.id, g.lastPage)) as Iterable<unknown>) {
+      if (stop?.()) throw new Error('the scan was stopped');
       if (!Buffer.isBuffer(block)) continue;
       tallyLeaf(block, t, classify);
       t.pages++;
