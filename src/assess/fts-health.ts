@@ -157,14 +157,14 @@ function checkFtsUnguarded(
   });
 
   const b = opts.bloat;
-  const bloatOpts = (scan: boolean): FtsBloatOptions | null =>
-    b ? { scan, samplePages: b.samplePages, dueRatio: b.deadRatio, dueBytes: b.minReclaimBytes } : null;
+  const measure: FtsBloatOptions | null = b
+    ? { scan: full, samplePages: b.samplePages, dueRatio: b.deadRatio, dueBytes: b.minReclaimBytes }
+    : null;
   // A large index read whole: its dead weight on the other core while its integrity-check runs here.
-  const wide = full ? bloatOpts(true) : null;
   const aside =
-    wide && !db.inTransaction && (known.indexBytes ?? 0) >= SCAN_ASIDE_MIN_BYTES
+    full && measure && !db.inTransaction && (known.indexBytes ?? 0) >= SCAN_ASIDE_MIN_BYTES
       ? safe(() =>
-          scanAside(db.name, table, wide, known.indexBytes!, Number(db.pragma('busy_timeout', { simple: true }))),
+          scanAside(db.name, table, measure, known.indexBytes!, Number(db.pragma('busy_timeout', { simple: true }))),
         )
       : undefined;
   try {
@@ -191,7 +191,6 @@ function checkFtsUnguarded(
     }
     // A consistent index: how much of it an optimize would take out (a measure that cannot be
     // taken leaves bloat null, not the index unchecked).
-    const measure = bloatOpts(full);
     const fromAside = aside?.result();
     const bloat =
       fromAside !== undefined ? fromAside : measure ? (safe(() => measureFtsBloat(db, table, measure)) ?? null) : null;
